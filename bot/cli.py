@@ -1,0 +1,137 @@
+"""The `psv` command: database, seed and the booking core from the terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, TypeVar
+from zoneinfo import ZoneInfo
+
+import typer
+from babel.dates import format_datetime
+from sqlalchemy.engine import make_url
+
+from core import availability, catalog, migrate
+from core.db import Database
+from core.errors import DomainError
+from core.settings import Settings, SettingsError, load_settings
+
+T = TypeVar("T")
+app = typer.Typer(help="PSV: the Ministry of Labour's citizen assistant.", no_args_is_help=True)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        typer.echo(f"psv: setting error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _run(job: Callable[[Database], Awaitable[T]]) -> T:
+    settings = _settings()
+
+    async def main() -> T:
+        db = Database(settings.database_url)
+        try:
+            return await job(db)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(main())
+    except DomainError as exc:
+        typer.echo(f"psv: {exc.reason}: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        url = make_url(settings.database_url).render_as_string(hide_password=True)
+        typer.echo(f"psv: cannot reach the database {url}: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+async def prepare_embedded(db: Database, settings: Settings, *, demo: bool) -> bool:
+    """On the embedded SQLite default, migrate and seed on first use; True if it did."""
+    if not settings.is_sqlite or await migrate.is_current(db):
+        return False
+    await migrate.upgrade(db)
+    async with db.uow() as uow:
+        await catalog.seed(uow, demo=demo)
+        await uow.commit()
+    return True
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the Alembic migrations up to the newest revision."""
+
+    async def job(db: Database) -> None:
+        await migrate.upgrade(db)
+
+    _run(job)
+    url = make_url(_settings().database_url).render_as_string(hide_password=True)
+    typer.echo(f"Database {url} is at the newest revision.")
+
+
+@app.command()
+def seed(
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Also add a demo roster of specialists per region.")
+    ] = False,
+) -> None:
+    """Load tenants, the national catalogue and holidays (idempotent); migrates first."""
+
+    async def job(db: Database) -> catalog.SeedReport:
+        await migrate.upgrade(db)
+        async with db.uow() as uow:
+            report = await catalog.seed(uow, demo=demo)
+            await uow.commit()
+        return report
+
+    report = _run(job)
+    if report.total:
+        added = ", ".join(f"{n} {what}" for what, n in sorted(report.added.items()))
+        typer.echo(f"Seeded: {added}.")
+    else:
+        typer.echo("Seed: everything was already there; nothing changed.")
+
+
+@app.command()
+def slots(
+    tenant: Annotated[str, typer.Option(help="Region code, e.g. PE-LMA.")] = "PE-LMA",
+    service: Annotated[str, typer.Option(help="Service code.")] = "consultas-laborales",
+    count: Annotated[int, typer.Option(min=1, max=100, help="How many slots.")] = 10,
+    lang: Annotated[str, typer.Option(help="Locale for dates: es, en, qu.")] = "es",
+) -> None:
+    """List the next free slots of a region's service."""
+    settings = _settings()
+
+    async def job(db: Database) -> list[availability.Slot]:
+        if await prepare_embedded(db, settings, demo=True):
+            typer.echo("Created the embedded database with the demo roster.", err=True)
+        async with db.uow() as uow:
+            return await availability.first_free_slots(
+                uow, tenant, service, now=datetime.now(UTC), count=count
+            )
+
+    found = _run(job)
+    tz = ZoneInfo(settings.timezone)
+    if not found:
+        typer.echo(f"No free slots for {service} in {tenant} within the booking horizon.")
+        return
+    typer.echo(f"Next free slots for {service} in {tenant} ({settings.timezone}):")
+    for slot in found:
+        when = format_datetime(slot.start.astimezone(tz), "EEEE d MMMM, HH:mm", locale=lang)
+        minutes = (slot.end - slot.start) // timedelta(minutes=1)
+        typer.echo(f"  {when}  ({minutes} min, {len(slot.specialist_ids)} free)")
+
+
+def main() -> None:
+    """Entry point of the `psv` console script."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

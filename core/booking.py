@@ -1,0 +1,376 @@
+"""Book, cancel and reschedule appointments, race-free.
+
+The database refuses a double booking (PostgreSQL: the exclusion constraint of migration
+0001; SQLite: every write transaction is BEGIN IMMEDIATE, so the re-check below runs
+alone). Python only chooses the candidate; the insert inside a savepoint is the proof.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from core import audit, catalog
+from core.availability import (
+    Rules,
+    Schedule,
+    compute_slots,
+    earliest_slots,
+    load_schedule,
+    tenant_service_rules,
+)
+from core.errors import (
+    Closed,
+    Holiday,
+    InvalidTransition,
+    NotActive,
+    NotFound,
+    OutsideHours,
+    SlotOffer,
+    SlotTaken,
+    TooFarAhead,
+    TooSoon,
+)
+from core.models import Appointment, AppointmentStatus, Citizen, Service, Tenant
+from core.uow import UnitOfWork
+
+ALTERNATIVES = 3
+
+
+def _snapshot(appointment: Appointment) -> dict[str, Any]:
+    return {
+        "status": appointment.status.value,
+        "start_utc": appointment.start_utc.isoformat(),
+        "specialist_id": appointment.specialist_id,
+        "service_id": appointment.service_id,
+    }
+
+
+async def _alternatives(
+    uow: UnitOfWork,
+    tenant: Tenant,
+    service: Service,
+    rules: Rules,
+    *,
+    now: datetime,
+    after: datetime,
+) -> list[SlotOffer]:
+    slots = await earliest_slots(
+        uow, tenant, service, rules, now=now, count=ALTERNATIVES, after=after
+    )
+    return [SlotOffer(s.start, s.end) for s in slots]
+
+
+def _explain(schedule: Schedule, start: datetime, now: datetime) -> None:
+    """Raise the refusal that explains why `start` is not a slot, busy time aside."""
+    rules = schedule.rules
+    if start < now + rules.min_notice:
+        raise TooSoon("inside the minimum notice", earliest=now + rules.min_notice)
+    if start >= now + rules.horizon:
+        raise TooFarAhead("beyond the booking horizon", latest=now + rules.horizon)
+    day = start.astimezone(schedule.tz).date()
+    if day in schedule.holidays:
+        raise Holiday(schedule.holidays[day], day=day)
+    if day in schedule.closed:
+        raise Closed(schedule.closed[day], day=day)
+    end = start + rules.duration
+    if not any(
+        s.start == start for s in compute_slots(schedule, start, end, now, ignore_busy=True)
+    ):
+        raise OutsideHours("no competent specialist works at that time")
+
+
+def _day_load(schedule: Schedule, start: datetime) -> Counter[int]:
+    """Booked appointments per specialist on the local day of `start`."""
+    day = start.astimezone(schedule.tz).date()
+    load: Counter[int] = Counter()
+    for spec in schedule.specialists:
+        load[spec.id] = sum(1 for a, _ in spec.busy if a.astimezone(schedule.tz).date() == day)
+    return load
+
+
+async def _by_key(uow: UnitOfWork, key: str | None) -> Appointment | None:
+    if key is None:
+        return None
+    return await uow.session.scalar(select(Appointment).where(Appointment.idempotency_key == key))
+
+
+async def _insert_first_free(
+    uow: UnitOfWork,
+    tenant: Tenant,
+    service: Service,
+    rules: Rules,
+    citizen: Citizen,
+    start: datetime,
+    *,
+    now: datetime,
+    channel: str,
+    idempotency_key: str | None,
+    case_description: str | None,
+    rescheduled_from_id: int | None = None,
+) -> Appointment:
+    schedule = await load_schedule(uow, tenant, service, rules, start, start + rules.duration)
+    slot = next(
+        (
+            s
+            for s in compute_slots(schedule, start, start + rules.duration, now)
+            if s.start == start
+        ),
+        None,
+    )
+    if slot is None:
+        _explain(schedule, start, now)
+        raise SlotTaken(
+            "every competent specialist is busy then",
+            await _alternatives(uow, tenant, service, rules, now=now, after=start),
+        )
+    load = _day_load(schedule, start)
+    for specialist_id in sorted(slot.specialist_ids, key=lambda sid: (load[sid], sid)):
+        appointment = Appointment(
+            tenant_id=tenant.id,
+            service_id=service.id,
+            specialist_id=specialist_id,
+            citizen_id=citizen.id,
+            start_utc=start,
+            end_utc=start + rules.duration,
+            busy_until=start + rules.duration + rules.buffer,
+            channel=channel,
+            idempotency_key=idempotency_key,
+            case_description=case_description,
+            rescheduled_from_id=rescheduled_from_id,
+            created_at=now,
+        )
+        try:
+            async with uow.session.begin_nested():
+                uow.session.add(appointment)
+        except IntegrityError:
+            # Someone took this specialist meanwhile (or the same key was used): the
+            # savepoint is gone, the transaction lives on; try the next candidate.
+            existing = await _by_key(uow, idempotency_key)
+            if existing is not None:
+                return existing
+            continue
+        return appointment
+    raise SlotTaken(
+        "taken while booking",
+        await _alternatives(uow, tenant, service, rules, now=now, after=start),
+    )
+
+
+async def book(
+    uow: UnitOfWork,
+    *,
+    tenant_code: str,
+    service_code: str,
+    citizen_id: int,
+    start: datetime,
+    now: datetime,
+    channel: str = "console",
+    idempotency_key: str | None = None,
+    case_description: str | None = None,
+) -> Appointment:
+    """Book `start` with the least loaded free competent specialist; idempotent on its key.
+
+    A retried request with the same key returns the appointment made the first time.
+    Refusals: ServiceNotOffered, TooSoon, TooFarAhead, Holiday, Closed, OutsideHours,
+    SlotTaken (with the next free slots as alternatives).
+    """
+    existing = await _by_key(uow, idempotency_key)
+    if existing is not None:
+        return existing
+    tenant = await catalog.get_tenant(uow, tenant_code)
+    service = await catalog.get_service(uow, service_code)
+    _, rules = await tenant_service_rules(uow, tenant, service)
+    citizen = await uow.session.get(Citizen, citizen_id)
+    if citizen is None:
+        raise NotFound("no such citizen", entity="citizen")
+    return await _insert_first_free(
+        uow,
+        tenant,
+        service,
+        rules,
+        citizen,
+        start,
+        now=now,
+        channel=channel,
+        idempotency_key=idempotency_key,
+        case_description=case_description,
+    )
+
+
+async def _locked(uow: UnitOfWork, appointment_id: int, tenant_id: int | None) -> Appointment:
+    query = (
+        select(Appointment)
+        .where(Appointment.id == appointment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if tenant_id is not None:
+        query = query.where(Appointment.tenant_id == tenant_id)
+    appointment = await uow.session.scalar(query)
+    if appointment is None:
+        raise NotFound("no such appointment", entity="appointment")
+    return appointment
+
+
+async def cancel(
+    uow: UnitOfWork,
+    appointment_id: int,
+    *,
+    by: str,
+    reason: str,
+    now: datetime,
+    tenant_id: int | None = None,
+    citizen_id: int | None = None,
+) -> Appointment:
+    """Cancel a booked appointment (the row is kept); scope it by tenant or citizen."""
+    appointment = await _locked(uow, appointment_id, tenant_id)
+    if citizen_id is not None and appointment.citizen_id != citizen_id:
+        raise NotFound("no such appointment", entity="appointment")
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise NotActive(f"appointment is {appointment.status.value}")
+    before = _snapshot(appointment)
+    appointment.status = AppointmentStatus.CANCELLED
+    appointment.cancel_reason = reason
+    appointment.cancelled_by = by
+    appointment.cancelled_at = now
+    await uow.session.flush()
+    await audit.record(
+        uow,
+        actor=by,
+        action="appointment.cancel",
+        entity="appointment",
+        entity_id=appointment.id,
+        tenant_id=appointment.tenant_id,
+        before=before,
+        after=_snapshot(appointment) | {"reason": reason},
+    )
+    return appointment
+
+
+async def reschedule(
+    uow: UnitOfWork,
+    appointment_id: int,
+    new_start: datetime,
+    *,
+    by: str,
+    now: datetime,
+    channel: str = "console",
+    idempotency_key: str | None = None,
+    tenant_id: int | None = None,
+    citizen_id: int | None = None,
+) -> Appointment:
+    """Move an appointment atomically: the new one is booked or the old one stays.
+
+    Both changes are one transaction; the old appointment is locked first so two
+    reschedules of it run one after the other (the second finds it no longer booked).
+    """
+    existing = await _by_key(uow, idempotency_key)
+    if existing is not None:
+        return existing
+    old = await _locked(uow, appointment_id, tenant_id)
+    if citizen_id is not None and old.citizen_id != citizen_id:
+        raise NotFound("no such appointment", entity="appointment")
+    if old.status != AppointmentStatus.BOOKED:
+        raise NotActive(f"appointment is {old.status.value}")
+    tenant = await uow.session.get(Tenant, old.tenant_id)
+    service = await uow.session.get(Service, old.service_id)
+    citizen = await uow.session.get(Citizen, old.citizen_id)
+    assert tenant is not None and service is not None and citizen is not None
+    _, rules = await tenant_service_rules(uow, tenant, service)
+    before = _snapshot(old)
+    # The old time is released inside this transaction only, so the citizen may move to
+    # an overlapping time with the same specialist; others still see it booked until commit.
+    old.status = AppointmentStatus.CANCELLED
+    old.cancel_reason = "rescheduled"
+    old.cancelled_by = by
+    old.cancelled_at = now
+    await uow.session.flush()
+    new = await _insert_first_free(
+        uow,
+        tenant,
+        service,
+        rules,
+        citizen,
+        new_start,
+        now=now,
+        channel=channel,
+        idempotency_key=idempotency_key,
+        case_description=old.case_description,
+        rescheduled_from_id=old.id,
+    )
+    await audit.record(
+        uow,
+        actor=by,
+        action="appointment.reschedule",
+        entity="appointment",
+        entity_id=old.id,
+        tenant_id=old.tenant_id,
+        before=before,
+        after=_snapshot(new) | {"id": new.id},
+    )
+    return new
+
+
+async def set_outcome(
+    uow: UnitOfWork,
+    appointment_id: int,
+    status: AppointmentStatus,
+    *,
+    by: str,
+    now: datetime,
+    tenant_id: int | None = None,
+) -> Appointment:
+    """Record attended or no-show for a booked appointment that has started."""
+    if status not in (AppointmentStatus.ATTENDED, AppointmentStatus.NO_SHOW):
+        raise InvalidTransition(f"outcome must be attended or no_show, not {status.value}")
+    appointment = await _locked(uow, appointment_id, tenant_id)
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise NotActive(f"appointment is {appointment.status.value}")
+    if appointment.start_utc > now:
+        raise InvalidTransition("the appointment has not started yet")
+    before = _snapshot(appointment)
+    appointment.status = status
+    await uow.session.flush()
+    await audit.record(
+        uow,
+        actor=by,
+        action=f"appointment.{status.value}",
+        entity="appointment",
+        entity_id=appointment.id,
+        tenant_id=appointment.tenant_id,
+        before=before,
+        after=_snapshot(appointment),
+    )
+    return appointment
+
+
+async def appointments_of(
+    uow: UnitOfWork,
+    citizen_id: int,
+    *,
+    now: datetime,
+    upcoming_only: bool = True,
+    statuses: Sequence[AppointmentStatus] = (AppointmentStatus.BOOKED,),
+) -> list[Appointment]:
+    """A citizen's appointments (by default: booked and not yet ended), soonest first."""
+    query = select(Appointment).where(
+        Appointment.citizen_id == citizen_id, Appointment.status.in_(list(statuses))
+    )
+    if upcoming_only:
+        query = query.where(Appointment.end_utc > now)
+    return list(await uow.session.scalars(query.order_by(Appointment.start_utc)))
+
+
+__all__ = [
+    "appointments_of",
+    "book",
+    "cancel",
+    "reschedule",
+    "set_outcome",
+]

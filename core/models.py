@@ -1,0 +1,383 @@
+"""The booking core's tables: one typed SQLAlchemy metadata for every tenant."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from core.types import UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with one metadata and stable constraint names."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class Modality(enum.StrEnum):
+    """How a service is delivered."""
+
+    VIDEO = "video"
+    PHONE = "phone"
+    CHAT = "chat"
+    IN_PERSON = "in_person"
+
+
+class ServiceKind(enum.StrEnum):
+    """Whether a service is booked one-to-one, held as a group event, or only informs."""
+
+    APPOINTMENT = "appointment"
+    GROUP_EVENT = "group_event"
+    INFORMATION = "information"
+
+
+class DocumentType(enum.StrEnum):
+    """Identity documents (SUNAT catalogue 06 codes in comments)."""
+
+    DNI = "dni"  # 1
+    CE = "ce"  # 4, carné de extranjería
+    RUC = "ruc"  # 6
+    PASSPORT = "passport"  # 7
+
+
+class AppointmentStatus(enum.StrEnum):
+    """Lifecycle: booked -> attended / no_show / cancelled."""
+
+    BOOKED = "booked"
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+
+
+class RegistrationStatus(enum.StrEnum):
+    """A seat in a group event: confirmed, waiting in order, or given up."""
+
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+
+
+class EventStatus(enum.StrEnum):
+    """A group event is scheduled until it is cancelled."""
+
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class Tenant(Base):
+    """A regional labour directorate (ISO 3166-2:PE code)."""
+
+    __tablename__ = "tenant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(10), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    display_name: Mapped[str] = mapped_column(String(200))
+    capital: Mapped[str] = mapped_column(String(80), default="")
+    timezone: Mapped[str] = mapped_column(String(40), default="America/Lima")
+    languages: Mapped[list[Any]] = mapped_column(default=lambda: ["es", "en", "qu"])
+    latitude: Mapped[float | None] = mapped_column(default=None)
+    longitude: Mapped[float | None] = mapped_column(default=None)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Line(Base):
+    """A line of attention grouping services (e.g. DPSC, Centro de Empleo)."""
+
+    __tablename__ = "line"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    names: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Service(Base):
+    """A service of the national catalogue, with names per language."""
+
+    __tablename__ = "service"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), unique=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("line.id"))
+    names: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    descriptions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    keywords: Mapped[list[Any]] = mapped_column(default=list)
+    modality: Mapped[Modality] = mapped_column(_enum(Modality))
+    kind: Mapped[ServiceKind] = mapped_column(_enum(ServiceKind))
+    virtual: Mapped[bool] = mapped_column(Boolean, default=True)
+    default_duration_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    asks_description: Mapped[bool] = mapped_column(Boolean, default=False)
+    popular_rank: Mapped[int | None] = mapped_column(Integer, default=None)
+    info_url: Mapped[str | None] = mapped_column(String(300), default=None)
+
+    line: Mapped[Line] = relationship(lazy="raise")
+
+
+class TenantService(Base):
+    """What a region offers of a catalogue service, and its booking rules."""
+
+    __tablename__ = "tenant_service"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "service_id"),
+        CheckConstraint("duration_minutes IS NULL OR duration_minutes > 0", name="duration"),
+        CheckConstraint("min_notice_minutes >= 0", name="notice"),
+        CheckConstraint("horizon_days > 0", name="horizon"),
+        CheckConstraint("buffer_minutes >= 0", name="buffer"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    duration_minutes: Mapped[int | None] = mapped_column(Integer, default=None)
+    min_notice_minutes: Mapped[int] = mapped_column(Integer, default=120)
+    horizon_days: Mapped[int] = mapped_column(Integer, default=30)
+    buffer_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    intake_questions: Mapped[list[Any]] = mapped_column(default=list)
+
+    service: Mapped[Service] = relationship(lazy="raise")
+
+
+class Specialist(Base):
+    """A lawyer, conciliator or counsellor of one region."""
+
+    __tablename__ = "specialist"
+    __table_args__ = (UniqueConstraint("tenant_id", "contact_channel", "contact_address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    contact_channel: Mapped[str] = mapped_column(String(20), default="telegram")
+    contact_address: Mapped[str] = mapped_column(String(120))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class SpecialistService(Base):
+    """A specialist's competence for a catalogue service."""
+
+    __tablename__ = "specialist_service"
+
+    specialist_id: Mapped[int] = mapped_column(ForeignKey("specialist.id"), primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"), primary_key=True)
+
+
+class WorkingHours(Base):
+    """A weekly working interval (local time of the tenant); weekday 0 is Monday."""
+
+    __tablename__ = "working_hours"
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+        CheckConstraint("start_time < end_time", name="order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    specialist_id: Mapped[int] = mapped_column(ForeignKey("specialist.id"), index=True)
+    weekday: Mapped[int] = mapped_column(Integer)
+    start_time: Mapped[time] = mapped_column(Time)
+    end_time: Mapped[time] = mapped_column(Time)
+
+
+class WeeklyBreak(Base):
+    """A weekly break inside working hours (lunch), local time; weekday 0 is Monday."""
+
+    __tablename__ = "weekly_break"
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+        CheckConstraint("start_time < end_time", name="order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    specialist_id: Mapped[int] = mapped_column(ForeignKey("specialist.id"), index=True)
+    weekday: Mapped[int] = mapped_column(Integer)
+    start_time: Mapped[time] = mapped_column(Time)
+    end_time: Mapped[time] = mapped_column(Time)
+
+
+class Closure(Base):
+    """Whole days without service: national holiday (no tenant), regional closure, day off."""
+
+    __tablename__ = "closure"
+    __table_args__ = (
+        CheckConstraint("starts_on <= ends_on", name="order"),
+        CheckConstraint("kind IN ('holiday', 'regional', 'day_off')", name="kind"),
+        Index("ix_closure_span", "starts_on", "ends_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenant.id"), default=None)
+    specialist_id: Mapped[int | None] = mapped_column(ForeignKey("specialist.id"), default=None)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Citizen(Base):
+    """A person (or a company through its representative) who books."""
+
+    __tablename__ = "citizen"
+    __table_args__ = (UniqueConstraint("document_type", "document_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_type: Mapped[DocumentType | None] = mapped_column(_enum(DocumentType), default=None)
+    document_number: Mapped[str | None] = mapped_column(String(20), default=None)
+    name: Mapped[str | None] = mapped_column(String(160), default=None)
+    representative_name: Mapped[str | None] = mapped_column(String(160), default=None)
+    phone: Mapped[str | None] = mapped_column(String(20), default=None)
+    preferred_language: Mapped[str] = mapped_column(String(5), default="es")
+    consent_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChannelIdentity(Base):
+    """How a citizen is reached on a channel (a Telegram chat id, a WhatsApp number)."""
+
+    __tablename__ = "channel_identity"
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizen.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(120))
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Appointment(Base):
+    """A booked time with one specialist. Never deleted: cancelled rows stay.
+
+    `busy_until` is end plus the service's buffer: the specialist's time is taken over
+    [start_utc, busy_until). On PostgreSQL an exclusion constraint (migration 0001)
+    refuses two booked rows of one specialist whose ranges overlap.
+    """
+
+    __tablename__ = "appointment"
+    __table_args__ = (
+        CheckConstraint("start_utc < end_utc AND end_utc <= busy_until", name="times"),
+        Index(
+            "uq_appointment_specialist_start_booked",
+            "specialist_id",
+            "start_utc",
+            unique=True,
+            sqlite_where=text("status = 'booked'"),
+            postgresql_where=text("status = 'booked'"),
+        ),
+        Index("ix_appointment_tenant_start", "tenant_id", "start_utc"),
+        Index("ix_appointment_specialist_start", "specialist_id", "start_utc"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    specialist_id: Mapped[int] = mapped_column(ForeignKey("specialist.id"))
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizen.id"), index=True)
+    start_utc: Mapped[datetime]
+    end_utc: Mapped[datetime]
+    busy_until: Mapped[datetime]
+    status: Mapped[AppointmentStatus] = mapped_column(
+        _enum(AppointmentStatus), default=AppointmentStatus.BOOKED
+    )
+    cancel_reason: Mapped[str | None] = mapped_column(String(300), default=None)
+    cancelled_by: Mapped[str | None] = mapped_column(String(60), default=None)
+    cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
+    rescheduled_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointment.id"), default=None
+    )
+    session_link: Mapped[str | None] = mapped_column(String(300), default=None)
+    channel: Mapped[str] = mapped_column(String(20), default="console")
+    idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True, default=None)
+    case_description: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GroupEvent(Base):
+    """A training session with a fixed number of seats and a waitlist."""
+
+    __tablename__ = "group_event"
+    __table_args__ = (
+        CheckConstraint("seats > 0", name="seats"),
+        CheckConstraint("confirmed_count >= 0 AND confirmed_count <= seats", name="count"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id"), index=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    start_utc: Mapped[datetime]
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=90)
+    seats: Mapped[int] = mapped_column(Integer)
+    session_link: Mapped[str | None] = mapped_column(String(300), default=None)
+    status: Mapped[EventStatus] = mapped_column(_enum(EventStatus), default=EventStatus.SCHEDULED)
+    confirmed_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class EventRegistration(Base):
+    """A citizen's place in a group event; `position` orders arrivals (waitlist order)."""
+
+    __tablename__ = "event_registration"
+    __table_args__ = (
+        UniqueConstraint("event_id", "citizen_id"),
+        UniqueConstraint("event_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("group_event.id"))
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizen.id"), index=True)
+    status: Mapped[RegistrationStatus] = mapped_column(_enum(RegistrationStatus))
+    position: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(20), default="console")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who changed what, when, with the values before and after."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_tenant_at", "tenant_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(80))
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenant.id"), default=None)
+    action: Mapped[str] = mapped_column(String(60))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(40))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)

@@ -1,0 +1,98 @@
+"""Settings from the environment and a `.env` file (see CONTRACT.md)."""
+
+from __future__ import annotations
+
+from typing import Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SUPPORTED_LANGS = ("es", "en", "qu")
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///psv.db"
+
+
+class SettingsError(Exception):
+    """A setting is wrong or missing; the message is one line naming it."""
+
+
+class Settings(BaseSettings):
+    """Every PSV setting; names are PSV_<FIELD> in the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PSV_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = DEFAULT_DATABASE_URL
+    public_url: str = "http://127.0.0.1:8080"
+    timezone: str = "America/Lima"
+    default_lang: str = "es"
+    telegram_token: str | None = None
+    telegram_secret: str | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_whatsapp_from: str | None = None
+    twilio_api_url: str = "https://api.twilio.com"
+    meeting_url: str = "https://meet.jit.si"
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "must be an async SQLAlchemy URL: sqlite+aiosqlite:///FILE or "
+                "postgresql+asyncpg://USER@HOST/DB"
+            )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("default_lang")
+    @classmethod
+    def _supported_lang(cls, value: str) -> str:
+        if value not in SUPPORTED_LANGS:
+            raise ValueError(f"must be one of {', '.join(SUPPORTED_LANGS)}")
+        return value
+
+    @field_validator("public_url", "telegram_api_url", "twilio_api_url", "meeting_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _channel_pairs(self) -> Self:
+        if self.telegram_token and not self.telegram_secret:
+            raise ValueError("PSV_TELEGRAM_SECRET is required when PSV_TELEGRAM_TOKEN is set")
+        if bool(self.twilio_account_sid) != bool(self.twilio_auth_token):
+            raise ValueError(
+                "PSV_TWILIO_ACCOUNT_SID and PSV_TWILIO_AUTH_TOKEN must be set together"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is the embedded SQLite default kind."""
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning a validation failure into one clear SettingsError line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = first.get("loc") or ()
+        message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+        if loc:
+            message = f"PSV_{str(loc[0]).upper()}: {message}"
+        raise SettingsError(message) from None

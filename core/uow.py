@@ -1,0 +1,53 @@
+"""Unit of work: one transaction per use case, rolled back unless committed."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+
+class UnitOfWork:
+    """Holds one session in one transaction; services use `uow.session` and never commit."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._session: AsyncSession | None = None
+        self.committed = False
+
+    @property
+    def session(self) -> AsyncSession:
+        """The open session (only inside `async with`)."""
+        if self._session is None:
+            raise RuntimeError("unit of work used outside 'async with'")
+        return self._session
+
+    @property
+    def dialect(self) -> str:
+        """The database dialect name ("sqlite" or "postgresql")."""
+        return self.session.get_bind().dialect.name
+
+    async def __aenter__(self) -> Self:
+        self._session = self._sessions()
+        await self._session.begin()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._session is not None
+        try:
+            if not self.committed:
+                await self._session.rollback()
+        finally:
+            await self._session.close()
+            self._session = None
+
+    async def commit(self) -> None:
+        """Commit the transaction; the unit of work is finished afterwards."""
+        await self.session.commit()
+        self.committed = True
