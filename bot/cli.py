@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ import typer
 from babel.dates import format_datetime
 from sqlalchemy.engine import make_url
 
+from bot.understand_dates import read_date
 from core import availability, catalog, migrate
 from core.db import Database
 from core.errors import DomainError
@@ -127,6 +129,26 @@ def slots(
         when = format_datetime(slot.start.astimezone(tz), "EEEE d MMMM, HH:mm", locale=lang)
         minutes = (slot.end - slot.start) // timedelta(minutes=1)
         typer.echo(f"  {when}  ({minutes} min, {len(slot.specialist_ids)} free)")
+
+
+@app.command("parse-date")
+def parse_date(
+    text: Annotated[str, typer.Argument(help="What the citizen wrote.")],
+    now: Annotated[str, typer.Option(help="The moment it was written, ISO 8601 with offset.")],
+    lang: Annotated[str, typer.Option(help="es, en or qu.")] = "es",
+) -> None:
+    """Print what the bot understands of a date phrase, as one JSON object."""
+    try:
+        moment = datetime.fromisoformat(now)
+    except ValueError:
+        typer.echo(
+            f"psv: --now must be ISO 8601, e.g. 2027-03-15T16:30:00-05:00: {now!r}", err=True
+        )
+        raise typer.Exit(2) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(_settings().timezone))
+    reading = read_date(text, moment, lang, assume_day_for_time=True)
+    typer.echo(json.dumps(reading.to_json(), ensure_ascii=False))
 
 
 def main() -> None:

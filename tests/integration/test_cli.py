@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -51,3 +52,18 @@ def test_unknown_region_and_wrong_setting(tmp_path: Path) -> None:
     assert wrong.stderr.strip().splitlines() == [
         "psv: setting error: PSV_TIMEZONE: unknown time zone 'Lima'"
     ]
+
+
+def test_parse_date_prints_the_contract_json(tmp_path: Path) -> None:
+    result = _psv(tmp_path, "parse-date", "el lunes a las 10", "--now", "2027-03-15T16:30:00-05:00")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "date": "2027-03-22",
+        "time": "10:00",
+        "period": None,
+        "asap": False,
+    }
+    dni = _psv(tmp_path, "parse-date", "40123456", "--now", "2027-03-15T16:30:00-05:00")
+    assert json.loads(dni.stdout) == {"date": None, "time": None, "period": None, "asap": False}
+    bad = _psv(tmp_path, "parse-date", "hoy", "--now", "ayer")
+    assert bad.returncode == 2 and "--now must be ISO 8601" in bad.stderr
