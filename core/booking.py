@@ -9,19 +9,22 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from core import audit, catalog
+from core import audit
 from core.availability import (
+    FIRST_WINDOW,
     Rules,
     Schedule,
+    Slot,
     compute_slots,
     earliest_slots,
     load_schedule,
+    lookup_offer,
     tenant_service_rules,
 )
 from core.errors import (
@@ -66,31 +69,69 @@ async def _alternatives(
     return [SlotOffer(s.start, s.end) for s in slots]
 
 
-def _explain(schedule: Schedule, start: datetime, now: datetime) -> None:
-    """Raise the refusal that explains why `start` is not a slot, busy time aside."""
-    rules = schedule.rules
+async def _alternatives_from(
+    uow: UnitOfWork,
+    schedule: Schedule,
+    tenant: Tenant,
+    service: Service,
+    *,
+    now: datetime,
+    after: datetime,
+    read_until: datetime,
+) -> list[SlotOffer]:
+    """The next free slots from `after`: first from the schedule in hand, read up to
+    `read_until`, then from the database beyond it."""
+    slots = compute_slots(schedule, after, read_until, now, limit=ALTERNATIVES)
+    if len(slots) < ALTERNATIVES:
+        slots += await earliest_slots(
+            uow,
+            tenant,
+            service,
+            schedule.rules,
+            now=now,
+            count=ALTERNATIVES - len(slots),
+            after=read_until,
+        )
+    return [SlotOffer(s.start, s.end) for s in slots]
+
+
+def _check_window(rules: Rules, start: datetime, now: datetime) -> None:
+    """Refuse a start inside the minimum notice or beyond the horizon."""
     if start < now + rules.min_notice:
         raise TooSoon("inside the minimum notice", earliest=now + rules.min_notice)
     if start >= now + rules.horizon:
         raise TooFarAhead("beyond the booking horizon", latest=now + rules.horizon)
+
+
+def _explain(schedule: Schedule, start: datetime, now: datetime) -> None:
+    """Raise the refusal that explains why `start` is not a slot, busy time aside."""
+    _check_window(schedule.rules, start, now)
     day = start.astimezone(schedule.tz).date()
     if day in schedule.holidays:
         raise Holiday(schedule.holidays[day], day=day)
     if day in schedule.closed:
         raise Closed(schedule.closed[day], day=day)
-    end = start + rules.duration
-    if not any(
-        s.start == start for s in compute_slots(schedule, start, end, now, ignore_busy=True)
-    ):
+    if _slot_at(schedule, start, now, ignore_busy=True) is None:
         raise OutsideHours("no competent specialist works at that time")
+
+
+def _slot_at(
+    schedule: Schedule, start: datetime, now: datetime, *, ignore_busy: bool = False
+) -> Slot | None:
+    """The slot starting exactly at `start`, if there is one."""
+    end = start + schedule.rules.duration
+    slots = compute_slots(schedule, start, end, now, ignore_busy=ignore_busy)
+    return next((s for s in slots if s.start == start), None)
 
 
 def _day_load(schedule: Schedule, start: datetime) -> Counter[int]:
     """Booked appointments per specialist on the local day of `start`."""
     day = start.astimezone(schedule.tz).date()
+    day_from = datetime.combine(day, time(0), tzinfo=schedule.tz).astimezone(UTC)
+    day_to = datetime.combine(day + timedelta(days=1), time(0), tzinfo=schedule.tz).astimezone(UTC)
     load: Counter[int] = Counter()
     for spec in schedule.specialists:
-        load[spec.id] = sum(1 for a, _ in spec.busy if a.astimezone(schedule.tz).date() == day)
+        load[spec.id] = sum(1 for a, _ in spec.busy if day_from <= a < day_to)
     return load
 
 
@@ -114,20 +155,19 @@ async def _insert_first_free(
     case_description: str | None,
     rescheduled_from_id: int | None = None,
 ) -> Appointment:
-    schedule = await load_schedule(uow, tenant, service, rules, start, start + rules.duration)
-    slot = next(
-        (
-            s
-            for s in compute_slots(schedule, start, start + rules.duration, now)
-            if s.start == start
-        ),
-        None,
-    )
+    _check_window(rules, start, now)
+    # One read serves the check and, when refused, the first alternatives: it covers the
+    # first window `earliest_slots` would search from `start`.
+    read_until = max(start + rules.duration, min(start + FIRST_WINDOW, now + rules.horizon))
+    schedule = await load_schedule(uow, tenant, service, rules, start, read_until)
+    slot = _slot_at(schedule, start, now)
     if slot is None:
         _explain(schedule, start, now)
         raise SlotTaken(
             "every competent specialist is busy then",
-            await _alternatives(uow, tenant, service, rules, now=now, after=start),
+            await _alternatives_from(
+                uow, schedule, tenant, service, now=now, after=start, read_until=read_until
+            ),
         )
     load = _day_load(schedule, start)
     for specialist_id in sorted(slot.specialist_ids, key=lambda sid: (load[sid], sid)):
@@ -183,9 +223,7 @@ async def book(
     existing = await _by_key(uow, idempotency_key)
     if existing is not None:
         return existing
-    tenant = await catalog.get_tenant(uow, tenant_code)
-    service = await catalog.get_service(uow, service_code)
-    _, rules = await tenant_service_rules(uow, tenant, service)
+    tenant, service, rules = await lookup_offer(uow, tenant_code, service_code)
     citizen = await uow.session.get(Citizen, citizen_id)
     if citizen is None:
         raise NotFound("no such citizen", entity="citizen")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import event
@@ -56,6 +57,9 @@ class Database:
         self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(
             self.engine, expire_on_commit=False
         )
+        # SQLite lets one writer in at a time; queueing writers of this process on a lock is
+        # fairer and faster than SQLite's sleep-and-retry busy handler.
+        self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
 
     @property
     def is_postgres(self) -> bool:
@@ -64,7 +68,7 @@ class Database:
 
     def uow(self) -> UnitOfWork:
         """A new unit of work (one transaction) on this database."""
-        return UnitOfWork(self.sessions)
+        return UnitOfWork(self.sessions, self._write_lock)
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+LOCK_TIMEOUT_S = 30.0
+
 
 class UnitOfWork:
     """Holds one session in one transaction; services use `uow.session` and never commit."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], lock: asyncio.Lock | None = None
+    ) -> None:
         self._sessions = sessions
+        self._lock = lock
         self._session: AsyncSession | None = None
         self.committed = False
 
@@ -29,8 +35,17 @@ class UnitOfWork:
         return self.session.get_bind().dialect.name
 
     async def __aenter__(self) -> Self:
-        self._session = self._sessions()
-        await self._session.begin()
+        if self._lock is not None:
+            # A bounded wait: a unit of work opened inside another one on SQLite would
+            # otherwise wait for itself forever.
+            await asyncio.wait_for(self._lock.acquire(), timeout=LOCK_TIMEOUT_S)
+        try:
+            self._session = self._sessions()
+            await self._session.begin()
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
         return self
 
     async def __aexit__(
@@ -46,6 +61,8 @@ class UnitOfWork:
         finally:
             await self._session.close()
             self._session = None
+            if self._lock is not None:
+                self._lock.release()
 
     async def commit(self) -> None:
         """Commit the transaction; the unit of work is finished afterwards."""

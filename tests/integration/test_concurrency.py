@@ -35,9 +35,17 @@ async def pg_wide(postgresql_db: Database, pg_url: str) -> AsyncIterator[Databas
 
 
 @pytest.fixture
-async def sqlite_clean(sqlite_db: Database) -> Database:
+async def sqlite_clean(sqlite_db: Database) -> AsyncIterator[list[Database]]:
+    """The SQLite test file, cleaned, opened by four engines as four processes would.
+
+    Each engine has its own connections and its own in-process write queue, so only
+    SQLite's BEGIN IMMEDIATE keeps their writers apart.
+    """
     await reset(sqlite_db)
-    return sqlite_db
+    others = [Database(sqlite_db.url) for _ in range(3)]
+    yield [sqlite_db, *others]
+    for other in others:
+        await other.dispose()
 
 
 def _slot_times(count: int) -> list[datetime]:
@@ -82,7 +90,8 @@ async def _assert_no_overlap(db: Database) -> None:
     assert clashes == 0
 
 
-async def _race_bookings(db: Database, specialists: int, slots: int, attempts: int) -> None:
+async def _race_bookings(dbs: list[Database], specialists: int, slots: int, attempts: int) -> None:
+    db = dbs[0]
     async with db.uow() as uow:
         for _ in range(specialists):
             await add_specialist(uow, hours=((time(8, 30), time(13, 0)),), lunch=None)
@@ -90,7 +99,9 @@ async def _race_bookings(db: Database, specialists: int, slots: int, attempts: i
     times = _slot_times(slots)
     people = await _citizens(db, attempts)
     rng = random.Random(7)
-    results = await asyncio.gather(*(_attempt(db, person, rng.choice(times)) for person in people))
+    results = await asyncio.gather(
+        *(_attempt(dbs[n % len(dbs)], person, rng.choice(times)) for n, person in enumerate(people))
+    )
     made = [r for r in results if r is not None]
     assert len(made) == specialists * slots
     async with db.uow() as uow:
@@ -106,14 +117,15 @@ async def _race_bookings(db: Database, specialists: int, slots: int, attempts: i
 
 @pytest.mark.postgres
 async def test_pg_200_attempts_for_20_slots(pg_wide: Database) -> None:
-    await _race_bookings(pg_wide, specialists=4, slots=5, attempts=200)
+    await _race_bookings([pg_wide], specialists=4, slots=5, attempts=200)
 
 
-async def test_sqlite_serialises_concurrent_bookings(sqlite_clean: Database) -> None:
+async def test_sqlite_serialises_concurrent_bookings(sqlite_clean: list[Database]) -> None:
     await _race_bookings(sqlite_clean, specialists=2, slots=3, attempts=40)
 
 
-async def _race_registrations(db: Database, seats: int, people: int) -> None:
+async def _race_registrations(dbs: list[Database], seats: int, people: int) -> None:
+    db = dbs[0]
     async with db.uow() as uow:
         event = await events.create_event(
             uow,
@@ -128,12 +140,12 @@ async def _race_registrations(db: Database, seats: int, people: int) -> None:
         await uow.commit()
     ids = await _citizens(db, people)
 
-    async def register(citizen_id: int) -> None:
-        async with db.uow() as uow:
+    async def register(n: int, citizen_id: int) -> None:
+        async with dbs[n % len(dbs)].uow() as uow:
             await events.register_for_event(uow, event.id, citizen_id, now=NOW)
             await uow.commit()
 
-    await asyncio.gather(*(register(i) for i in ids))
+    await asyncio.gather(*(register(n, i) for n, i in enumerate(ids)))
     async with db.uow() as uow:
         rows = (
             await uow.session.execute(
@@ -153,14 +165,15 @@ async def _race_registrations(db: Database, seats: int, people: int) -> None:
 
 @pytest.mark.postgres
 async def test_pg_2000_registrations_for_540_seats(pg_wide: Database) -> None:
-    await _race_registrations(pg_wide, seats=540, people=2000)
+    await _race_registrations([pg_wide], seats=540, people=2000)
 
 
-async def test_sqlite_concurrent_registrations(sqlite_clean: Database) -> None:
+async def test_sqlite_concurrent_registrations(sqlite_clean: list[Database]) -> None:
     await _race_registrations(sqlite_clean, seats=20, people=60)
 
 
-async def _race_reschedules(db: Database, appointments: int, rounds: int) -> None:
+async def _race_reschedules(dbs: list[Database], appointments: int, rounds: int) -> None:
+    db = dbs[0]
     async with db.uow() as uow:
         await add_specialist(uow)
         await add_specialist(uow)
@@ -178,7 +191,7 @@ async def _race_reschedules(db: Database, appointments: int, rounds: int) -> Non
 
     async def move(person: int, appointment_id: int, start: datetime) -> int | None:
         try:
-            async with db.uow() as uow:
+            async with dbs[person % len(dbs)].uow() as uow:
                 new = await booking.reschedule(
                     uow, appointment_id, start, by="citizen", now=NOW, citizen_id=person
                 )
@@ -219,8 +232,8 @@ async def _race_reschedules(db: Database, appointments: int, rounds: int) -> Non
 
 @pytest.mark.postgres
 async def test_pg_concurrent_reschedules(pg_wide: Database) -> None:
-    await _race_reschedules(pg_wide, appointments=18, rounds=5)
+    await _race_reschedules([pg_wide], appointments=18, rounds=5)
 
 
-async def test_sqlite_concurrent_reschedules(sqlite_clean: Database) -> None:
+async def test_sqlite_concurrent_reschedules(sqlite_clean: list[Database]) -> None:
     await _race_reschedules(sqlite_clean, appointments=10, rounds=3)
