@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,11 @@ import typer
 from babel.dates import format_datetime
 from sqlalchemy.engine import make_url
 
+from bot.channels import console
+from bot.engine import Engine, mark_console_sent
+from bot.flows.machine import compile_source
+from bot.flows.registry import template_names, template_sources
+from bot.flows.schema import InvalidFlow, load_valid
 from bot.understand_dates import read_date
 from core import availability, catalog, migrate
 from core.db import Database
@@ -21,9 +27,45 @@ from core.errors import DomainError
 from core.settings import Settings, SettingsError, load_settings
 
 T = TypeVar("T")
-app = typer.Typer(help="PSV: the Ministry of Labour's citizen assistant.", no_args_is_help=True)
+app = typer.Typer(
+    help="PSV: the Ministry of Labour's citizen assistant.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+flows_app = typer.Typer(help="Conversation flows: check and draw them.", no_args_is_help=True)
+app.add_typer(flows_app, name="flows")
+
+
+@flows_app.command("validate")
+def flows_validate(
+    files: Annotated[list[Path], typer.Argument(help="Flow YAML files to check.")],
+) -> None:
+    """Check flow files; prints every error with file, line and step."""
+    failed = False
+    for file in files:
+        try:
+            load_valid(file.read_text(encoding="utf-8"), file.name, known_flows=template_names())
+        except (InvalidFlow, OSError) as exc:
+            failed = True
+            typer.echo(str(exc), err=True)
+        else:
+            typer.echo(f"{file.name}: valid")
+    if failed:
+        raise typer.Exit(1)
+
+
+@flows_app.command("graph")
+def flows_graph(
+    name: Annotated[str, typer.Argument(help="A national template, e.g. book.")],
+) -> None:
+    """Print a Mermaid diagram of a national template flow."""
+    sources = template_sources()
+    if name not in sources:
+        typer.echo(f"psv: no flow {name!r}; known: {', '.join(sorted(sources))}", err=True)
+        raise typer.Exit(1)
+    typer.echo(compile_source(sources[name], f"{name}.yaml", template_names()).mermaid(), nl=False)
 
 
 def _settings() -> Settings:
@@ -129,6 +171,42 @@ def slots(
         when = format_datetime(slot.start.astimezone(tz), "EEEE d MMMM, HH:mm", locale=lang)
         minutes = (slot.end - slot.start) // timedelta(minutes=1)
         typer.echo(f"  {when}  ({minutes} min, {len(slot.specialist_ids)} free)")
+
+
+@app.command()
+def chat(
+    user: Annotated[str, typer.Option(help="Who you are to the bot (a test user id).")] = "local",
+    lang: Annotated[str, typer.Option(help="The language your 'phone' says: es, en, qu.")] = "es",
+) -> None:
+    """Talk to the bot in the terminal, through the same engine and database."""
+    settings = _settings()
+
+    async def job(db: Database) -> None:
+        if await prepare_embedded(db, settings, demo=True):
+            typer.echo("(Created the embedded database psv.db with the demo roster.)", err=True)
+        engine = Engine(db, settings)
+        await engine.start()
+        typer.echo("(PSV chat: write 'hola' to start; Ctrl-D to leave.)", err=True)
+        loop = asyncio.get_running_loop()
+        while True:
+            line = await loop.run_in_executor(None, _read_line)
+            if line is None:
+                break
+            if not line.strip():
+                continue
+            for reply in await engine.handle(console.parse(line, user, lang=lang)):
+                typer.echo(console.render(reply))
+                typer.echo("")
+            await mark_console_sent(db, user)
+
+    _run(job)
+
+
+def _read_line() -> str | None:
+    try:
+        return input("> ")
+    except EOFError:
+        return None
 
 
 @app.command("parse-date")

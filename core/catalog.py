@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
@@ -239,3 +240,22 @@ async def seed(uow: UnitOfWork, *, demo: bool = False) -> SeedReport:
             uow, actor="system:seed", action="seed", entity="catalogue", after=report.added
         )
     return report
+
+
+async def nearest_tenant(uow: UnitOfWork, latitude: float, longitude: float) -> Tenant | None:
+    """The active region whose capital is nearest to a shared location."""
+    best: tuple[float, Tenant] | None = None
+    for tenant in await uow.session.scalars(select(Tenant).where(Tenant.active.is_(True))):
+        if tenant.latitude is None or tenant.longitude is None:
+            continue
+        distance = _haversine_km(latitude, longitude, tenant.latitude, tenant.longitude)
+        if best is None or distance < best[0]:
+            best = (distance, tenant)
+    return best[1] if best else None
+
+
+def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(a))

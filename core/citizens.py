@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
+from core import audit
 from core.documents import normalise_document, normalise_phone
-from core.models import ChannelIdentity, Citizen, DocumentType
+from core.models import (
+    Appointment,
+    AppointmentStatus,
+    ChannelIdentity,
+    Citizen,
+    DocumentType,
+    EventRegistration,
+    RegistrationStatus,
+)
 from core.uow import UnitOfWork
 
 
@@ -67,7 +76,98 @@ async def link_channel(uow: UnitOfWork, citizen: Citizen, channel: str, address:
     await uow.session.flush()
 
 
+async def claim_channel(uow: UnitOfWork, citizen: Citizen, channel: str, address: str) -> bool:
+    """Link this address to the citizen unless the citizen is known only from elsewhere.
+
+    True when the address is (now) the citizen's: a new citizen, one already linked to
+    this address, or one with no address yet. An address once linked to someone else
+    moves to this citizen (a shared or handed-on phone).
+    """
+    identities = list(
+        await uow.session.scalars(
+            select(ChannelIdentity).where(ChannelIdentity.citizen_id == citizen.id)
+        )
+    )
+    if any(i.channel == channel and i.address == address for i in identities):
+        return True
+    if identities:
+        return False
+    await link_channel(uow, citizen, channel, address)
+    return True
+
+
+async def owns_address(uow: UnitOfWork, citizen_id: int, channel: str, address: str) -> bool:
+    """Whether this channel address belongs to the citizen."""
+    found = await uow.session.scalar(
+        select(ChannelIdentity.id).where(
+            ChannelIdentity.citizen_id == citizen_id,
+            ChannelIdentity.channel == channel,
+            ChannelIdentity.address == address,
+        )
+    )
+    return found is not None
+
+
 async def record_consent(uow: UnitOfWork, citizen: Citizen, at: datetime) -> None:
     """Note when the citizen accepted the privacy notice (Ley 29733)."""
     citizen.consent_at = at
     await uow.session.flush()
+
+
+async def erase(uow: UnitOfWork, citizen_id: int, *, now: datetime) -> int:
+    """Erase a citizen's personal data (Ley 29733), keeping anonymous rows for the counts.
+
+    Upcoming appointments are cancelled, event places given up, channel identities
+    removed; returns how many appointments were cancelled.
+    """
+    citizen = await uow.session.get(Citizen, citizen_id)
+    if citizen is None or citizen.erased_at is not None:
+        return 0
+    cancelled = 0
+    upcoming = await uow.session.scalars(
+        select(Appointment).where(
+            Appointment.citizen_id == citizen_id,
+            Appointment.status == AppointmentStatus.BOOKED,
+            Appointment.start_utc > now,
+        )
+    )
+    for appointment in upcoming:
+        appointment.status = AppointmentStatus.CANCELLED
+        appointment.cancel_reason = "data_erased"
+        appointment.cancelled_by = "citizen"
+        appointment.cancelled_at = now
+        appointment.case_description = None
+        cancelled += 1
+    await uow.session.execute(
+        update(Appointment)
+        .where(Appointment.citizen_id == citizen_id)
+        .values(case_description=None)
+    )
+    await uow.session.execute(
+        update(EventRegistration)
+        .where(
+            EventRegistration.citizen_id == citizen_id,
+            EventRegistration.status != RegistrationStatus.CANCELLED,
+        )
+        .values(status=RegistrationStatus.CANCELLED, updated_at=now)
+    )
+    await uow.session.execute(
+        delete(ChannelIdentity).where(ChannelIdentity.citizen_id == citizen_id)
+    )
+    citizen.document_type = None
+    citizen.document_number = None
+    citizen.name = None
+    citizen.representative_name = None
+    citizen.phone = None
+    citizen.consent_at = None
+    citizen.erased_at = now
+    await uow.session.flush()
+    await audit.record(
+        uow,
+        actor="citizen",
+        action="citizen.erase",
+        entity="citizen",
+        entity_id=citizen_id,
+        after={"appointments_cancelled": cancelled},
+    )
+    return cancelled

@@ -262,6 +262,7 @@ class Citizen(Base):
     phone: Mapped[str | None] = mapped_column(String(20), default=None)
     preferred_language: Mapped[str] = mapped_column(String(5), default="es")
     consent_at: Mapped[datetime | None] = mapped_column(default=None)
+    erased_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -381,3 +382,102 @@ class AuditEntry(Base):
     entity_id: Mapped[str] = mapped_column(String(40))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+
+class FlowVersion(Base):
+    """One version of a conversation flow: national template (no tenant) or a region's own."""
+
+    __tablename__ = "flow_version"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name", "version"),
+        CheckConstraint("status IN ('draft', 'published', 'retired')", name="status"),
+        Index("ix_flow_version_lookup", "name", "tenant_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenant.id"), default=None)
+    name: Mapped[str] = mapped_column(String(60))
+    version: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(Text)
+    checksum: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    created_by: Mapped[str] = mapped_column(String(80), default="system")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Conversation(Base):
+    """A person's conversation on one channel: pinned flow version, step, answers, memory."""
+
+    __tablename__ = "conversation"
+    __table_args__ = (UniqueConstraint("channel", "user_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    user_ref: Mapped[str] = mapped_column(String(120))
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"), default=None)
+    flow_version_id: Mapped[int | None] = mapped_column(ForeignKey("flow_version.id"), default=None)
+    step: Mapped[str | None] = mapped_column(String(60), default=None)
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    memory: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    language: Mapped[str] = mapped_column(String(5), default="es")
+    misunderstood: Mapped[int] = mapped_column(Integer, default=0)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InboundMessage(Base):
+    """Every inbound message id, recorded first: a redelivery hits the unique key."""
+
+    __tablename__ = "inbound_message"
+    __table_args__ = (UniqueConstraint("channel", "message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    message_id: Mapped[str] = mapped_column(String(120))
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversation.id"), default=None)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxMessage(Base):
+    """A message to send, written in the transaction of the change that caused it."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "priority", "due_at"),
+        CheckConstraint(
+            "status IN ('pending', 'sending', 'sent', 'failed', 'withdrawn', 'needs_template')",
+            name="status",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(120))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(default=utcnow)
+    idempotency_key: Mapped[str | None] = mapped_column(String(160), unique=True, default=None)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversation.id"), default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(300), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class HandoffRequest(Base):
+    """A citizen asked to talk to a person; specialists pick it up (later: relayed chat)."""
+
+    __tablename__ = "handoff_request"
+    __table_args__ = (Index("ix_handoff_tenant_status", "tenant_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenant.id"), default=None)
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("service.id"), default=None)
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"), default=None)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversation.id"))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

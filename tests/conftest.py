@@ -22,6 +22,11 @@ ON_CI = os.environ.get("CI", "").lower() == "true"
 
 # Rows the tests make; the seeded catalogue, tenants and holidays stay for the session.
 MUTABLE_TABLES = (
+    "handoff_request",
+    "outbox_message",
+    "inbound_message",
+    "conversation",
+    "flow_version",
     "audit_entry",
     "event_registration",
     "group_event",

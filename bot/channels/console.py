@@ -1,0 +1,44 @@
+"""The terminal channel behind `psv chat`: renders replies as text and reads typed lines.
+
+Options are shown as a numbered list; the person answers with the number or in words,
+which the engine understands the same way as on WhatsApp.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from bot.messages import Inbound, Location, Outbound
+
+CHANNEL = "console"
+
+
+def render(reply: Outbound) -> str:
+    """A reply as terminal text: the message, then its options numbered from 1."""
+    lines = [reply.text] if reply.text else []
+    lines += [f"  {n}. {option.label}" for n, option in enumerate(reply.options, start=1)]
+    lines += [f"  {link}" for link in reply.links]
+    if reply.attachment:
+        lines.append(f"  [{reply.attachment.filename}]")
+    return "\n".join(lines)
+
+
+def parse(line: str, user: str, *, lang: str | None = None) -> Inbound:
+    """A typed line as an Inbound; `/ubicacion LAT LON` shares a location (for testing)."""
+    text = line.strip()
+    location = None
+    if text.startswith("/ubicacion "):
+        parts = text.split()
+        try:
+            location = Location(float(parts[1]), float(parts[2]))
+            text = ""
+        except (IndexError, ValueError):
+            location = None
+    return Inbound(
+        channel=CHANNEL,
+        user_ref=user,
+        message_id=uuid.uuid4().hex,
+        text=text,
+        location=location,
+        lang_hint=lang,
+    )

@@ -1,0 +1,450 @@
+"""The conversation engine: one inbound message -> one unit of work -> replies in the outbox.
+
+In one transaction: record the inbound id (a redelivery hits the unique key and is a
+no-op), load and lock the conversation, run one step of its pinned flow version (and the
+message and action steps that follow it), queue every reply in the outbox, commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot import i18n
+from bot.flows import actions, conditions, registry, steps
+from bot.flows.machine import END, CompiledFlow, outcome_trigger
+from bot.flows.schema import FLOW_PREFIX
+from bot.messages import Inbound, Option, Outbound
+from bot.turn import Turn
+from bot.understand import Choice, global_command, match_option
+from core import catalog
+from core.db import Database
+from core.errors import NotFound
+from core.models import Conversation, FlowVersion, InboundMessage, OutboxMessage
+from core.settings import Settings
+from core.types import utcnow
+from core.uow import UnitOfWork
+
+log = logging.getLogger("psv.engine")
+
+FIRST_CONTACT = "first_contact"
+MENU = "menu"
+MAX_HOPS = 40
+MISUNDERSTOOD_LIMIT = 3
+NAV_STEP = "_nav"
+REPLY_PRIORITY = 10
+# Global words and the flow each one opens (the others act on the current step).
+FLOW_COMMANDS = {"menu": MENU, "restart": MENU, "language": "language", "human": "handoff"}
+
+
+SUCCESS = frozenset({"ok", "waitlisted"})
+
+
+def refusal_text(turn: Turn, reason: str) -> str:
+    """The catalogue's explanation of a refusal reason (a generic one for unknown codes)."""
+    try:
+        return turn.t(f"refusal.{reason}", region="", name="", day="")
+    except KeyError:
+        return turn.t("refusal.error")
+
+
+def pseudonym(value: str) -> str:
+    """A stable, non-reversible tag for logs in place of a chat id or phone number."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:12]
+
+
+class Engine:
+    """Channel-neutral conversation engine over the booking core."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        session_timeout: timedelta = timedelta(minutes=30),
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.session_timeout = session_timeout
+        self._flows: dict[int, CompiledFlow] = {}
+
+    async def start(self) -> None:
+        """Publish changed national templates (call once at start-up)."""
+        async with self.db.uow() as uow:
+            published = await registry.sync_templates(uow, now=self.clock())
+            await uow.commit()
+        if published:
+            log.info("published flow templates: %s", ", ".join(published))
+
+    async def handle(self, inbound: Inbound) -> list[Outbound]:
+        """Process one inbound message; returns the replies (also queued in the outbox).
+
+        An unexpected failure rolls the turn back, records the message as handled (a
+        redelivery would fail the same way) and answers with a polite apology.
+        """
+        now = self.clock()
+        try:
+            return await self._handle(inbound, now)
+        except Exception:
+            log.exception(
+                "engine failed on a %s message of %s", inbound.channel, pseudonym(inbound.user_ref)
+            )
+            return await self._apologise(inbound, now)
+
+    async def _apologise(self, inbound: Inbound, now: datetime) -> list[Outbound]:
+        reply = Outbound(i18n.t("error.internal", self.settings.default_lang))
+        async with self.db.uow() as uow:
+            if not await self._record_inbound(uow, inbound, now):
+                return []
+            self._queue(uow, inbound, None, [reply], now)
+            await uow.commit()
+        return [reply]
+
+    def _queue(
+        self,
+        uow: UnitOfWork,
+        inbound: Inbound,
+        conversation_id: int | None,
+        replies: list[Outbound],
+        now: datetime,
+    ) -> None:
+        for index, reply in enumerate(replies):
+            uow.session.add(
+                OutboxMessage(
+                    channel=inbound.channel,
+                    address=inbound.user_ref,
+                    payload=reply.to_json(),
+                    priority=REPLY_PRIORITY,
+                    due_at=now,
+                    created_at=now,
+                    conversation_id=conversation_id,
+                    idempotency_key=f"reply:{inbound.channel}:{inbound.message_id}:{index}",
+                )
+            )
+
+    async def _handle(self, inbound: Inbound, now: datetime) -> list[Outbound]:
+        async with self.db.uow() as uow:
+            if not await self._record_inbound(uow, inbound, now):
+                return []
+            conversation = await self._conversation(uow, inbound, now)
+            turn = Turn.begin(uow, conversation, inbound, now, self.settings)
+            await self._process(turn)
+            turn.store()
+            conversation.last_inbound_at = now
+            self._queue(uow, inbound, conversation.id, turn.replies, now)
+            await uow.commit()
+        log.debug(
+            "handled %s message of %s: %d replies",
+            inbound.channel,
+            pseudonym(inbound.user_ref),
+            len(turn.replies),
+        )
+        return turn.replies
+
+    # ---- storage ----------------------------------------------------------------------
+
+    async def _record_inbound(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> bool:
+        try:
+            async with uow.session.begin_nested():
+                uow.session.add(
+                    InboundMessage(
+                        channel=inbound.channel, message_id=inbound.message_id, received_at=now
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def _conversation(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> Conversation:
+        query = (
+            select(Conversation)
+            .where(
+                Conversation.channel == inbound.channel, Conversation.user_ref == inbound.user_ref
+            )
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        conversation = await uow.session.scalar(query)
+        if conversation is not None:
+            return conversation
+        try:
+            async with uow.session.begin_nested():
+                hint = (inbound.lang_hint or "").split("-")[0].lower()
+                conversation = Conversation(
+                    channel=inbound.channel,
+                    user_ref=inbound.user_ref,
+                    language=hint if hint in i18n.languages() else self.settings.default_lang,
+                    created_at=now,
+                    answers={},
+                    memory={},
+                    state={},
+                )
+                uow.session.add(conversation)
+        except IntegrityError:
+            conversation = await uow.session.scalar(query)
+        assert conversation is not None
+        return conversation
+
+    async def _flow(self, turn: Turn, version_id: int) -> CompiledFlow:
+        flow = self._flows.get(version_id)
+        if flow is None:
+            version = await turn.uow.session.get(FlowVersion, version_id)
+            assert version is not None
+            flow = registry.compiled(version)
+            self._flows[version_id] = flow
+        return flow
+
+    # ---- one turn ---------------------------------------------------------------------
+
+    async def _process(self, turn: Turn) -> None:
+        conversation, inbound = turn.conversation, turn.inbound
+        if inbound.start_param:
+            await self._deep_link(turn, inbound.start_param)
+        last = conversation.last_inbound_at
+        if (
+            conversation.flow_version_id is not None
+            and last is not None
+            and turn.now - last > self.session_timeout
+        ):
+            self._finish(turn)
+            if turn.memory.get("name"):
+                turn.say(turn.t("nav.welcome_back", name=str(turn.memory["name"]).split(" ")[0]))
+        if conversation.flow_version_id is None or conversation.step is None:
+            await self._fresh_start(turn)
+            return
+        command = self._command(turn)
+        if command is not None:
+            await self._global(turn, command)
+            return
+        flow = await self._flow(turn, conversation.flow_version_id)
+        step = flow.step(conversation.step)
+        result = await steps.accept(step, turn)
+        if isinstance(result, steps.Rejected):
+            await self._misunderstood(turn, flow, result)
+        elif isinstance(result, steps.Back):
+            turn.say(result.message)
+            await self._back(turn, flow)
+        else:
+            conversation.misunderstood = 0
+            await self._settle(turn, flow, step.name, result)
+
+    async def _fresh_start(self, turn: Turn) -> None:
+        """Start a conversation; a known person's first words may already pick a menu option."""
+        if not turn.memory.get("consent"):
+            command = self._command(turn)
+            await self._goto_flow(turn, "language" if command == "language" else FIRST_CONTACT)
+            return
+        command = self._command(turn)
+        if command in FLOW_COMMANDS:
+            await self._goto_flow(turn, FLOW_COMMANDS[command])
+            return
+        version = await registry.current_version(turn.uow, MENU, turn.value("region"))
+        flow = await self._flow(turn, version.id)
+        start = flow.step(flow.definition.start)
+        if turn.inbound.text.strip() and start.kind == "choice" and start.options:
+            chosen = await steps.accept(start, turn)
+            if isinstance(chosen, steps.Accepted):
+                turn.conversation.flow_version_id = version.id
+                turn.state["history"] = []
+                await self._settle(turn, flow, start.name, chosen)
+                return
+        await self._goto_flow(turn, MENU)
+
+    async def _deep_link(self, turn: Turn, param: str) -> None:
+        code = param.strip().upper()
+        try:
+            tenant = await catalog.get_tenant(turn.uow, code)
+        except NotFound:
+            return
+        turn.save("region", tenant.code)
+
+    def _command(self, turn: Turn) -> str | None:
+        inbound = turn.inbound
+        if inbound.payload and inbound.payload.startswith("nav:"):
+            return inbound.payload.removeprefix("nav:")
+        if turn.state.get("offered_step") == NAV_STEP:
+            offered = [Choice(p, (label,)) for p, label in turn.state.get("offered", [])]
+            chosen = match_option(inbound.text, offered).payload
+            if chosen:
+                return chosen.removeprefix("nav:")
+        return global_command(inbound.text) if inbound.text else None
+
+    async def _global(self, turn: Turn, command: str) -> None:
+        conversation = turn.conversation
+        if command in FLOW_COMMANDS:
+            target = FLOW_COMMANDS[command]
+            if not turn.memory.get("consent") and target != "language":
+                target = FIRST_CONTACT
+            turn.answers.clear()
+            await self._goto_flow(turn, target)
+            return
+        assert conversation.flow_version_id is not None and conversation.step is not None
+        flow = await self._flow(turn, conversation.flow_version_id)
+        if command == "cancel":
+            self._finish(turn)
+            turn.say(turn.t("nav.cancelled"))
+        elif command == "back":
+            await self._back(turn, flow)
+        else:  # help
+            turn.say(turn.t("nav.help"))
+            await self._advance(turn, flow, conversation.step)
+
+    async def _misunderstood(
+        self, turn: Turn, flow: CompiledFlow, rejected: steps.Rejected
+    ) -> None:
+        if not rejected.message:  # the step asked a narrower question (e.g. "which of these?")
+            return
+        conversation = turn.conversation
+        if not rejected.understood:
+            conversation.misunderstood += 1
+        if conversation.misunderstood >= MISUNDERSTOOD_LIMIT:
+            conversation.misunderstood = 0
+            options = [("nav:menu", turn.t("option.menu")), ("nav:human", turn.t("option.human"))]
+            turn.state["offered"] = [list(o) for o in options]
+            turn.state["offered_step"] = NAV_STEP
+            turn.say(turn.t("misunderstood.offer_help"), [Option(p, label) for p, label in options])
+            return
+        turn.say(rejected.message)
+        assert conversation.step is not None
+        await self._advance(turn, flow, conversation.step, remember=False)
+
+    async def _back(self, turn: Turn, flow: CompiledFlow, *, current_asked: bool = True) -> None:
+        """Ask the previous question again (the last one asked, if the current one was not)."""
+        history: list[str] = list(turn.state.get("history", []))
+        if history and current_asked:
+            history.pop()  # the step being asked now
+        if history:
+            previous = history.pop()
+            turn.state["history"] = history
+            saved = flow.step(previous).save
+            if saved:
+                turn.answers.pop(saved, None)
+            await self._advance(turn, flow, previous, ask=True)
+            return
+        turn.say(turn.t("nav.back_at_start"))
+        await self._goto_flow(turn, MENU if turn.memory.get("consent") else FIRST_CONTACT)
+
+    async def _settle(
+        self, turn: Turn, flow: CompiledFlow, step_name: str, result: steps.Accepted
+    ) -> None:
+        step = flow.step(step_name)
+        if step.save:
+            turn.save(step.save, result.value)
+        for key, value in result.extra.items():
+            turn.answers[key] = value
+        await self._fire(turn, flow, step_name, result.trigger)
+
+    async def _fire(self, turn: Turn, flow: CompiledFlow, state: str, trigger: str) -> None:
+        step = flow.step(state)
+        needed = [b.condition for b in step.next if b.condition]
+        facts = await conditions.facts(turn, needed)
+        await self._advance(turn, flow, flow.fire(state, trigger, facts))
+
+    async def _goto_flow(self, turn: Turn, name: str) -> None:
+        version = await registry.current_version(turn.uow, name, turn.value("region"))
+        turn.conversation.flow_version_id = version.id
+        turn.state["history"] = []
+        flow = await self._flow(turn, version.id)
+        await self._advance(turn, flow, flow.definition.start)
+
+    def _finish(self, turn: Turn) -> None:
+        turn.conversation.flow_version_id = None
+        turn.conversation.step = None
+        turn.conversation.misunderstood = 0
+        turn.answers.clear()
+        turn.state.clear()
+
+    async def _advance(
+        self,
+        turn: Turn,
+        flow: CompiledFlow,
+        state: str,
+        *,
+        remember: bool = True,
+        ask: bool = False,
+    ) -> None:
+        """Walk from `state` through message, action and skipped steps to the next question.
+
+        `ask` asks the first step even if its skip condition holds (going back to it).
+        """
+        for hop in range(MAX_HOPS):
+            if state == END:
+                self._finish(turn)
+                return
+            if state.startswith(FLOW_PREFIX):
+                await self._goto_flow(turn, state.removeprefix(FLOW_PREFIX))
+                return
+            step = flow.step(state)
+            skip_if = None if ask and hop == 0 else step.skip_if
+            if skip_if and (await conditions.facts(turn, [skip_if]))[skip_if]:
+                state = await self._next_state(turn, flow, state, "next")
+                continue
+            if step.kind == "message":
+                turn.say(await steps.render(turn, turn.text(step.prompt)))
+                state = await self._next_state(turn, flow, state, "next")
+                continue
+            if step.kind == "action":
+                assert step.action is not None
+                outcome = await actions.run(turn, step.action)
+                state = await self._after_action(turn, flow, state, outcome)
+                continue
+            entered = await steps.enter(step, turn)
+            if isinstance(entered, steps.Accepted):
+                if step.save:
+                    turn.save(step.save, entered.value)
+                turn.answers.update(entered.extra)
+                state = await self._next_state(turn, flow, state, entered.trigger)
+                continue
+            if isinstance(entered, steps.Back):
+                turn.say(entered.message)
+                await self._back(turn, flow, current_asked=False)
+                return
+            turn.conversation.step = state
+            if remember:
+                history: list[str] = list(turn.state.get("history", []))
+                if not history or history[-1] != state:
+                    history.append(state)
+                turn.state["history"] = history
+            return
+        log.error("flow %s loops without asking anything", flow.name)
+        self._finish(turn)
+        turn.say(turn.t("error.internal"))
+
+    async def _next_state(self, turn: Turn, flow: CompiledFlow, state: str, trigger: str) -> str:
+        step = flow.step(state)
+        needed = [b.condition for b in step.next if b.condition]
+        facts = await conditions.facts(turn, needed)
+        return flow.fire(state, trigger, facts)
+
+    async def _after_action(self, turn: Turn, flow: CompiledFlow, state: str, outcome: str) -> str:
+        if outcome not in SUCCESS:
+            turn.extra_vars["reason"] = refusal_text(turn, outcome)
+        for candidate in (outcome, "default"):
+            if flow.has_trigger(state, outcome_trigger(candidate)):
+                return flow.fire(state, outcome_trigger(candidate))
+        if outcome == "ok" and flow.step(state).next:
+            return await self._next_state(turn, flow, state, "next")
+        turn.say(turn.extra_vars["reason"])
+        return f"{FLOW_PREFIX}{MENU}"
+
+
+async def mark_console_sent(db: Database, user_ref: str) -> None:
+    """The terminal shows replies at once: mark that user's console outbox rows sent."""
+    async with db.uow() as uow:
+        await uow.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.channel == "console",
+                OutboxMessage.address == user_ref,
+                OutboxMessage.status == "pending",
+            )
+            .values(status="sent", sent_at=utcnow())
+        )
+        await uow.commit()

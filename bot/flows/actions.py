@@ -1,0 +1,280 @@
+"""The allowlisted actions a flow may run; each calls core services and returns an outcome.
+
+An outcome is "ok", another success word ("waitlisted"), or a refusal reason code of
+core.errors (e.g. "slot_taken"). Every action runs in a savepoint: a refusal leaves
+nothing half-done in the turn's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import func, select
+
+from bot import i18n
+from bot.turn import Turn
+from core import booking, catalog, citizens, events
+from core.errors import DomainError, NotFound, SlotTaken
+from core.handoff import request_handoff
+from core.models import (
+    Citizen,
+    DocumentType,
+    EventRegistration,
+    GroupEvent,
+    RegistrationStatus,
+    Specialist,
+)
+
+Action = Callable[[Turn], Awaitable[str]]
+
+
+def _citizen_id(turn: Turn) -> int | None:
+    raw = turn.memory.get("citizen_id")
+    return int(raw) if raw else None
+
+
+async def record_consent(turn: Turn) -> str:
+    """Note that the person accepted the privacy notice."""
+    turn.memory["consent"] = turn.now.isoformat()
+    citizen_id = _citizen_id(turn)
+    if citizen_id is not None:
+        citizen = await turn.uow.session.get(Citizen, citizen_id)
+        if citizen is not None:
+            await citizens.record_consent(turn.uow, citizen, turn.now)
+    return "ok"
+
+
+async def set_language(turn: Turn) -> str:
+    """Speak to the person in the language they chose."""
+    lang = str(turn.answers.get("language") or "es")
+    if lang not in i18n.languages():
+        return "not_found"
+    turn.memory["language"] = lang
+    turn.conversation.language = lang
+    citizen_id = _citizen_id(turn)
+    if citizen_id is not None:
+        citizen = await turn.uow.session.get(Citizen, citizen_id)
+        if citizen is not None:
+            citizen.preferred_language = lang
+    return "ok"
+
+
+async def identify(turn: Turn) -> str:
+    """Find or register the person by document, and link this channel to them."""
+    doc_type = DocumentType(str(turn.value("doc_type")))
+    company = doc_type == DocumentType.RUC
+    citizen = await citizens.identify(
+        turn.uow,
+        doc_type,
+        str(turn.value("document")),
+        name=None if company else str(turn.value("name")),
+        representative_name=str(turn.value("name")) if company else None,
+        language=turn.lang,
+    )
+    if company and turn.answers.get("company_name"):
+        citizen.name = str(turn.answers["company_name"])
+    if turn.memory.get("consent") and citizen.consent_at is None:
+        await citizens.record_consent(turn.uow, citizen, turn.now)
+    linked = await citizens.claim_channel(
+        turn.uow, citizen, turn.inbound.channel, turn.inbound.user_ref
+    )
+    turn.conversation.citizen_id = citizen.id
+    turn.memory["citizen_id"] = citizen.id
+    # A document already used from another number may book, but not read or change that
+    # person's appointments from here (anyone can type someone else's DNI).
+    return "ok" if linked else "not_linked"
+
+
+async def _ensure_identified(turn: Turn) -> int:
+    citizen_id = _citizen_id(turn)
+    if citizen_id is None or turn.answers.get("document"):
+        await identify(turn)  # "not_linked" still books: the real site books by DNI alone
+        citizen_id = _citizen_id(turn)
+    assert citizen_id is not None
+    return citizen_id
+
+
+async def _first_name(turn: Turn, specialist_id: int) -> str:
+    specialist = await turn.uow.session.get(Specialist, specialist_id)
+    return specialist.name.split(" ")[0] if specialist else ""
+
+
+async def book(turn: Turn) -> str:
+    """Book the chosen slot; on "slot_taken" the next free slots are kept to offer."""
+    citizen_id = await _ensure_identified(turn)
+    slot = turn.slot()
+    assert slot is not None
+    try:
+        appointment = await booking.book(
+            turn.uow,
+            tenant_code=str(turn.value("region")),
+            service_code=str(turn.value("service")),
+            citizen_id=citizen_id,
+            start=slot,
+            now=turn.now,
+            channel=turn.inbound.channel,
+            idempotency_key=f"{turn.inbound.channel}:{turn.inbound.message_id}",
+            case_description=turn.answers.get("description"),
+        )
+    except SlotTaken as refused:
+        turn.state["alternatives"] = [offer.start.isoformat() for offer in refused.alternatives]
+        raise
+    turn.answers["appointment"] = appointment.id
+    turn.extra_vars["specialist"] = await _first_name(turn, appointment.specialist_id)
+    turn.extra_vars["appointment_when"] = i18n.format_when(
+        appointment.start_utc, turn.lang, turn.settings.timezone
+    )
+    return "ok"
+
+
+async def cancel_appointment(turn: Turn) -> str:
+    """Cancel the chosen appointment of this person, keeping the reason given."""
+    citizen_id = _citizen_id(turn)
+    if citizen_id is None:
+        return "not_found"
+    await booking.cancel(
+        turn.uow,
+        int(turn.answers["appointment"]),
+        by="citizen",
+        reason=str(turn.answers.get("reason") or ""),
+        now=turn.now,
+        citizen_id=citizen_id,
+    )
+    return "ok"
+
+
+async def reschedule_appointment(turn: Turn) -> str:
+    """Move the chosen appointment to the chosen slot, atomically."""
+    citizen_id = _citizen_id(turn)
+    slot = turn.slot()
+    if citizen_id is None or slot is None:
+        return "not_found"
+    try:
+        moved = await booking.reschedule(
+            turn.uow,
+            int(turn.answers["appointment"]),
+            slot,
+            by="citizen",
+            now=turn.now,
+            channel=turn.inbound.channel,
+            idempotency_key=f"{turn.inbound.channel}:{turn.inbound.message_id}",
+            citizen_id=citizen_id,
+        )
+    except SlotTaken as refused:
+        turn.state["alternatives"] = [offer.start.isoformat() for offer in refused.alternatives]
+        raise
+    turn.answers["appointment"] = moved.id
+    turn.extra_vars["specialist"] = await _first_name(turn, moved.specialist_id)
+    turn.extra_vars["appointment_when"] = i18n.format_when(
+        moved.start_utc, turn.lang, turn.settings.timezone
+    )
+    return "ok"
+
+
+async def register_event(turn: Turn) -> str:
+    """Take a seat in the chosen event, or a place on its waitlist ("waitlisted")."""
+    citizen_id = await _ensure_identified(turn)
+    event_id = int(turn.answers["event"])
+    registration = await events.register_for_event(
+        turn.uow, event_id, citizen_id, now=turn.now, channel=turn.inbound.channel
+    )
+    event = await turn.uow.session.get(GroupEvent, event_id)
+    assert event is not None
+    turn.extra_vars["event_title"] = event.title
+    turn.extra_vars["event_when"] = i18n.format_when(
+        event.start_utc, turn.lang, turn.settings.timezone
+    )
+    if registration.status == RegistrationStatus.CONFIRMED:
+        return "ok"
+    ahead = await turn.uow.session.scalar(
+        select(func.count())
+        .select_from(EventRegistration)
+        .where(
+            EventRegistration.event_id == event_id,
+            EventRegistration.status == RegistrationStatus.WAITLISTED,
+            EventRegistration.position <= registration.position,
+        )
+    )
+    turn.extra_vars["position"] = str(ahead)
+    return "waitlisted"
+
+
+async def cancel_registration(turn: Turn) -> str:
+    """Give up the chosen event place (the first on the waitlist moves up)."""
+    citizen_id = _citizen_id(turn)
+    if citizen_id is None:
+        return "not_found"
+    await events.cancel_registration(
+        turn.uow, int(turn.answers["registration"]), citizen_id, now=turn.now
+    )
+    return "ok"
+
+
+async def handoff(turn: Turn) -> str:
+    """Record a request to talk to a person of the region (and service, if chosen)."""
+    tenant_id = service_id = None
+    if turn.value("region"):
+        try:
+            tenant_id = (await catalog.get_tenant(turn.uow, str(turn.value("region")))).id
+        except NotFound:
+            tenant_id = None
+    if turn.value("service"):
+        try:
+            service_id = (await catalog.get_service(turn.uow, str(turn.value("service")))).id
+        except NotFound:
+            service_id = None
+    await request_handoff(
+        turn.uow,
+        conversation_id=turn.conversation.id,
+        tenant_id=tenant_id,
+        service_id=service_id,
+        citizen_id=_citizen_id(turn),
+        note=turn.answers.get("note"),
+    )
+    return "ok"
+
+
+async def erase_data(turn: Turn) -> str:
+    """Erase the person's data; the conversation keeps only the chosen language."""
+    citizen_id = _citizen_id(turn)
+    if citizen_id is not None:
+        await citizens.erase(turn.uow, citizen_id, now=turn.now)
+    language = turn.memory.get("language")
+    turn.memory.clear()
+    if language:
+        turn.memory["language"] = language
+    turn.answers.clear()
+    turn.conversation.citizen_id = None
+    return "ok"
+
+
+ACTIONS: dict[str, Action] = {
+    "record_consent": record_consent,
+    "set_language": set_language,
+    "identify": identify,
+    "book": book,
+    "cancel_appointment": cancel_appointment,
+    "reschedule_appointment": reschedule_appointment,
+    "register_event": register_event,
+    "cancel_registration": cancel_registration,
+    "handoff": handoff,
+    "erase_data": erase_data,
+}
+
+
+async def run(turn: Turn, name: str) -> str:
+    """Run an allowlisted action in a savepoint; refusals become their reason code."""
+    action = ACTIONS[name]
+    memory, answers = dict(turn.memory), dict(turn.answers)
+    try:
+        async with turn.uow.session.begin_nested():
+            return await action(turn)
+    except DomainError as refused:
+        # The savepoint undid the action's rows; undo what it noted in the turn too, and
+        # reload the conversation, which the rollback expired.
+        turn.memory.clear()
+        turn.memory.update(memory)
+        turn.answers.clear()
+        turn.answers.update(answers)
+        await turn.uow.session.refresh(turn.conversation)
+        return refused.reason

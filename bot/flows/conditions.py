@@ -1,0 +1,129 @@
+"""The allowlisted conditions a flow may test (`skip_if`, `next: [{if: ...}]`)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+
+from sqlalchemy import func, select
+
+from bot.turn import Turn
+from core import booking, catalog, citizens, events
+from core.errors import NotFound
+from core.models import EventRegistration, RegistrationStatus
+
+Condition = Callable[[Turn], Awaitable[bool]]
+
+
+async def has_region(turn: Turn) -> bool:
+    """The person's region is known (chosen before, deep link or location)."""
+    return bool(turn.value("region"))
+
+
+async def has_service(turn: Turn) -> bool:
+    """A service was already chosen in this conversation (e.g. in the orientation flow)."""
+    return bool(turn.answers.get("service"))
+
+
+async def has_identity(turn: Turn) -> bool:
+    """The person was identified earlier, or gave document and name in this conversation."""
+    if turn.memory.get("citizen_id") and turn.memory.get("name"):
+        return True
+    return all(turn.answers.get(key) for key in ("doc_type", "document", "name"))
+
+
+async def has_description(turn: Turn) -> bool:
+    """The person already described the case in this conversation."""
+    return bool(turn.answers.get("description"))
+
+
+async def has_consent(turn: Turn) -> bool:
+    """The person accepted the privacy notice."""
+    return bool(turn.memory.get("consent"))
+
+
+async def needs_language_choice(turn: Turn) -> bool:
+    """The channel says the person's language is not Spanish and none was chosen yet."""
+    hint = (turn.inbound.lang_hint or "es").split("-")[0].lower()
+    return hint != "es" and not turn.memory.get("language")
+
+
+async def service_asks_description(turn: Turn) -> bool:
+    """The chosen service asks for a short description of the case."""
+    code = turn.value("service")
+    if not code:
+        return False
+    try:
+        return (await catalog.get_service(turn.uow, str(code))).asks_description
+    except NotFound:
+        return False
+
+
+async def is_company(turn: Turn) -> bool:
+    """The person identifies with a RUC (a company and its representative)."""
+    return bool(turn.value("doc_type") == "ruc")
+
+
+async def _own_citizen(turn: Turn) -> int | None:
+    """The identified person, if this channel address is theirs."""
+    citizen_id = turn.memory.get("citizen_id")
+    inbound = turn.inbound
+    if citizen_id and await citizens.owns_address(
+        turn.uow, int(citizen_id), inbound.channel, inbound.user_ref
+    ):
+        return int(citizen_id)
+    return None
+
+
+async def has_upcoming_appointments(turn: Turn) -> bool:
+    """The identified person (writing from their own address) has appointments ahead."""
+    citizen_id = await _own_citizen(turn)
+    if citizen_id is None:
+        return False
+    return bool(await booking.appointments_of(turn.uow, int(citizen_id), now=turn.now))
+
+
+async def has_events(turn: Turn) -> bool:
+    """The person's region has upcoming training events."""
+    region = turn.value("region")
+    if not region:
+        return False
+    try:
+        return bool(await events.upcoming_events(turn.uow, str(region), now=turn.now))
+    except NotFound:
+        return False
+
+
+async def has_registrations(turn: Turn) -> bool:
+    """The identified person (from their own address) holds event or waitlist places."""
+    citizen_id = await _own_citizen(turn)
+    if citizen_id is None:
+        return False
+    count = await turn.uow.session.scalar(
+        select(func.count())
+        .select_from(EventRegistration)
+        .where(
+            EventRegistration.citizen_id == int(citizen_id),
+            EventRegistration.status != RegistrationStatus.CANCELLED,
+        )
+    )
+    return bool(count)
+
+
+CONDITIONS: dict[str, Condition] = {
+    "has_region": has_region,
+    "has_service": has_service,
+    "has_identity": has_identity,
+    "has_description": has_description,
+    "has_consent": has_consent,
+    "needs_language_choice": needs_language_choice,
+    "service_asks_description": service_asks_description,
+    "is_company": is_company,
+    "has_upcoming_appointments": has_upcoming_appointments,
+    "has_events": has_events,
+    "has_registrations": has_registrations,
+}
+
+
+async def facts(turn: Turn, names: Iterable[str]) -> dict[str, bool]:
+    """Evaluate the named conditions for this turn."""
+    return {name: await CONDITIONS[name](turn) for name in set(names)}

@@ -1,0 +1,126 @@
+"""Values for the {placeholders} a flow's texts may use (the list is in docs/flows.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from bot import i18n
+from bot.flows.schema import PLACEHOLDERS
+from bot.turn import Turn
+from core import catalog
+from core.documents import mask_document
+from core.errors import NotFound
+from core.models import Service
+
+Resolver = Callable[[Turn], Awaitable[str]]
+
+
+async def _service(turn: Turn) -> Service | None:
+    code = turn.value("service")
+    if not code:
+        return None
+    try:
+        return await catalog.get_service(turn.uow, str(code))
+    except NotFound:
+        return None
+
+
+async def _name(turn: Turn) -> str:
+    return str(turn.value("name") or "")
+
+
+async def _first_name(turn: Turn) -> str:
+    return str(turn.value("name") or "").split(" ")[0]
+
+
+async def _region_name(turn: Turn) -> str:
+    code = turn.value("region")
+    if not code:
+        return ""
+    try:
+        return (await catalog.get_tenant(turn.uow, str(code))).name
+    except NotFound:
+        return str(code)
+
+
+async def _service_name(turn: Turn) -> str:
+    service = await _service(turn)
+    return turn.text(service.names) if service else ""
+
+
+async def _service_description(turn: Turn) -> str:
+    service = await _service(turn)
+    return turn.text(service.descriptions) if service else ""
+
+
+async def _modality(turn: Turn) -> str:
+    service = await _service(turn)
+    if service is None:
+        return ""
+    return turn.t(f"modality.{service.modality.value}", region=await _region_name(turn))
+
+
+async def _day(turn: Turn) -> str:
+    day = turn.day()
+    return i18n.format_day(day, turn.lang) if day else ""
+
+
+async def _when(turn: Turn) -> str:
+    slot = turn.slot()
+    return i18n.format_when(slot, turn.lang, turn.settings.timezone) if slot else ""
+
+
+async def _day_phrase(turn: Turn) -> str:
+    day = turn.day()
+    if day and not turn.answers.get("asap"):
+        return turn.t("slot.for_day", day=i18n.format_day(day, turn.lang))
+    return turn.t("slot.soonest")
+
+
+async def _document(turn: Turn) -> str:
+    number = turn.value("document")
+    return mask_document(str(number)) if number else ""
+
+
+async def _doc_type(turn: Turn) -> str:
+    kind = turn.value("doc_type")
+    return turn.t(f"doc_type.{kind}") if kind else ""
+
+
+async def _description(turn: Turn) -> str:
+    return str(turn.answers.get("description") or "")
+
+
+RESOLVERS: dict[str, Resolver] = {
+    "name": _name,
+    "first_name": _first_name,
+    "region_name": _region_name,
+    "service_name": _service_name,
+    "service_description": _service_description,
+    "modality": _modality,
+    "day": _day,
+    "day_phrase": _day_phrase,
+    "when": _when,
+    "document": _document,
+    "doc_type": _doc_type,
+    "description": _description,
+}
+# Set by actions during the turn (e.g. the booked specialist's first name).
+ACTION_VALUES = frozenset(
+    {"specialist", "appointment_when", "event_title", "event_when", "position", "reason"}
+)
+assert frozenset(RESOLVERS) | ACTION_VALUES == PLACEHOLDERS, "docs/flows.md lists them all"
+
+
+async def render(turn: Turn, text: str) -> str:
+    """A flow text with its placeholders filled for this turn."""
+    names = turn.placeholders(text)
+    if not names:
+        return text
+    values: dict[str, str] = {}
+    for name in names:
+        if name in turn.extra_vars:
+            values[name] = turn.extra_vars[name]
+        elif name in RESOLVERS and name not in values:
+            values[name] = await RESOLVERS[name](turn)
+    return turn.fill(text, values)

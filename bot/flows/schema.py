@@ -1,0 +1,554 @@
+"""The flow format (YAML, documented in docs/flows.md) and its validator.
+
+A flow is data: steps of kinds from a fixed library, prompts per language, targets, and
+actions and conditions named from allowlists. Nothing in a flow can name code. The validator
+reports precise errors (file, line, step); an invalid flow never runs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+# The library of step kinds (bot/flows/steps.py implements each).
+INPUT_KINDS = frozenset({"choice", "text", "date", "slot", "document", "phone", "yes_no"})
+STEP_KINDS = INPUT_KINDS | {"message", "action"}
+# Data a choice step may list instead of static options.
+SOURCES = frozenset(
+    {
+        "services",
+        "regions",
+        "events",
+        "my_appointments",
+        "my_registrations",
+        "document_types",
+        "languages",
+    }
+)
+# Allowlisted actions (bot/flows/actions.py) and what each needs among the answers.
+ACTIONS: Mapping[str, frozenset[str]] = {
+    "record_consent": frozenset(),
+    "set_language": frozenset({"language"}),
+    "identify": frozenset({"doc_type", "document"}),
+    "book": frozenset({"service", "region", "slot", "doc_type", "document", "name"}),
+    "cancel_appointment": frozenset({"appointment"}),
+    "reschedule_appointment": frozenset({"appointment", "slot"}),
+    "register_event": frozenset({"event", "doc_type", "document", "name"}),
+    "cancel_registration": frozenset({"registration"}),
+    "handoff": frozenset(),
+    "erase_data": frozenset(),
+}
+# Allowlisted conditions (bot/flows/conditions.py), for `skip_if` and branching `next`.
+CONDITIONS = frozenset(
+    {
+        "has_region",
+        "has_service",
+        "has_identity",
+        "has_description",
+        "has_consent",
+        "needs_language_choice",
+        "service_asks_description",
+        "is_company",
+        "has_upcoming_appointments",
+        "has_events",
+        "has_registrations",
+    }
+)
+# What a condition vouches for: a step skipped when it holds counts as having saved these.
+CONDITION_PROVIDES: Mapping[str, frozenset[str]] = {
+    "has_region": frozenset({"region"}),
+    "has_service": frozenset({"service"}),
+    "has_description": frozenset({"description"}),
+    "has_identity": frozenset({"doc_type", "document", "name"}),
+}
+# What a flow text may put in braces (values in bot/flows/placeholders.py).
+PLACEHOLDERS = frozenset(
+    {
+        "name",
+        "first_name",
+        "region_name",
+        "service_name",
+        "service_description",
+        "modality",
+        "day",
+        "day_phrase",
+        "when",
+        "document",
+        "doc_type",
+        "description",
+        "specialist",
+        "appointment_when",
+        "event_title",
+        "event_when",
+        "position",
+        "reason",
+    }
+)
+PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
+SPECIAL_TARGETS = frozenset({"end"})
+FLOW_PREFIX = "flow:"
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
+STEP_KEYS = frozenset(
+    {
+        "kind",
+        "prompt",
+        "options",
+        "source",
+        "save",
+        "next",
+        "on_yes",
+        "on_no",
+        "action",
+        "on",
+        "skip_if",
+        "max_length",
+    }
+)
+
+
+@dataclass(frozen=True)
+class FlowError:
+    """One problem in a flow, located precisely."""
+
+    file: str
+    line: int
+    step: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}"
+        return (
+            f"{where}: step '{self.step}': {self.message}"
+            if self.step
+            else f"{where}: {self.message}"
+        )
+
+
+class InvalidFlow(Exception):
+    """A flow that failed validation; `errors` lists every problem found."""
+
+    def __init__(self, errors: list[FlowError]) -> None:
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Branch:
+    """Go to `target` when `condition` holds (None: always)."""
+
+    target: str
+    condition: str | None = None
+
+
+@dataclass(frozen=True)
+class StaticOption:
+    """An option written in the flow: an id, labels per language, an optional target."""
+
+    id: str
+    label: Mapping[str, str]
+    goto: str | None = None
+    words: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a flow, as written."""
+
+    name: str
+    kind: str
+    line: int
+    prompt: Mapping[str, str] = field(default_factory=dict)
+    options: tuple[StaticOption, ...] = ()
+    source: str | None = None
+    save: str | None = None
+    next: tuple[Branch, ...] = ()
+    on_yes: str | None = None
+    on_no: str | None = None
+    action: str | None = None
+    on: Mapping[str, str] = field(default_factory=dict)
+    skip_if: str | None = None
+    max_length: int = 500
+
+    def targets(self) -> list[str]:
+        """Every step or flow this step can lead to."""
+        found = [b.target for b in self.next]
+        found += [t for t in (self.on_yes, self.on_no) if t]
+        found += list(self.on.values())
+        found += [o.goto for o in self.options if o.goto]
+        return found
+
+
+@dataclass(frozen=True)
+class FlowDefinition:
+    """A parsed flow: its name, languages, first step and steps by name."""
+
+    name: str
+    languages: tuple[str, ...]
+    start: str
+    steps: Mapping[str, Step]
+    file: str = "<flow>"
+    description: str = ""
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A safe loader that remembers the line of every mapping (as key `__line__`)."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    mapping: dict[Any, Any] = loader.construct_mapping(node, deep=True)
+    mapping["__line__"] = node.start_mark.line + 1
+    mapping["__keys__"] = {
+        key_node.value: key_node.start_mark.line + 1 for key_node, _ in node.value
+    }
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# YAML 1.1 reads on/off/yes/no as booleans; in flows `on:` is a key and "no" a word, so only
+# true/false are booleans here.
+_LineLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_LineLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def _strip_lines(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_lines(v) for k, v in value.items() if k not in ("__line__", "__keys__")}
+    if isinstance(value, list):
+        return [_strip_lines(v) for v in value]
+    return value
+
+
+class _Collector:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.errors: list[FlowError] = []
+
+    def add(self, line: int, step: str | None, message: str) -> None:
+        self.errors.append(FlowError(self.file, line, step, message))
+
+
+def _texts(value: Any, where: _Collector, line: int, step: str, what: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        where.add(line, step, f"{what} must be a mapping of language to text")
+        return {}
+    texts = _strip_lines(value)
+    for lang, text in texts.items():
+        if not isinstance(text, str) or not text.strip():
+            where.add(line, step, f"{what} in '{lang}' must be a non-empty text")
+    return {str(k): str(v) for k, v in texts.items()}
+
+
+def _branches(value: Any, where: _Collector, line: int, step: str) -> tuple[Branch, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (Branch(value),)
+    if not isinstance(value, list):
+        where.add(line, step, "next must be a step name or a list of {if, goto}")
+        return ()
+    found = []
+    for item in value:
+        if not isinstance(item, dict) or "goto" not in item:
+            where.add(line, step, "each branch of next needs 'goto' (and optionally 'if')")
+            continue
+        found.append(Branch(str(item["goto"]), item.get("if")))
+    return tuple(found)
+
+
+def _options(value: Any, where: _Collector, line: int, step: str) -> tuple[StaticOption, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        where.add(line, step, "options must be a list")
+        return ()
+    found = []
+    for item in value:
+        item_line = item.get("__line__", line) if isinstance(item, dict) else line
+        if not isinstance(item, dict) or "id" not in item or "label" not in item:
+            where.add(item_line, step, "each option needs an 'id' and a 'label' per language")
+            continue
+        label = _texts(item["label"], where, item_line, step, f"label of option '{item['id']}'")
+        goto = item.get("goto")
+        words = item.get("words") or []
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            where.add(item_line, step, f"words of option '{item['id']}' must be a list of texts")
+            words = []
+        found.append(
+            StaticOption(str(item["id"]), label, str(goto) if goto else None, tuple(words))
+        )
+    return tuple(found)
+
+
+def _parse_step(name: str, raw: Any, where: _Collector, default_line: int) -> Step | None:
+    if not isinstance(raw, dict):
+        where.add(default_line, name, "a step must be a mapping")
+        return None
+    line = int(raw.get("__line__", default_line))
+    unknown = set(raw) - STEP_KEYS - {"__line__", "__keys__"}
+    for key in sorted(unknown):
+        where.add(line, name, f"unknown field '{key}'")
+    kind = raw.get("kind")
+    if kind not in STEP_KINDS:
+        where.add(
+            line, name, f"unknown step kind {kind!r} (known: {', '.join(sorted(STEP_KINDS))})"
+        )
+        return None
+    on_raw = raw.get("on") or {}
+    if not isinstance(on_raw, dict):
+        where.add(line, name, "'on' must map outcomes to targets")
+        on_raw = {}
+    max_length = raw.get("max_length", 500)
+    if not isinstance(max_length, int) or not 1 <= max_length <= 2000:
+        where.add(line, name, "max_length must be a whole number from 1 to 2000")
+        max_length = 500
+    return Step(
+        name=name,
+        kind=str(kind),
+        line=line,
+        prompt=_texts(raw.get("prompt"), where, line, name, "prompt"),
+        options=_options(raw.get("options"), where, line, name),
+        source=raw.get("source"),
+        save=raw.get("save"),
+        next=_branches(raw.get("next"), where, line, name),
+        on_yes=raw.get("on_yes"),
+        on_no=raw.get("on_no"),
+        action=raw.get("action"),
+        on={str(k): str(v) for k, v in _strip_lines(on_raw).items()},
+        skip_if=raw.get("skip_if"),
+        max_length=max_length,
+    )
+
+
+def parse_flow(text: str, file: str = "<flow>") -> FlowDefinition:
+    """Parse YAML into a FlowDefinition, or raise InvalidFlow with located errors."""
+    where = _Collector(file)
+    try:
+        raw = yaml.load(text, Loader=_LineLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise InvalidFlow([FlowError(file, line, None, f"not valid YAML: {exc}")]) from None
+    if not isinstance(raw, dict):
+        raise InvalidFlow([FlowError(file, 1, None, "a flow must be a mapping")])
+    for key in ("flow", "languages", "start", "steps"):
+        if key not in raw:
+            where.add(1, None, f"missing '{key}'")
+    name = str(raw.get("flow", ""))
+    if name and not NAME_RE.match(name):
+        where.add(1, None, f"flow name {name!r} must be lower case letters, digits and _")
+    languages = raw.get("languages") or []
+    if not isinstance(languages, list) or not all(isinstance(x, str) for x in languages):
+        where.add(1, None, "languages must be a list such as [es, en, qu]")
+        languages = []
+    steps_raw = raw.get("steps") or {}
+    if not isinstance(steps_raw, dict):
+        where.add(1, None, "steps must be a mapping of step name to step")
+        steps_raw = {}
+    steps: dict[str, Step] = {}
+    key_lines: dict[str, int] = steps_raw.get("__keys__", {})
+    for step_name, step_raw in steps_raw.items():
+        if step_name in ("__line__", "__keys__"):
+            continue
+        line = key_lines.get(step_name, 1)
+        if not NAME_RE.match(str(step_name)):
+            where.add(line, str(step_name), "bad step name")
+            continue
+        if isinstance(step_raw, dict):
+            step_raw["__line__"] = line
+        step = _parse_step(str(step_name), step_raw, where, line)
+        if step is not None:
+            steps[step.name] = step
+    if where.errors:
+        raise InvalidFlow(where.errors)
+    return FlowDefinition(
+        name=name,
+        languages=tuple(languages),
+        start=str(raw["start"]),
+        steps=steps,
+        file=file,
+        description=str(raw.get("description", "")),
+    )
+
+
+def _check_step(step: Step, flow: FlowDefinition, known_flows: set[str], where: _Collector) -> None:
+    def target_ok(target: str) -> None:
+        if target.startswith(FLOW_PREFIX):
+            if target[len(FLOW_PREFIX) :] not in known_flows:
+                where.add(step.line, step.name, f"unknown flow in target '{target}'")
+        elif target not in flow.steps and target not in SPECIAL_TARGETS:
+            where.add(step.line, step.name, f"target '{target}' is not a step of this flow")
+
+    for target in step.targets():
+        target_ok(target)
+    for condition in [b.condition for b in step.next if b.condition] + [step.skip_if]:
+        if condition is not None and condition not in CONDITIONS:
+            where.add(step.line, step.name, f"unknown condition '{condition}'")
+    if step.next and step.next[-1].condition is not None:
+        where.add(step.line, step.name, "the last branch of next must have no 'if' (the fallback)")
+    for lang, text in step.prompt.items():
+        for name in PLACEHOLDER_RE.findall(text):
+            if name not in PLACEHOLDERS:
+                where.add(step.line, step.name, f"unknown placeholder {{{name}}} in '{lang}'")
+    missing = [lang for lang in flow.languages if lang not in step.prompt]
+    if step.kind != "action" and missing:
+        where.add(step.line, step.name, f"prompt missing in {', '.join(missing)}")
+    for option in step.options:
+        gaps = [lang for lang in flow.languages if lang not in option.label]
+        if gaps:
+            where.add(
+                step.line, step.name, f"option '{option.id}' label missing in {', '.join(gaps)}"
+            )
+    kind = step.kind
+    if kind == "choice":
+        if bool(step.options) == bool(step.source):
+            where.add(step.line, step.name, "a choice needs either options or a source")
+        if step.source is not None and step.source not in SOURCES:
+            where.add(step.line, step.name, f"unknown source '{step.source}'")
+        if not step.next and not all(o.goto for o in step.options):
+            where.add(step.line, step.name, "a choice needs next, or a goto on every option")
+    elif kind == "yes_no":
+        if not (step.on_yes and step.on_no):
+            where.add(step.line, step.name, "a yes_no step needs on_yes and on_no")
+    elif kind == "action":
+        if step.action not in ACTIONS:
+            where.add(step.line, step.name, f"unknown action {step.action!r}")
+        if "ok" not in step.on and not step.next:
+            where.add(step.line, step.name, "an action needs on: {ok: ...} or next")
+    elif not step.next:
+        where.add(step.line, step.name, f"a {kind} step needs next")
+    if kind in INPUT_KINDS and kind not in ("yes_no",) and not step.save and kind != "choice":
+        where.add(step.line, step.name, f"a {kind} step needs save: <answer name>")
+
+
+def _reachable(flow: FlowDefinition) -> set[str]:
+    seen: set[str] = set()
+    todo = [flow.start]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in flow.steps:
+            continue
+        seen.add(name)
+        todo.extend(flow.steps[name].targets())
+    return seen
+
+
+def _can_finish(flow: FlowDefinition) -> set[str]:
+    """Steps from which `end` or another flow can be reached."""
+    finishing: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for step in flow.steps.values():
+            if step.name in finishing:
+                continue
+            if any(
+                t in SPECIAL_TARGETS or t.startswith(FLOW_PREFIX) or t in finishing
+                for t in step.targets()
+            ):
+                finishing.add(step.name)
+                changed = True
+    return finishing
+
+
+def _saved_on_every_path(flow: FlowDefinition) -> dict[str, frozenset[str]]:
+    """For each step, the answers saved on every path from the start to it (dataflow)."""
+    everything = frozenset(
+        {s.save for s in flow.steps.values() if s.save}
+        | {k for provides in CONDITION_PROVIDES.values() for k in provides}
+    )
+    before: dict[str, frozenset[str]] = {name: everything for name in flow.steps}
+    before[flow.start] = frozenset()
+    changed = True
+    while changed:
+        changed = False
+        for step in flow.steps.values():
+            after = set(before[step.name])
+            if step.save:
+                after.add(step.save)
+            for target in step.targets():
+                if target not in flow.steps:
+                    continue
+                incoming = frozenset(after)
+                new = before[target] & incoming if target != flow.start else frozenset()
+                if new != before[target]:
+                    before[target] = new
+                    changed = True
+            if step.skip_if is not None and step.skip_if in CONDITION_PROVIDES:
+                # A skipped step jumps to its next with what the condition vouches for.
+                skipped = frozenset(before[step.name] | CONDITION_PROVIDES[step.skip_if])
+                for branch in step.next:
+                    if branch.target in flow.steps and branch.target != flow.start:
+                        new = before[branch.target] & (skipped | {step.save or ""})
+                        if new != before[branch.target]:
+                            before[branch.target] = new
+                            changed = True
+    return before
+
+
+def validate(
+    flow: FlowDefinition,
+    *,
+    known_flows: Iterable[str] = (),
+    tenant_languages: Iterable[str] = (),
+) -> list[FlowError]:
+    """Every problem of a parsed flow; an empty list means it may run."""
+    where = _Collector(flow.file)
+    known = set(known_flows) | {flow.name}
+    if flow.start not in flow.steps:
+        where.add(1, None, f"start step '{flow.start}' does not exist")
+    if "es" not in flow.languages:
+        where.add(1, None, "Spanish (es) must be one of the flow's languages")
+    for lang in tenant_languages:
+        if lang not in flow.languages:
+            where.add(1, None, f"the region offers '{lang}' but the flow has no texts in it")
+    for step in flow.steps.values():
+        _check_step(step, flow, known, where)
+    if flow.start in flow.steps:
+        reachable = _reachable(flow)
+        for step in flow.steps.values():
+            if step.name not in reachable:
+                where.add(step.line, step.name, "unreachable from the start step")
+        finishing = _can_finish(flow)
+        for name in sorted(reachable - finishing):
+            step = flow.steps[name]
+            where.add(step.line, name, "no way to finish from here (never reaches end or a flow)")
+        saved = _saved_on_every_path(flow)
+        for step in flow.steps.values():
+            if step.kind == "action" and step.action is not None and step.action in ACTIONS:
+                # "slot" can also be answered by a date step asking for the earliest.
+                have = saved[step.name] | {s.save for s in [step] if s.save}
+                lacking = sorted(ACTIONS[step.action] - have)
+                if lacking:
+                    where.add(
+                        step.line,
+                        step.name,
+                        f"action '{step.action}' needs {', '.join(lacking)} on every path to it",
+                    )
+    where.errors.sort(key=lambda e: (e.line, e.step or ""))
+    return where.errors
+
+
+def load_valid(
+    text: str,
+    file: str = "<flow>",
+    *,
+    known_flows: Iterable[str] = (),
+    tenant_languages: Iterable[str] = (),
+) -> FlowDefinition:
+    """Parse and validate; raise InvalidFlow listing every error."""
+    flow = parse_flow(text, file)
+    errors = validate(flow, known_flows=known_flows, tenant_languages=tenant_languages)
+    if errors:
+        raise InvalidFlow(errors)
+    return flow

@@ -1,0 +1,506 @@
+"""The library of step kinds: how each asks (`enter`) and what it accepts (`accept`).
+
+`enter` renders the step's prompt and remembers the options shown, so that "2" means
+the second option the person saw. It may also settle the step at once (`Accepted`),
+e.g. a slot step when the person already named a free time. `accept` reads the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot import i18n
+from bot.flows.machine import option_trigger
+from bot.flows.placeholders import render
+from bot.flows.schema import Step
+from bot.messages import Option
+from bot.turn import Turn
+from bot.understand import (
+    Choice,
+    ServiceEntry,
+    match_option,
+    normalise,
+    search_services,
+    yes_no,
+)
+from bot.understand_dates import read_date
+from core import availability, booking, catalog, citizens, events
+from core.documents import normalise_document, normalise_phone
+from core.errors import InvalidDocument, InvalidPhone, NotFound, ServiceNotOffered
+from core.models import (
+    Appointment,
+    DocumentType,
+    EventRegistration,
+    GroupEvent,
+    RegistrationStatus,
+    Service,
+    ServiceKind,
+    Tenant,
+)
+
+MAX_SLOTS_SHOWN = 8
+MAX_DAYS_SHOWN = 5
+PERIODS = {
+    "morning": (time(0), time(12)),
+    "afternoon": (time(12), time(18)),
+    "evening": (time(18), time(23, 59)),
+}
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The step is answered: save `value` (and `extra` answers), then fire `trigger`."""
+
+    trigger: str = "next"
+    value: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """The answer was not understood (or not possible: `understood`); `message` says why."""
+
+    message: str
+    understood: bool = False
+
+
+@dataclass(frozen=True)
+class Back:
+    """Nothing can be offered here: say `message` and go back to the previous question."""
+
+    message: str
+
+
+EnterResult = Accepted | Back | None
+AcceptResult = Accepted | Rejected | Back
+
+
+def _tz(turn: Turn) -> ZoneInfo:
+    return ZoneInfo(turn.settings.timezone)
+
+
+def _offer(turn: Turn, step: Step, options: Sequence[tuple[str, str]]) -> list[Option]:
+    turn.state["offered"] = [[payload, label] for payload, label in options]
+    turn.state["offered_step"] = step.name
+    return [Option(payload, label) for payload, label in options]
+
+
+def _offered(turn: Turn) -> list[Choice]:
+    return [Choice(payload, (label,)) for payload, label in turn.state.get("offered", [])]
+
+
+def _match(turn: Turn, choices: Sequence[Choice]) -> str | None:
+    inbound = turn.inbound
+    return match_option(inbound.text, choices, payload=inbound.payload).payload
+
+
+# ---- data sources of choice steps ------------------------------------------------------
+
+
+async def _services(turn: Turn) -> list[Service]:
+    region = turn.value("region")
+    if region:
+        try:
+            return await catalog.offered_services(turn.uow, str(region))
+        except NotFound:
+            pass
+    rows = await turn.uow.session.scalars(
+        select(Service)
+        .where(Service.kind == ServiceKind.APPOINTMENT)
+        .order_by(Service.popular_rank.is_(None), Service.popular_rank, Service.code)
+    )
+    return list(rows)
+
+
+async def _source_options(turn: Turn, source: str) -> list[tuple[str, str]]:
+    session, lang, tz = turn.uow.session, turn.lang, turn.settings.timezone
+    if source == "services":
+        services = await _services(turn)
+        popular = [s for s in services if s.popular_rank is not None] or services[:5]
+        return [(s.code, turn.text(s.names)) for s in popular]
+    if source == "regions":
+        tenants = await session.scalars(select(Tenant).where(Tenant.active.is_(True)))
+        return sorted(((t.code, t.name) for t in tenants), key=lambda o: normalise(o[1]))
+    if source == "document_types":
+        return [(d.value, turn.t(f"doc_type.{d.value}")) for d in DocumentType]
+    if source == "languages":
+        return [(code, i18n.language_name(code)) for code in i18n.languages()]
+    if source == "events":
+        region = turn.value("region")
+        if not region:
+            return []
+        upcoming = await events.upcoming_events(turn.uow, str(region), now=turn.now)
+        return [
+            (str(e.id), f"{e.title} — {i18n.format_when(e.start_utc, lang, tz)}") for e in upcoming
+        ]
+    citizen_id = turn.memory.get("citizen_id")
+    inbound = turn.inbound
+    if not citizen_id or not await citizens.owns_address(
+        turn.uow, int(citizen_id), inbound.channel, inbound.user_ref
+    ):
+        return []
+    if source == "my_appointments":
+        mine = await booking.appointments_of(turn.uow, int(citizen_id), now=turn.now)
+        names = {s.id: turn.text(s.names) for s in await session.scalars(select(Service))}
+        return [
+            (
+                str(a.id),
+                f"{names.get(a.service_id, '')} — {i18n.format_when(a.start_utc, lang, tz)}",
+            )
+            for a in mine
+        ]
+    if source == "my_registrations":
+        rows = await session.execute(
+            select(GroupEvent)
+            .join(EventRegistration, EventRegistration.event_id == GroupEvent.id)
+            .where(
+                EventRegistration.citizen_id == int(citizen_id),
+                EventRegistration.status != RegistrationStatus.CANCELLED,
+                GroupEvent.start_utc > turn.now,
+            )
+            .order_by(GroupEvent.start_utc)
+        )
+        return [
+            (str(e.id), f"{e.title} — {i18n.format_when(e.start_utc, lang, tz)}")
+            for e in rows.scalars()
+        ]
+    raise ValueError(f"unknown source {source}")
+
+
+# ---- enter ------------------------------------------------------------------------------
+
+
+async def enter(step: Step, turn: Turn) -> EnterResult:
+    """Ask the step's question (or settle it at once when the answer is already known)."""
+    prompt = await render(turn, turn.text(step.prompt))
+    kind = step.kind
+    if kind == "choice":
+        if step.options:
+            options = [(o.id, turn.text(o.label)) for o in step.options]
+        else:
+            assert step.source is not None
+            options = await _source_options(turn, step.source)
+            if not options:
+                return Back(turn.t("options.none"))
+        turn.say(prompt, _offer(turn, step, options))
+    elif kind == "yes_no":
+        turn.say(
+            prompt, _offer(turn, step, [("yes", turn.t("option.yes")), ("no", turn.t("option.no"))])
+        )
+    elif kind == "date":
+        return await _enter_date(step, turn, prompt)
+    elif kind == "slot":
+        return await _enter_slot(step, turn, prompt)
+    else:
+        turn.state.pop("offered", None)
+        turn.say(prompt)
+    return None
+
+
+async def _enter_date(step: Step, turn: Turn, prompt: str) -> EnterResult:
+    options: list[tuple[str, str]] = []
+    region, service = turn.value("region"), turn.value("service")
+    if region and service:
+        try:
+            days = await availability.next_free_days(
+                turn.uow, str(region), str(service), now=turn.now, count=MAX_DAYS_SHOWN
+            )
+        except ServiceNotOffered:
+            region_name = (await catalog.get_tenant(turn.uow, str(region))).name
+            return Back(turn.t("refusal.service_not_offered", region=region_name))
+        options = [(d.isoformat(), i18n.format_day(d, turn.lang)) for d, _ in days]
+        if not options:
+            return Back(turn.t("slot.none_left"))
+        options.append(("asap", turn.t("date.asap")))
+    turn.say(prompt, _offer(turn, step, options))
+    return None
+
+
+def _in_period(slot: availability.Slot, tz: ZoneInfo, period: str | None) -> bool:
+    if period not in PERIODS:
+        return True
+    low, high = PERIODS[period]
+    return low <= slot.start.astimezone(tz).time() < high
+
+
+async def _enter_slot(step: Step, turn: Turn, prompt: str) -> EnterResult:
+    tz = _tz(turn)
+    alternatives = turn.state.pop("alternatives", None)
+    region, service = str(turn.value("region")), str(turn.value("service"))
+    if alternatives:
+        starts = [datetime.fromisoformat(s) for s in alternatives]
+        if not starts:
+            return Back(turn.t("slot.none_left"))
+        prompt = turn.t("slot.taken_sorry")
+    elif turn.answers.get("asap") or not turn.day():
+        after = None
+        if turn.day():
+            after = datetime.combine(turn.day() or date.today(), time(0), tzinfo=tz).astimezone(UTC)
+        found = await availability.first_free_slots(
+            turn.uow, region, service, now=turn.now, count=5, after=after
+        )
+        starts = [s.start for s in found]
+        if not starts:
+            return Back(turn.t("slot.none_left"))
+    else:
+        day = turn.day()
+        assert day is not None
+        result = await availability.day_slots(turn.uow, region, service, day, now=turn.now)
+        if not result.slots:
+            return Back(turn.t("date.no_slots", day=i18n.format_day(day, turn.lang)))
+        wanted = turn.answers.get("time")
+        if wanted:
+            for slot in result.slots:
+                if slot.start.astimezone(tz).strftime("%H:%M") == wanted:
+                    return Accepted(value=slot.start.isoformat())
+        period = turn.answers.get("period")
+        chosen = [s for s in result.slots if _in_period(s, tz, period)] or result.slots
+        if wanted:
+            target = datetime.combine(day, time.fromisoformat(wanted), tzinfo=tz)
+            chosen = sorted(chosen, key=lambda s: abs(s.start - target))[:MAX_SLOTS_SHOWN]
+            chosen.sort(key=lambda s: s.start)
+        starts = [s.start for s in chosen[:MAX_SLOTS_SHOWN]]
+    same_day = (
+        not alternatives
+        and turn.day() is not None
+        and len({s.astimezone(tz).date() for s in starts}) == 1
+    )
+    options = [
+        (
+            s.isoformat(),
+            i18n.format_time(s.astimezone(tz), turn.lang)
+            if same_day
+            else i18n.format_when(s, turn.lang, turn.settings.timezone),
+        )
+        for s in starts
+    ]
+    turn.say(prompt, _offer(turn, step, options))
+    return None
+
+
+# ---- accept -----------------------------------------------------------------------------
+
+
+async def accept(step: Step, turn: Turn) -> AcceptResult:
+    """Read the person's answer to the step."""
+    kind = step.kind
+    if kind == "choice":
+        return await _accept_choice(step, turn)
+    if kind == "yes_no":
+        said = (
+            "yes"
+            if turn.inbound.payload == "yes"
+            else "no"
+            if turn.inbound.payload == "no"
+            else None
+        )
+        answer = yes_no(turn.inbound.text, turn.lang) if said is None else said == "yes"
+        if answer is None:
+            return Rejected(turn.t("hint.yes_no"))
+        return Accepted("yes" if answer else "no", value=answer)
+    if kind == "date":
+        return await _accept_date(turn)
+    if kind == "slot":
+        return await _accept_slot(turn)
+    if kind == "document":
+        return _accept_document(turn)
+    if kind == "phone":
+        raw = turn.inbound.contact_phone or turn.inbound.text
+        try:
+            return Accepted(value=normalise_phone(raw))
+        except InvalidPhone as refused:
+            code = refused.context.get("code", "phone_invalid")
+            return Rejected(turn.t(f"phone.invalid.{code}"), understood=True)
+    if kind == "text":
+        text = turn.inbound.text.strip()
+        if not text:
+            return Rejected(turn.t("text.empty"))
+        if len(text) > step.max_length:
+            return Rejected(turn.t("text.too_long", max=step.max_length), understood=True)
+        return Accepted(value=text)
+    raise ValueError(f"step kind {kind} takes no input")
+
+
+async def _accept_choice(step: Step, turn: Turn) -> AcceptResult:
+    if step.source == "regions" and turn.inbound.location is not None:
+        where = turn.inbound.location
+        tenant = await catalog.nearest_tenant(turn.uow, where.latitude, where.longitude)
+        if tenant is not None:
+            return await _region_checked(turn, tenant.code)
+    if step.options:
+        by_id = {o.id: o for o in step.options}
+        shown = [o.id for o in step.options]
+        if turn.state.get("offered_step") == step.name:
+            shown = [p for p, _ in turn.state.get("offered", []) if p in by_id] or shown
+        choices = [Choice(i, (*by_id[i].label.values(), *by_id[i].words)) for i in shown]
+    else:
+        choices = _offered(turn)
+        if step.source == "regions":
+            choices = [Choice(c.payload, (*c.labels, c.payload)) for c in choices]
+    result = match_option(turn.inbound.text, choices, payload=turn.inbound.payload)
+    chosen = result.payload
+    if chosen is None and step.source == "services":
+        return await _search_services(step, turn)
+    if chosen is None and result.ambiguous:
+        return _which_one(step, turn, choices, result.ambiguous)
+    if chosen is None:
+        return Rejected(turn.t("misunderstood") + " " + turn.t("hint.choose_number"))
+    if step.source == "regions":
+        return await _region_checked(turn, chosen)
+    if step.source == "my_appointments":
+        return await _appointment_chosen(turn, chosen)
+    for option in step.options:
+        if option.id == chosen and option.goto:
+            return Accepted(option_trigger(option.id), value=chosen)
+    return Accepted(value=chosen)
+
+
+def _which_one(
+    step: Step, turn: Turn, choices: Sequence[Choice], candidates: Sequence[str]
+) -> AcceptResult:
+    """Several options fit the words: ask which one, offering only those."""
+    labels = {c.payload: c.labels[0] for c in choices}
+    if step.options:
+        labels = {o.id: turn.text(o.label) for o in step.options}
+    options = _offer(turn, step, [(p, labels[p]) for p in candidates if p in labels])
+    turn.say(turn.t("choice.which_one"), options)
+    return Rejected("")
+
+
+async def _appointment_chosen(turn: Turn, chosen: str) -> AcceptResult:
+    """An appointment of the person; its service and region frame a reschedule."""
+    appointment = await turn.uow.session.get(Appointment, int(chosen))
+    if appointment is None:
+        return Rejected(turn.t("refusal.not_found"))
+    service = await turn.uow.session.get(Service, appointment.service_id)
+    tenant = await turn.uow.session.get(Tenant, appointment.tenant_id)
+    assert service is not None and tenant is not None
+    return Accepted(value=chosen, extra={"service": service.code, "region": tenant.code})
+
+
+async def _region_checked(turn: Turn, code: str) -> AcceptResult:
+    service = turn.value("service")
+    if service:
+        offered = {s.code for s in await catalog.offered_services(turn.uow, code)}
+        if service not in offered:
+            tenant = await catalog.get_tenant(turn.uow, code)
+            return Rejected(
+                turn.t("refusal.service_not_offered", region=tenant.name), understood=True
+            )
+    return Accepted(value=code)
+
+
+async def _search_services(step: Step, turn: Turn) -> AcceptResult:
+    services = await _services(turn)
+    entries = [ServiceEntry(s.code, tuple(s.names.values()), tuple(s.keywords)) for s in services]
+    found = search_services(turn.inbound.text, entries)
+    if len(found) == 1:
+        return Accepted(value=found[0])
+    if not found:
+        return Rejected(turn.t("misunderstood") + " " + turn.t("hint.service_words"))
+    by_code = {s.code: s for s in services}
+    options = _offer(turn, step, [(code, turn.text(by_code[code].names)) for code in found])
+    turn.say(turn.t("choice.which_one"), options)
+    return Rejected("")
+
+
+async def _accept_date(turn: Turn) -> AcceptResult:
+    tz = _tz(turn)
+    # Only a payload or an option number picks an offered day; words are read as a date
+    # (fuzzy matching "el lunes" against "lunes 7 de diciembre" labels would guess).
+    chosen = turn.inbound.payload
+    text = turn.inbound.text.strip().rstrip(".")
+    if chosen is None and text.isdigit() and len(text) <= 2 and turn.state.get("offered"):
+        chosen = _match(turn, _offered(turn))
+    if chosen == "asap":
+        return Accepted(value=None, extra={"asap": True, "time": None, "period": None})
+    if chosen:
+        try:
+            return await _day_checked(turn, date.fromisoformat(chosen), None, None)
+        except ValueError:
+            pass
+    reading = read_date(
+        turn.inbound.text, turn.now.astimezone(tz), turn.lang, assume_day_for_time=True
+    )
+    if reading.asap and reading.date is None:
+        return Accepted(value=None, extra={"asap": True, "time": None, "period": reading.period})
+    if reading.date is None:
+        return Rejected(turn.t("date.not_understood") + " " + turn.t("hint.date"))
+    time_text = reading.time.strftime("%H:%M") if reading.time else None
+    result = await _day_checked(turn, reading.date, time_text, reading.period)
+    if isinstance(result, Accepted) and reading.asap:
+        result.extra["asap"] = True
+    return result
+
+
+async def _day_checked(turn: Turn, day: date, at: str | None, period: str | None) -> AcceptResult:
+    today = turn.now.astimezone(_tz(turn)).date()
+    if day < today:
+        return Rejected(turn.t("date.past") + " " + turn.t("hint.date"), understood=True)
+    region, service = turn.value("region"), turn.value("service")
+    if region and service:
+        result = await availability.day_slots(
+            turn.uow, str(region), str(service), day, now=turn.now
+        )
+        if not result.slots:
+            label = i18n.format_day(day, turn.lang)
+            if result.reason == "holiday":
+                message = turn.t("refusal.holiday", name=result.detail, day=label)
+            elif result.reason == "too_far":
+                message = turn.t("refusal.too_far", day=label)
+            elif result.reason in ("closed", "too_soon"):
+                message = turn.t(f"refusal.{result.reason}", day=label)
+            else:
+                message = turn.t("date.no_slots", day=label)
+            return Rejected(message, understood=True)
+    return Accepted(value=day.isoformat(), extra={"time": at, "period": period, "asap": False})
+
+
+async def _accept_slot(turn: Turn) -> AcceptResult:
+    chosen = _match(turn, _offered(turn))
+    if chosen is None and turn.inbound.text:
+        chosen = await _slot_at_named_time(turn)
+    if chosen is None:
+        return Rejected(turn.t("misunderstood") + " " + turn.t("hint.choose_number"))
+    return Accepted(value=chosen)
+
+
+async def _slot_at_named_time(turn: Turn) -> str | None:
+    """A time the person wrote ("a las 3 de la tarde"), if it is free, shown or not."""
+    tz = _tz(turn)
+    reading = read_date(turn.inbound.text, turn.now.astimezone(tz), turn.lang)
+    if reading.time is None:
+        return None
+    wanted = reading.time.strftime("%H:%M")
+    for payload, _ in turn.state.get("offered", []):
+        start = datetime.fromisoformat(payload).astimezone(tz)
+        if start.strftime("%H:%M") == wanted and reading.date in (None, start.date()):
+            return str(payload)
+    day = reading.date or turn.day()
+    if day is None:
+        return None
+    result = await availability.day_slots(
+        turn.uow, str(turn.value("region")), str(turn.value("service")), day, now=turn.now
+    )
+    for slot in result.slots:
+        if slot.start.astimezone(tz).strftime("%H:%M") == wanted:
+            return slot.start.isoformat()
+    return None
+
+
+def _accept_document(turn: Turn) -> AcceptResult:
+    doc_type = DocumentType(str(turn.value("doc_type") or "dni"))
+    try:
+        return Accepted(value=normalise_document(doc_type, turn.inbound.text))
+    except InvalidDocument as refused:
+        code = refused.context.get("code", "empty")
+        return Rejected(turn.t(f"document.invalid.{code}"), understood=True)
+
+
+__all__ = ["Accepted", "Back", "Rejected", "accept", "enter", "render"]

@@ -1,0 +1,101 @@
+"""Engine guarantees: one person at a time, state that survives a restart, safe failures."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.engine import Engine
+from bot.flows import steps
+from bot.messages import Inbound
+from core.db import Database
+from core.models import Conversation, InboundMessage, OutboxMessage
+from tests.conftest import reset
+from tests.dialogs.support import Clock, Person, dialog, make_engine
+from tests.factories import NOW
+
+CONSENT = [("hola", "¿Acepta?"), ("sí", "¿En qué le puedo ayudar?")]
+
+
+@pytest.fixture
+async def engine(db: Database) -> Engine:
+    engine = make_engine(db, Clock(NOW))
+    await engine.start()
+    return engine
+
+
+async def test_state_survives_a_restart(engine: Engine, db: Database) -> None:
+    person = Person(engine)
+    await dialog(person, [*CONSENT, ("1", "¿Con qué tema")])
+    restarted = make_engine(db, Clock(NOW))
+    await restarted.start()  # templates unchanged: nothing republished
+    person.engine = restarted
+    await dialog(person, [("consultas", "¿En qué región")])
+
+
+@pytest.mark.postgres
+async def test_two_messages_of_one_person_never_run_at_once(
+    postgresql_db: Database, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await reset(postgresql_db)
+    slow_accept = steps.accept
+
+    async def slow(*args: object, **kwargs: object) -> object:
+        await asyncio.sleep(0.2)  # widen the window in which two turns could overlap
+        return await slow_accept(*args, **kwargs)  # type: ignore[arg-type]
+
+    wide = Database(pg_url, pool_size=10)
+    try:
+        engine = make_engine(wide, Clock(NOW))
+        await engine.start()
+        person = Person(engine)
+        await dialog(person, CONSENT)
+        monkeypatch.setattr(steps, "accept", slow)
+
+        async def nonsense(n: int) -> None:
+            await engine.handle(
+                Inbound(
+                    channel=person.channel, user_ref=person.user, message_id=f"x{n}", text="qwzx"
+                )
+            )
+
+        await asyncio.gather(nonsense(1), nonsense(2))
+        async with wide.uow() as uow:
+            conversation = await uow.session.scalar(
+                select(Conversation).where(Conversation.user_ref == person.user)
+            )
+            assert conversation is not None
+            # Both turns counted: neither overwrote the other's update.
+            assert conversation.misunderstood == 2
+    finally:
+        await wide.dispose()
+
+
+async def test_unexpected_failure_apologises_and_records(
+    engine: Engine, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    person = Person(engine)
+    await dialog(person, CONSENT)
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(engine, "_process", broken)
+    reply = await person.says("1", message_id="boom-1")
+    assert "Algo salió mal" in reply.text
+    again = await person.says("1", message_id="boom-1")
+    assert again.messages == []  # the redelivery is not tried again
+    async with db.uow() as uow:
+        inbound = await uow.session.scalar(
+            select(func.count())
+            .select_from(InboundMessage)
+            .where(InboundMessage.message_id == "boom-1")
+        )
+        apologies = await uow.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.idempotency_key == "reply:test:boom-1:0")
+        )
+    assert (inbound, apologies) == (1, 1)

@@ -1,0 +1,266 @@
+"""My appointments, training events, orientation, hand-off, language, data erasure."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+
+from bot.engine import Engine
+from core import events
+from core.db import Database
+from core.models import (
+    Appointment,
+    AppointmentStatus,
+    ChannelIdentity,
+    Citizen,
+    EventRegistration,
+    HandoffRequest,
+    RegistrationStatus,
+)
+from tests.dialogs.support import Clock, Person, dialog, make_engine
+from tests.factories import NOW, add_citizen, add_specialist, lima
+
+CONSENT = [("hola", "¿Acepta?"), ("sí", "¿En qué le puedo ayudar?")]
+BOOKED = [
+    *CONSENT,
+    ("pedir una cita", "¿Con qué tema"),
+    ("consultas laborales", "¿En qué región"),
+    ("arequipa", "¿Qué día"),
+    ("el miércoles a las 10", "¿Cuál tiene?"),
+    ("1", "DNI"),
+    ("40123456", "nombre completo"),
+    ("Lucía Quispe", "caso"),
+    ("Despido", "¿Confirmo"),
+    ("sí", "confirmada"),
+]
+
+
+@pytest.fixture
+async def engine(db: Database) -> AsyncIterator[Engine]:
+    async with db.uow() as uow:
+        await add_specialist(uow, "PE-ARE", ("consultas-laborales",), name="Ana Ríos")
+        await add_specialist(uow, "PE-ARE", ("consultas-laborales",), name="Jorge Mamani")
+        await uow.commit()
+    engine = make_engine(db, Clock(NOW))
+    await engine.start()
+    yield engine
+
+
+async def _appointments(db: Database) -> list[tuple[AppointmentStatus, object, str | None]]:
+    async with db.uow() as uow:
+        rows = await uow.session.scalars(select(Appointment).order_by(Appointment.id))
+        return [(a.status, a.start_utc, a.cancel_reason) for a in rows]
+
+
+async def test_cancel_an_appointment_with_a_reason(engine: Engine, db: Database) -> None:
+    person = Person(engine)
+    await dialog(person, BOOKED)
+    await dialog(
+        person,
+        [
+            ("mis citas", ["Sus próximas citas", "miércoles 2 de diciembre"]),
+            ("1", "¿Qué desea hacer"),
+            ("cancelarla", "¿Por qué"),
+            ("Conseguí trabajo", "¿Confirma"),
+            ("sí", "fue cancelada"),
+        ],
+    )
+    assert await _appointments(db) == [
+        (AppointmentStatus.CANCELLED, lima(2026, 12, 2, 10), "Conseguí trabajo")
+    ]
+
+
+async def test_reschedule_an_appointment(engine: Engine, db: Database) -> None:
+    person = Person(engine)
+    await dialog(person, BOOKED)
+    await dialog(
+        person,
+        [
+            ("menú", "¿En qué le puedo ayudar?"),
+            ("2", "Sus próximas citas"),
+            ("1", "¿Qué desea hacer"),
+            ("1", "¿Para qué día"),
+            ("el jueves", "Horarios libres para el jueves 3 de diciembre"),
+            ("a las 3 de la tarde", "¿Cambio su cita al jueves 3 de diciembre, 3:00"),
+            ("sí", "ahora es el jueves 3 de diciembre"),
+        ],
+    )
+    rows = await _appointments(db)
+    assert rows == [
+        (AppointmentStatus.CANCELLED, lima(2026, 12, 2, 10), "rescheduled"),
+        (AppointmentStatus.BOOKED, lima(2026, 12, 3, 15), None),
+    ]
+
+
+async def test_no_appointments_goes_back_politely(engine: Engine) -> None:
+    person = Person(engine)
+    await dialog(
+        person,
+        [
+            *CONSENT,
+            ("mis citas", "¿Cuál tiene?"),
+            ("dni", "número"),
+            ("40999999", ["No hay opciones disponibles", "número de su DNI"]),
+        ],
+    )
+
+
+async def test_events_register_waitlist_and_cancel(engine: Engine, db: Database) -> None:
+    async with db.uow() as uow:
+        event = await events.create_event(
+            uow,
+            tenant_code="PE-ARE",
+            service_code="capacitacion-laboral",
+            title="Derechos laborales básicos",
+            start=lima(2026, 12, 10, 10),
+            duration_minutes=90,
+            seats=1,
+            by="admin:test",
+        )
+        first = await add_citizen(uow)
+        await events.register_for_event(uow, event.id, first.id, now=NOW)
+        await uow.commit()
+    person = Person(engine)
+    await dialog(
+        person,
+        [
+            *CONSENT,
+            ("capacitaciones", "¿Qué desea hacer?"),
+            ("1", "¿De qué región?"),
+            ("Arequipa", "Derechos laborales básicos"),
+            ("1", "¿Cuál tiene?"),
+            ("dni", "número"),
+            ("40123456", "nombre completo"),
+            ("Lucía Quispe", ["lista de espera", "puesto 1"]),
+        ],
+    )
+    async with db.uow() as uow:  # the first person leaves: Lucía moves up
+        await events.cancel_registration(uow, event.id, first.id, now=NOW)
+        await uow.commit()
+    await dialog(
+        person,
+        [
+            ("menú", "¿En qué le puedo ayudar?"),
+            ("capacitaciones", "¿Qué desea hacer?"),
+            ("cancelar una inscripción", "¿Cuál desea cancelar?"),
+            ("1", "¿Confirma"),
+            ("sí", "fue cancelada"),
+        ],
+    )
+    async with db.uow() as uow:
+        statuses = [
+            r.status
+            for r in await uow.session.scalars(
+                select(EventRegistration).order_by(EventRegistration.position)
+            )
+        ]
+    assert statuses == [RegistrationStatus.CANCELLED, RegistrationStatus.CANCELLED]
+
+
+async def test_orientation_then_booking_keeps_the_service(engine: Engine) -> None:
+    person = Person(engine)
+    await dialog(
+        person,
+        [
+            *CONSENT,
+            ("orientación", "¿Sobre qué tema"),
+            ("consultas", ["Consultas laborales:", "¿Desea pedir una cita"]),
+            ("sí", "¿En qué región"),
+            ("arequipa", ["Consultas laborales, Arequipa", "¿Qué día"]),
+        ],
+    )
+
+
+async def test_talk_to_a_person_records_a_request(engine: Engine, db: Database) -> None:
+    person = Person(engine)
+    await dialog(
+        person,
+        [
+            *CONSENT,
+            ("quiero hablar con un abogado", "¿De qué región"),
+            ("cusco", "¿en qué necesita ayuda?"),
+            ("Mi empleador no me paga hace dos meses", ["Registré su pedido", "Cusco"]),
+        ],
+    )
+    async with db.uow() as uow:
+        request = await uow.session.scalar(select(HandoffRequest))
+        assert request is not None and request.status == "open"
+        assert request.note == "Mi empleador no me paga hace dos meses"
+
+
+async def test_language_from_the_phone_and_quechua_menu(engine: Engine) -> None:
+    person = Person(engine, lang_hint="en")
+    await dialog(
+        person,
+        [
+            ("hello", ["virtual assistant", "Which language"]),
+            ("3", "Ley 29733"),
+            ("arí", "Imapitaq yanapayta"),
+            ("idioma", "Simita akllay"),
+            ("english", "I will speak English"),
+        ],
+    )
+
+
+async def test_delete_my_data(engine: Engine, db: Database) -> None:
+    person = Person(engine)
+    await dialog(person, BOOKED)
+    await dialog(
+        person,
+        [
+            ("borrar mis datos", "¿Está seguro?"),
+            ("sí", "fueron borrados"),
+            ("hola", "¿Acepta?"),  # a new start: consent is asked again
+        ],
+    )
+    async with db.uow() as uow:
+        citizen = await uow.session.scalar(select(Citizen))
+        assert citizen is not None and citizen.erased_at is not None
+        assert (citizen.name, citizen.document_number) == (None, None)
+        assert await uow.session.scalar(select(ChannelIdentity)) is None
+    assert await _appointments(db) == [
+        (AppointmentStatus.CANCELLED, lima(2026, 12, 2, 10), "data_erased")
+    ]
+
+
+async def test_declining_consent_stores_nothing(engine: Engine, db: Database) -> None:
+    person = Person(engine)
+    await dialog(person, [("hola", "¿Acepta?"), ("no", "Sin su autorización")])
+    reply = await person.says("1")
+    assert "¿Acepta?" in reply.text
+    async with db.uow() as uow:
+        assert await uow.session.scalar(select(Citizen)) is None
+
+
+async def test_deep_link_preselects_the_region(engine: Engine) -> None:
+    person = Person(engine)
+    await person.says("/start PE-ARE", start_param="PE-ARE")
+    await dialog(
+        person,
+        [
+            ("sí", "¿En qué le puedo ayudar?"),
+            ("1", "¿Con qué tema"),
+            ("consultas", ["Consultas laborales, Arequipa", "¿Qué día"]),
+        ],
+    )
+
+
+async def test_someone_elses_dni_does_not_open_their_appointments(
+    engine: Engine, db: Database
+) -> None:
+    owner = Person(engine)
+    await dialog(owner, BOOKED)
+    stranger = Person(engine)
+    await dialog(
+        stranger,
+        [
+            *CONSENT,
+            ("mis citas", "¿Cuál tiene?"),
+            ("dni", "número"),
+            ("40123456", "Por seguridad"),
+        ],
+    )
+    assert "miércoles 2 de diciembre" not in (stranger.last.text if stranger.last else "")
+    assert [status for status, _, _ in await _appointments(db)] == [AppointmentStatus.BOOKED]
