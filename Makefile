@@ -20,10 +20,9 @@ $(TEST_STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@
 
-## demo: set up, then run PSV on the embedded SQLite default (psv.db in this folder)
+## demo: set up, then talk to PSV in the terminal on the embedded SQLite default (psv.db here)
 demo: $(STAMP)
-	$(BIN)/psv seed --demo
-	$(BIN)/psv slots --tenant PE-LMA --service consultas-laborales --count 10
+	$(BIN)/psv chat
 
 ## test: set up with test dependencies, then lint, type-check and run every test
 test: $(TEST_STAMP) lint typecheck

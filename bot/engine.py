@@ -67,12 +67,11 @@ class Engine:
         settings: Settings,
         *,
         clock: Callable[[], datetime] = utcnow,
-        session_timeout: timedelta = timedelta(minutes=30),
     ) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
-        self.session_timeout = session_timeout
+        self.session_timeout = timedelta(minutes=settings.session_timeout_minutes)
         self._flows: dict[int, CompiledFlow] = {}
 
     async def start(self) -> None:

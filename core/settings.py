@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     twilio_whatsapp_from: str | None = None
     twilio_api_url: str = "https://api.twilio.com"
     meeting_url: str = "https://meet.jit.si"
+    session_timeout_minutes: int = 30
 
     @field_validator("database_url")
     @classmethod
@@ -60,6 +61,13 @@ class Settings(BaseSettings):
     def _supported_lang(cls, value: str) -> str:
         if value not in SUPPORTED_LANGS:
             raise ValueError(f"must be one of {', '.join(SUPPORTED_LANGS)}")
+        return value
+
+    @field_validator("session_timeout_minutes")
+    @classmethod
+    def _positive_minutes(cls, value: int) -> int:
+        if not 1 <= value <= 24 * 60:
+            raise ValueError("must be a number of minutes from 1 to 1440")
         return value
 
     @field_validator("public_url", "telegram_api_url", "twilio_api_url", "meeting_url")

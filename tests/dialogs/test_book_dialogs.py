@@ -282,3 +282,35 @@ async def test_location_picks_the_nearest_region(engine: Engine) -> None:
     await dialog(person, [*CONSENT, ("1", "¿Con qué tema"), ("consultas", "¿En qué región")])
     reply = await person.says(location=Location(-16.40, -71.53))  # Arequipa city
     assert "Consultas laborales, Arequipa" in reply.text
+
+
+BOOKING_STEPS = [
+    ("pedir una cita", "¿Con qué tema"),
+    ("consultas", "¿En qué región"),
+    ("arequipa", "¿Qué día"),
+    ("el miércoles", "Horarios libres para el miércoles"),
+    ("1", "¿Cuál tiene?"),
+    ("dni", "número de su DNI"),
+    ("40123456", "nombre completo"),
+    ("Lucía Quispe", "caso"),
+]
+
+
+@pytest.mark.parametrize("at", [0, 1, 2, 3, 4, 5, 6])
+async def test_nonsense_at_any_step_asks_again_politely(engine: Engine, at: int) -> None:
+    """At each question, nonsense gets an explanation and the same question again."""
+    person = Person(engine)
+    await dialog(person, [*CONSENT, *BOOKING_STEPS[:at]])
+    question = BOOKING_STEPS[at - 1][1] if at else "¿En qué le puedo ayudar?"
+    reply = await person.says("qwzx jjj")
+    assert len(reply.messages) == 2  # an explanation first...
+    assert question in reply.messages[1].text  # ...then the same question, with its options
+    assert reply.messages[1].options or at >= 5
+    await dialog(person, [BOOKING_STEPS[at]])  # and the conversation goes on
+
+
+async def test_text_over_the_limit_is_refused(engine: Engine) -> None:
+    person = Person(engine)
+    await dialog(person, [*CONSENT, *BOOKING_STEPS])
+    reply = await person.says("x" * 501)
+    assert "500" in reply.text and "cuéntenos su caso" in reply.text

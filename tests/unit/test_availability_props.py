@@ -83,7 +83,8 @@ def working_day(draw: st.DrawFn) -> list[LocalSpan]:
     """
     unit = draw(UNITS)
     first_from = draw(st.integers(6 * 12 // unit, 12 * 12 // unit)) * unit
-    first_to = min(first_from + draw(st.integers(1, 10 * 12 // unit)) * unit, LAST_GRAIN)
+    length = st.integers(1, 10 * 12 // unit) | st.integers(1, (LAST_GRAIN - first_from) // unit)
+    first_to = min(first_from + draw(length) * unit, LAST_GRAIN)  # often into the night
     spans = [(first_from, first_to)]
     if first_to < LAST_GRAIN - unit and draw(st.booleans()):
         second_from = first_to + draw(st.integers(0, 4 * 12 // unit)) * unit
@@ -190,7 +191,8 @@ def windows(draw: st.DrawFn, anchor: datetime, tz: ZoneInfo) -> Span:
         end = start + draw(length) * GRAIN
     else:
         day = anchor.astimezone(tz).date() + draw(st.integers(-2, 2)) * DAY
-        start = datetime.combine(day, time(draw(st.integers(0, 23))), tzinfo=tz)
+        hour = draw(st.integers(0, 23) | st.integers(18, 23))  # evenings: UTC is a day ahead
+        start = datetime.combine(day, time(hour), tzinfo=tz)
         end_day = day + draw(st.integers(0, 21)) * DAY
         end = datetime.combine(end_day, time(draw(st.integers(0, 23))), tzinfo=tz)
     if draw(st.booleans()):  # aware but not UTC, or back to UTC
