@@ -197,7 +197,7 @@ def compute_slots(
         weekday = day.weekday()
         # Specialists mostly share office hours and lunch: one grid per distinct pattern.
         grids: dict[tuple[tuple[LocalSpan, ...], tuple[LocalSpan, ...]], list[Span]] = {}
-        by_start: dict[datetime, list[int]] = defaultdict(list)
+        by_start: dict[datetime, set[int]] = defaultdict(set)
         for spec in schedule.specialists:
             hours = spec.hours.get(weekday)
             if not hours or day in spec.days_off:
@@ -211,7 +211,7 @@ def compute_slots(
             if not grid:
                 continue
             for slot in [s for s, _ in grid] if ignore_busy else spec.free_starts(grid):
-                by_start[slot].append(spec.id)
+                by_start[slot].add(spec.id)  # a set: overlapping intervals of one person
         for slot_start in sorted(by_start):
             found.append(
                 Slot(slot_start, slot_start + rules.duration, tuple(sorted(by_start[slot_start])))

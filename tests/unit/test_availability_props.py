@@ -502,3 +502,56 @@ def test_limit_cuts_the_grid(limit: int) -> None:
 
 def test_limit_zero_returns_nothing() -> None:
     assert monday().slots(limit=0) == []
+
+
+def test_window_includes_its_start_and_excludes_its_end() -> None:
+    sc = monday()
+    sc.start, sc.end = lima("09:40"), lima("11:00")
+    assert [slot.start for slot in sc.slots()] == [lima("09:40"), lima("10:20")]
+
+
+def test_notice_edge_is_included_and_horizon_edge_excluded() -> None:
+    sc = monday()
+    sc.now = lima("08:40")
+    sc.schedule.rules = Rules(
+        duration=timedelta(minutes=30),
+        buffer=timedelta(minutes=10),
+        min_notice=timedelta(hours=1),  # earliest 09:40
+        horizon=timedelta(hours=2, minutes=20),  # latest 11:00
+    )
+    assert [slot.start for slot in sc.slots()] == [lima("09:40"), lima("10:20")]
+
+
+def test_window_starting_in_the_local_evening_keeps_that_evening() -> None:
+    # 20:00 in Lima is already 01:00 UTC of the next day.
+    sc = monday(hours=("18:00", "23:00"))
+    sc.start = lima("20:00")
+    assert [slot.start for slot in sc.slots()] == [
+        lima(t) for t in ("20:00", "20:40", "21:20", "22:00")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("zone", "days", "utc_hours"),
+    [
+        # Europe/Madrid moves from +01 to +02 at 02:00 on Sunday 30 March 2025.
+        ("Europe/Madrid", (date(2025, 3, 29), date(2025, 3, 30), date(2025, 3, 31)), (8, 7, 7)),
+        # America/Santiago moves from -04 to -03 at midnight before Sunday 7 Sept 2025.
+        ("America/Santiago", (date(2025, 9, 6), date(2025, 9, 7)), (13, 12)),
+    ],
+)
+def test_slots_follow_the_utc_offset_across_a_dst_change(
+    zone: str, days: tuple[date, ...], utc_hours: tuple[int, ...]
+) -> None:
+    tz = ZoneInfo(zone)
+    spec = SpecialistDay(3, hours={day.weekday(): [(time(9), time(10))] for day in days})
+    spec.sort_busy()
+    rules = Rules(timedelta(hours=1), timedelta(0), timedelta(0), timedelta(days=30))
+    schedule = Schedule(tz=tz, rules=rules, specialists=[spec])
+    start = datetime.combine(days[0], time(0), tzinfo=tz)
+    end = datetime.combine(days[-1], time(23), tzinfo=tz)
+    found = compute_slots(schedule, start, end, start - DAY)
+    assert [slot.start for slot in found] == [
+        datetime.combine(day, time(hour), tzinfo=UTC)
+        for day, hour in zip(days, utc_hours, strict=True)
+    ]
