@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -12,15 +14,19 @@ from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
+from aiohttp import web
 from babel.dates import format_datetime
 from sqlalchemy.engine import make_url
 
-from bot.channels import console
+from bot import logs
+from bot.channels import console, telegram
 from bot.engine import Engine, mark_console_sent
 from bot.flows.machine import compile_source
 from bot.flows.registry import template_names, template_sources
 from bot.flows.schema import InvalidFlow, load_valid
+from bot.server import Server, build_channels, build_pacers
 from bot.understand_dates import read_date
+from bot.worker import OutboxWorker
 from core import availability, catalog, migrate
 from core.db import Database
 from core.errors import DomainError
@@ -36,6 +42,8 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 flows_app = typer.Typer(help="Conversation flows: check and draw them.", no_args_is_help=True)
 app.add_typer(flows_app, name="flows")
+telegram_app = typer.Typer(help="Telegram channel set-up.", no_args_is_help=True)
+app.add_typer(telegram_app, name="telegram")
 
 
 @flows_app.command("validate")
@@ -171,6 +179,75 @@ def slots(
         when = format_datetime(slot.start.astimezone(tz), "EEEE d MMMM, HH:mm", locale=lang)
         minutes = (slot.end - slot.start) // timedelta(minutes=1)
         typer.echo(f"  {when}  ({minutes} min, {len(slot.specialist_ids)} free)")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Do not run the outbox worker in this process.")
+    ] = False,
+) -> None:
+    """Run the webhooks, health and metrics (and the outbox worker unless --no-worker)."""
+    settings = _settings()
+    logs.configure()
+    db = Database(settings.database_url)
+
+    async def prepare() -> None:
+        if await prepare_embedded(db, settings, demo=True):
+            logging.getLogger("psv.server").info("created the embedded database with a demo roster")
+
+    server = Server(settings, db, run_worker=not no_worker, prepare=prepare)
+    web.run_app(server.app, host=host, port=port, print=None, access_log=None)
+
+
+@app.command()
+def worker() -> None:
+    """Run the outbox worker alone (several may run on several hosts)."""
+    settings = _settings()
+    logs.configure()
+
+    async def job(db: Database) -> None:
+        channels = build_channels(settings)
+        outbox = OutboxWorker(
+            db,
+            channels,
+            build_pacers(settings),
+            lease=timedelta(seconds=settings.outbox_lease_seconds),
+        )
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, outbox.stop)
+        try:
+            await outbox.run()
+        finally:
+            for channel in channels.values():
+                await channel.close()
+
+    _run(job)
+
+
+@telegram_app.command("set-webhook")
+def telegram_set_webhook() -> None:
+    """Register PSV_PUBLIC_URL/webhooks/telegram with Telegram, with the secret token."""
+    settings = _settings()
+    if not settings.telegram_token or not settings.telegram_secret:
+        typer.echo(
+            "psv: setting error: PSV_TELEGRAM_TOKEN and PSV_TELEGRAM_SECRET are needed", err=True
+        )
+        raise typer.Exit(2)
+    url = f"{settings.public_url}/webhooks/telegram"
+
+    async def register() -> None:
+        channel = telegram.TelegramChannel(settings.telegram_token or "", settings.telegram_api_url)
+        try:
+            await channel.set_webhook(url, settings.telegram_secret or "")
+        finally:
+            await channel.close()
+
+    asyncio.run(register())
+    typer.echo(f"Telegram webhook set to {url}")
 
 
 @app.command()

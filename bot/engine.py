@@ -12,14 +12,17 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from bot import i18n
 from bot.flows import actions, conditions, registry, steps
 from bot.flows.machine import END, CompiledFlow, outcome_trigger
 from bot.flows.schema import FLOW_PREFIX
-from bot.messages import Inbound, Option, Outbound
+from bot.messages import Inbound, Option, Outbound, inbound_from_json, inbound_to_json
 from bot.turn import Turn
 from bot.understand import Choice, global_command, match_option
 from core import catalog
@@ -53,6 +56,26 @@ def refusal_text(turn: Turn, reason: str) -> str:
         return turn.t("refusal.error")
 
 
+# The oldest queued message of each person not being served right now: a person's messages
+# run in order, one at a time, even with several processors (SKIP LOCKED on PostgreSQL).
+_EARLIER = aliased(InboundMessage)
+_CLAIM = (
+    select(InboundMessage.id, InboundMessage.payload)
+    .where(
+        InboundMessage.status == "queued",
+        ~exists().where(
+            _EARLIER.channel == InboundMessage.channel,
+            _EARLIER.user_ref == InboundMessage.user_ref,
+            _EARLIER.status == "queued",
+            _EARLIER.id < InboundMessage.id,
+        ),
+    )
+    .order_by(InboundMessage.id)
+    .limit(1)
+    .with_for_update(skip_locked=True, of=InboundMessage)
+)
+
+
 def pseudonym(value: str) -> str:
     """A stable, non-reversible tag for logs in place of a chat id or phone number."""
     return hashlib.sha256(value.encode("utf-8")).hexdigest()[:12]
@@ -72,6 +95,8 @@ class Engine:
         self.settings = settings
         self.clock = clock
         self.session_timeout = timedelta(minutes=settings.session_timeout_minutes)
+        # Called after a transaction that queued replies commits (wakes the outbox worker).
+        self.on_replies: Callable[[], object] | None = None
         self._flows: dict[int, CompiledFlow] = {}
 
     async def start(self) -> None:
@@ -132,13 +157,17 @@ class Engine:
         async with self.db.uow() as uow:
             if not await self._record_inbound(uow, inbound, now):
                 return []
-            conversation = await self._conversation(uow, inbound, now)
-            turn = Turn.begin(uow, conversation, inbound, now, self.settings)
-            await self._process(turn)
-            turn.store()
-            conversation.last_inbound_at = now
-            self._queue(uow, inbound, conversation.id, turn.replies, now)
+            replies = await self._turn(uow, inbound, now)
             await uow.commit()
+        return replies
+
+    async def _turn(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> list[Outbound]:
+        conversation = await self._conversation(uow, inbound, now)
+        turn = Turn.begin(uow, conversation, inbound, now, self.settings)
+        await self._process(turn)
+        turn.store()
+        conversation.last_inbound_at = now
+        self._queue(uow, inbound, conversation.id, turn.replies, now)
         log.debug(
             "handled %s message of %s: %d replies",
             inbound.channel,
@@ -146,6 +175,61 @@ class Engine:
             len(turn.replies),
         )
         return turn.replies
+
+    # ---- the inbox: webhooks queue, processors run the turns ----------------------------
+
+    async def accept(self, inbound: Inbound) -> bool:
+        """Queue a message from a webhook; False when it is a redelivery (already queued)."""
+        now = self.clock()
+        async with self.db.uow() as uow:
+            insert = sqlite_insert if uow.dialect == "sqlite" else postgresql_insert
+            statement = (
+                insert(InboundMessage)
+                .values(
+                    channel=inbound.channel,
+                    message_id=inbound.message_id,
+                    user_ref=inbound.user_ref,
+                    payload=inbound_to_json(inbound),
+                    status="queued",
+                    received_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["channel", "message_id"])
+                .returning(InboundMessage.id)
+            )
+            queued = (await uow.session.execute(statement)).scalar_one_or_none()
+            await uow.commit()
+        return queued is not None
+
+    async def process_next(self) -> bool:
+        """Run the turn of the oldest queued message (one person at a time); False if none."""
+        now = self.clock()
+        async with self.db.uow() as uow:
+            row = await uow.session.execute(_CLAIM)
+            claimed = row.first()
+            if claimed is None:
+                return False
+            row_id, payload = claimed
+            inbound = inbound_from_json(payload)
+            try:
+                async with uow.session.begin_nested():
+                    await self._turn(uow, inbound, now)
+            except Exception:
+                log.exception(
+                    "engine failed on a %s message of %s",
+                    inbound.channel,
+                    pseudonym(inbound.user_ref),
+                )
+                apology = Outbound(i18n.t("error.internal", self.settings.default_lang))
+                self._queue(uow, inbound, None, [apology], now)
+            await uow.session.execute(
+                update(InboundMessage)
+                .where(InboundMessage.id == row_id)
+                .values(status="done", processed_at=now)
+            )
+            await uow.commit()
+        if self.on_replies is not None:
+            self.on_replies()
+        return True
 
     # ---- storage ----------------------------------------------------------------------
 

@@ -30,6 +30,23 @@ class Inbound:
     start_param: str | None = None
 
 
+def inbound_to_json(inbound: Inbound) -> dict[str, Any]:
+    """A JSON-ready form of an inbound, for the inbox queue."""
+    data: dict[str, Any] = {
+        k: v for k, v in vars(inbound).items() if v not in (None, "") and k != "location"
+    }
+    if inbound.location is not None:
+        data["location"] = [inbound.location.latitude, inbound.location.longitude]
+    return data
+
+
+def inbound_from_json(data: dict[str, Any]) -> Inbound:
+    """Rebuild an inbound from its queued form."""
+    fields = dict(data)
+    location = fields.pop("location", None)
+    return Inbound(**fields, location=Location(*location) if location else None)
+
+
 @dataclass(frozen=True)
 class Option:
     """A choice offered to the person: a payload to send back and a label to show."""

@@ -428,16 +428,28 @@ class Conversation(Base):
 
 
 class InboundMessage(Base):
-    """Every inbound message id, recorded first: a redelivery hits the unique key."""
+    """Every inbound message id, recorded first: a redelivery hits the unique key.
+
+    Webhooks queue the parsed message here (`status` "queued", `payload`); the inbox
+    processor runs its turn and marks it "done" in the same transaction.
+    """
 
     __tablename__ = "inbound_message"
-    __table_args__ = (UniqueConstraint("channel", "message_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "message_id"),
+        Index("ix_inbound_queue", "status", "id"),
+        Index("ix_inbound_user", "channel", "user_ref", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
     message_id: Mapped[str] = mapped_column(String(120))
+    user_ref: Mapped[str] = mapped_column(String(120), default="")
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    status: Mapped[str] = mapped_column(String(10), default="done")
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversation.id"), default=None)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class OutboxMessage(Base):
@@ -463,8 +475,22 @@ class OutboxMessage(Base):
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversation.id"), default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(300), default=None)
+    kind: Mapped[str] = mapped_column(String(20), default="reply")
+    template: Mapped[str | None] = mapped_column(String(60), default=None)
+    leased_until: Mapped[datetime | None] = mapped_column(default=None)
+    provider_ids: Mapped[list[Any]] = mapped_column(default=list)
+    delivery_status: Mapped[str | None] = mapped_column(String(20), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ProviderMessage(Base):
+    """A platform's id for a sent message, to match delivery status callbacks."""
+
+    __tablename__ = "provider_message"
+
+    provider_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox_message.id"), index=True)
 
 
 class HandoffRequest(Base):

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     twilio_api_url: str = "https://api.twilio.com"
     meeting_url: str = "https://meet.jit.si"
     session_timeout_minutes: int = 30
+    whatsapp_rate: float = 80.0
+    outbox_lease_seconds: float = 60.0
+    twilio_templates: dict[str, str] = {}
 
     @field_validator("database_url")
     @classmethod
@@ -61,6 +64,13 @@ class Settings(BaseSettings):
     def _supported_lang(cls, value: str) -> str:
         if value not in SUPPORTED_LANGS:
             raise ValueError(f"must be one of {', '.join(SUPPORTED_LANGS)}")
+        return value
+
+    @field_validator("whatsapp_rate")
+    @classmethod
+    def _positive_rate(cls, value: float) -> float:
+        if not 0 < value <= 1000:
+            raise ValueError("must be messages per second, more than 0 and at most 1000")
         return value
 
     @field_validator("session_timeout_minutes")

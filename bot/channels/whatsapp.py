@@ -1,0 +1,417 @@
+"""WhatsApp through Twilio: signed webhooks in, REST messages out; twilio is transport only.
+
+Options are sent as a numbered list (at most 10 per message, numbered on across messages),
+so the person answers with the number or in words, as on the console. A business-initiated
+message outside the 24-hour customer-service window needs an approved template
+(ContentSid + ContentVariables); without one `send` answers `Outcome.NEEDS_TEMPLATE`.
+Nothing personal (numbers, names, bodies) is ever logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import math
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiohttp
+from twilio.base.exceptions import (  # type: ignore[import-untyped]
+    TwilioRestException,
+    TwilioServiceException,
+)
+from twilio.http import AsyncHttpClient  # type: ignore[import-untyped]
+from twilio.http.response import Response  # type: ignore[import-untyped]
+from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
+from twilio.rest import Client  # type: ignore[import-untyped]
+
+from bot.channels.base import Outcome, Parsed, SendContext, SendResult, WebhookError
+from bot.messages import Inbound, Location, Outbound
+
+CHANNEL = "whatsapp"
+MAX_BODY = 1600  # Twilio's limit for a WhatsApp body, counted here in UTF-16 code units
+OPTIONS_PER_MESSAGE = 10
+DEFAULT_API_URL = "https://api.twilio.com"
+UNSUBSCRIBED = 21610  # the person sent STOP: unreachable until they write again
+OUTSIDE_WINDOW = frozenset({63016})  # free-form message outside the 24-hour window
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'  # webhook answer, text/xml
+
+log = logging.getLogger(__name__)
+
+# The Retry-After header of the last 429 seen by the HTTP client in this task: twilio's
+# exceptions keep no headers. Requests are awaited in the caller's task, so it is visible there.
+_retry_after: ContextVar[str | None] = ContextVar("psv_twilio_retry_after", default=None)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+# --- Webhooks in -----------------------------------------------------------------------------
+
+
+def check_signature(
+    url: str, params: Mapping[str, str], signature: str | None, auth_token: str
+) -> None:
+    """Refuse (403) a webhook whose X-Twilio-Signature does not match the URL and params."""
+    if not signature:
+        raise WebhookError(403, "missing X-Twilio-Signature")
+    if not RequestValidator(auth_token).validate(url, params, signature):
+        raise WebhookError(403, "invalid X-Twilio-Signature")
+
+
+def parse_message(params: Mapping[str, str]) -> Parsed:
+    """An incoming WhatsApp message as an `Inbound`; 400 when MessageSid or From is missing."""
+    message_id = params.get("MessageSid", "")
+    sender = params.get("From", "")
+    if not message_id or not sender:
+        raise WebhookError(400, "MessageSid and From are required")
+    inbound = Inbound(
+        channel=CHANNEL,
+        user_ref=sender,
+        message_id=message_id,
+        text=params.get("Body", ""),
+        payload=params.get("ButtonPayload") or None,
+        location=_location(params),
+        media_kind=_media_kind(params),
+        lang_hint=None,
+    )
+    return Parsed(inbound=inbound, followup=_profile(params))
+
+
+def _location(params: Mapping[str, str]) -> Location | None:
+    latitude = _coordinate(params.get("Latitude"), 90.0)
+    longitude = _coordinate(params.get("Longitude"), 180.0)
+    if latitude is None or longitude is None:
+        return None
+    return Location(latitude, longitude)
+
+
+def _coordinate(raw: str | None, bound: float) -> float | None:
+    try:
+        value = float(raw or "")
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and abs(value) <= bound else None
+
+
+def _media_kind(params: Mapping[str, str]) -> str | None:
+    try:
+        count = int(params.get("NumMedia", "0") or "0")
+    except ValueError:
+        return None
+    if count <= 0:
+        return None
+    major, _, minor = params.get("MediaContentType0", "").lower().partition("/")
+    if major in ("audio", "image", "video"):
+        return major
+    if minor in ("vcard", "x-vcard"):
+        return "contact"
+    return "document"
+
+
+def _profile(params: Mapping[str, str]) -> dict[str, str]:
+    keep = {"profile_name": params.get("ProfileName", ""), "wa_id": params.get("WaId", "")}
+    return {key: value for key, value in keep.items() if value}
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A delivery status callback: which message, its new status, Twilio's error code if any."""
+
+    message_sid: str
+    status: str  # queued, sent, delivered, read, undelivered, failed (others may appear)
+    error_code: int | None = None
+
+    @property
+    def failed(self) -> bool:
+        """Whether the message will not arrive."""
+        return self.status in ("failed", "undelivered")
+
+
+def parse_status(params: Mapping[str, str]) -> StatusUpdate:
+    """A status callback as a `StatusUpdate`; 400 when MessageSid or MessageStatus is missing."""
+    message_sid = params.get("MessageSid", "")
+    status = params.get("MessageStatus", "").strip().lower()
+    if not message_sid or not status:
+        raise WebhookError(400, "MessageSid and MessageStatus are required")
+    code = params.get("ErrorCode", "").strip()
+    return StatusUpdate(
+        message_sid, status, int(code) if code.isascii() and code.isdigit() else None
+    )
+
+
+# --- Rendering -------------------------------------------------------------------------------
+
+
+def render(message: Outbound, *, more_label: str) -> list[str]:
+    """The bodies to send for a message: text and links, then options numbered 10 at a time."""
+    head = "\n\n".join(part for part in (message.text.strip(), "\n".join(message.links)) if part)
+    bodies = split_text(head) if head else []
+    groups = _option_groups(message, more_label)
+    if groups and bodies and _units(bodies[-1]) + 2 + _units(groups[0]) <= MAX_BODY:
+        bodies[-1] += "\n\n" + groups.pop(0)
+    for group in groups:
+        bodies += split_text(group)
+    return bodies
+
+
+def _option_groups(message: Outbound, more_label: str) -> list[str]:
+    labels = [option.label.strip() for option in message.options]
+    groups = []
+    for start in range(0, len(labels), OPTIONS_PER_MESSAGE):
+        chunk = labels[start : start + OPTIONS_PER_MESSAGE]
+        lines = [f"{start + i}. {label}" for i, label in enumerate(chunk, start=1)]
+        following = start + OPTIONS_PER_MESSAGE
+        if following < len(labels):
+            last = min(following + OPTIONS_PER_MESSAGE, len(labels))
+            span = f"{last}" if last == following + 1 else f"{following + 1}-{last}"
+            lines.append(f"… {more_label}: {span} ↓")
+        groups.append("\n".join(lines))
+    return groups
+
+
+def split_text(text: str, limit: int = MAX_BODY) -> list[str]:
+    """Split text into pieces of at most `limit` units, at a paragraph, line or word if any."""
+    pieces = []
+    rest = text
+    while _units(rest) > limit:
+        fit = _fitting_prefix(rest, limit)
+        cut = _best_cut(rest[:fit])
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip("\n ")
+    if rest:
+        pieces.append(rest)
+    return [piece for piece in pieces if piece]
+
+
+def _best_cut(prefix: str) -> int:
+    for separator in ("\n\n", "\n", " "):
+        at = prefix.rfind(separator)
+        if at > 0:
+            return at + len(separator)
+    return len(prefix)
+
+
+def _fitting_prefix(text: str, limit: int) -> int:
+    used = 0
+    for index, char in enumerate(text):
+        used += _units(char)
+        if used > limit:
+            return max(index, 1)
+    return len(text)
+
+
+def _units(text: str) -> int:
+    """Length in UTF-16 code units (an emoji outside the BMP counts 2), as Twilio counts."""
+    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+
+
+# --- Sending ---------------------------------------------------------------------------------
+
+
+class _AiohttpTransport(AsyncHttpClient):  # type: ignore[misc]
+    """twilio's async HTTP client seam: one lazy aiohttp session, a real timeout, no logging.
+
+    twilio's own AsyncTwilioHttpClient ignores its timeout (twilio-python #925), makes its
+    session outside the event loop and logs every request; this one does none of that.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(log, True, timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def request(
+        self,
+        method: str,
+        uri: str,
+        params: Mapping[str, object] | None = None,
+        data: Mapping[str, object] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (twilio's HttpClient interface)
+        allow_redirects: bool = False,
+    ) -> Any:
+        """Make one HTTP request and answer it as a twilio `Response`."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+        async with self._session.request(
+            method.upper(),
+            uri,
+            params=_form(params),
+            data=_form(data),
+            headers=_with_auth(headers, auth),
+            timeout=aiohttp.ClientTimeout(total=timeout or self.timeout),
+            allow_redirects=allow_redirects,
+        ) as response:
+            text = await response.text()
+            if response.status == 429:
+                _retry_after.set(response.headers.get("Retry-After"))
+            return Response(response.status, text, response.headers)
+
+    async def close(self) -> None:
+        """Close the session, if one was opened."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def _with_auth(headers: Mapping[str, str] | None, auth: tuple[str, str] | None) -> dict[str, str]:
+    """Headers with HTTP Basic auth (aiohttp's `auth=` parameter is deprecated)."""
+    merged = dict(headers or {})
+    if auth is not None:
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
+        merged["Authorization"] = f"Basic {token}"
+    return merged
+
+
+def _form(values: Mapping[str, object] | None) -> list[tuple[str, str]] | None:
+    if values is None:
+        return None
+    pairs = []
+    for key, value in values.items():
+        for item in value if isinstance(value, list) else [value]:
+            pairs.append((key, str(item)))
+    return pairs
+
+
+class WhatsAppChannel:
+    """Sends `Outbound`s over WhatsApp with Twilio's Messages API."""
+
+    name = CHANNEL
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        from_: str,
+        api_url: str = DEFAULT_API_URL,
+        *,
+        templates: Mapping[str, str] | None = None,
+        window: timedelta = timedelta(hours=24),
+        clock: Callable[[], datetime] = utcnow,
+        more_label: str = "Más opciones",
+        status_callback: str | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        self._from = _whatsapp(from_)
+        self._templates = dict(templates or {})
+        self._window = window
+        self._clock = clock
+        self._more_label = more_label
+        self._status_callback = status_callback
+        self._transport = _AiohttpTransport(timeout)
+        self._client = Client(account_sid, auth_token, http_client=self._transport)
+        self._client.edge = None  # ignore TWILIO_EDGE / TWILIO_REGION from the environment
+        self._client.region = None
+        self._client.api.base_url = api_url.rstrip("/")  # {base}/2010-04-01/Accounts/...
+
+    async def send(self, address: str, message: Outbound, context: SendContext) -> SendResult:
+        """Deliver one message: a template outside the 24-hour window, else plain bodies."""
+        to = _whatsapp(address)
+        if self.outside_window(context):
+            content_sid = self._templates.get(context.template or "")
+            if content_sid is None:
+                return SendResult(
+                    Outcome.NEEDS_TEMPLATE,
+                    error=f"outside the 24-hour window; no template configured "
+                    f"for {context.template!r}",
+                )
+            variables = json.dumps(dict(context.template_vars), ensure_ascii=False)
+            return await self._send_all(
+                to, [{"content_sid": content_sid, "content_variables": variables}]
+            )
+        bodies = render(message, more_label=self._more_label)
+        if not bodies:
+            return SendResult(Outcome.PERMANENT, error="nothing to send")
+        return await self._send_all(to, [{"body": body} for body in bodies])
+
+    def outside_window(self, context: SendContext) -> bool:
+        """Whether a send is business-initiated outside the customer-service window."""
+        if context.kind == "reply":
+            return False
+        last = context.last_inbound_at
+        if last is None:
+            return True
+        if last.tzinfo is None:  # stored naive in UTC (SQLite)
+            last = last.replace(tzinfo=UTC)
+        return self._clock() - last >= self._window
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        await self._transport.close()
+
+    async def _send_all(self, to: str, parts: list[dict[str, str]]) -> SendResult:
+        sids: list[str] = []
+        for part in parts:
+            result = await self._create(to, part)
+            if result.outcome is not Outcome.SENT:
+                # Parts already sent stay in provider_ids: a retry would send them again.
+                return SendResult(
+                    result.outcome,
+                    provider_ids=tuple(sids),
+                    retry_after=result.retry_after,
+                    error=result.error,
+                    unreachable=result.unreachable,
+                )
+            sids += result.provider_ids
+        return SendResult(Outcome.SENT, provider_ids=tuple(sids))
+
+    async def _create(self, to: str, fields: Mapping[str, str]) -> SendResult:
+        _retry_after.set(None)
+        extra = {"status_callback": self._status_callback} if self._status_callback else {}
+        try:
+            created = await self._client.messages.create_async(
+                to=to, from_=self._from, **extra, **fields
+            )
+        except (TwilioRestException, TwilioServiceException) as error:
+            return self._refused(int(error.status), _code(error))
+        except TimeoutError:
+            log.warning("whatsapp send timed out")
+            return SendResult(Outcome.RETRY, error="timeout")
+        except aiohttp.ClientError as error:
+            log.warning("whatsapp send failed to connect: %s", type(error).__name__)
+            return SendResult(Outcome.RETRY, error=f"connection error: {type(error).__name__}")
+        return SendResult(Outcome.SENT, provider_ids=(str(created.sid),))
+
+    def _refused(self, status: int, code: int | None) -> SendResult:
+        """Map a Twilio error answer to an outcome; the error text carries no personal data."""
+        error = f"twilio HTTP {status}, code {code}"
+        log.warning("whatsapp send refused: HTTP %s, code %s", status, code)
+        if status == 429:
+            return SendResult(Outcome.RETRY, retry_after=self._retry_after(), error=error)
+        if code == UNSUBSCRIBED:
+            return SendResult(Outcome.PERMANENT, error=error, unreachable=True)
+        if code in OUTSIDE_WINDOW or 400 <= status < 500:
+            return SendResult(Outcome.PERMANENT, error=error)
+        return SendResult(Outcome.RETRY, error=error)
+
+    def _retry_after(self) -> float | None:
+        raw = (_retry_after.get() or "").strip()
+        if not raw:
+            return None
+        try:
+            seconds = float(raw)
+        except ValueError:
+            try:
+                seconds = (parsedate_to_datetime(raw) - self._clock()).total_seconds()
+            except (TypeError, ValueError):
+                return None
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
+
+
+def _code(error: Any) -> int | None:
+    try:
+        return int(error.code)
+    except (TypeError, ValueError):
+        return None
+
+
+def _whatsapp(address: str) -> str:
+    return address if address.startswith("whatsapp:") else f"whatsapp:{address}"
