@@ -308,6 +308,8 @@ class Engine:
             return
         flow = await self._flow(turn, conversation.flow_version_id)
         step = flow.step(conversation.step)
+        if await self._unreadable(turn, flow, step.source):
+            return
         result = await steps.accept(step, turn)
         if isinstance(result, steps.Rejected):
             await self._misunderstood(turn, flow, result)
@@ -339,6 +341,26 @@ class Engine:
                 await self._settle(turn, flow, start.name, chosen)
                 return
         await self._goto_flow(turn, MENU)
+
+    async def _unreadable(self, turn: Turn, flow: CompiledFlow, source: str | None) -> bool:
+        """Answer kindly what the step cannot read: media, or a location outside a region step.
+
+        True when the turn is answered (the same question is asked again).
+        """
+        inbound = turn.inbound
+        if inbound.location is not None and source != "regions":
+            where = inbound.location
+            tenant = await catalog.nearest_tenant(turn.uow, where.latitude, where.longitude)
+            if tenant is not None:
+                turn.save("region", tenant.code)
+                turn.say(turn.t("location.region", region=tenant.name))
+        elif not (inbound.media_kind and not inbound.text.strip() and not inbound.payload):
+            return False
+        else:
+            turn.say(turn.t("media.unsupported"))
+        assert turn.conversation.step is not None
+        await self._advance(turn, flow, turn.conversation.step, remember=False)
+        return True
 
     async def _deep_link(self, turn: Turn, param: str) -> None:
         code = param.strip().upper()

@@ -264,3 +264,18 @@ async def test_someone_elses_dni_does_not_open_their_appointments(
     )
     assert "miércoles 2 de diciembre" not in (stranger.last.text if stranger.last else "")
     assert [status for status, _, _ in await _appointments(db)] == [AppointmentStatus.BOOKED]
+
+
+async def test_voice_notes_and_photos_get_a_kind_answer(engine: Engine) -> None:
+    from bot.messages import Inbound, Location
+
+    person = Person(engine)
+    await dialog(person, [*CONSENT, ("1", "¿Con qué tema")])
+    voice = Inbound(person.channel, person.user, "voice-1", media_kind="voice")
+    reply = await engine.handle(voice)
+    assert "no escucho audios" in reply[0].text and "¿Con qué tema" in reply[1].text
+    shared = Inbound(person.channel, person.user, "loc-1", location=Location(-13.53, -71.97))
+    reply = await engine.handle(shared)
+    assert "Cusco" in reply[0].text and "¿Con qué tema" in reply[1].text
+    # the region is now known: the region question is skipped (Cusco has nobody free here)
+    await dialog(person, [("consultas", ["Consultas laborales, Cusco", "no quedan horarios"])])

@@ -104,15 +104,24 @@ class Stack:
     def log(self) -> str:
         return (self.tmp / "server.log").read_text(errors="replace")[-3000:]
 
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        """Stop the server (SIGTERM: graceful; SIGKILL: a crash); returns its exit code."""
+    async def stop(self, sig: int = signal.SIGTERM) -> int:
+        """Stop the server (SIGTERM: graceful; SIGKILL: a crash); returns its exit code.
+
+        Waits without blocking the loop: the fake APIs live in this process and must keep
+        answering while the server finishes its work.
+        """
         assert self.proc is not None
         self.proc.send_signal(sig)
-        return self.proc.wait(20)
+        for _ in range(400):
+            code = self.proc.poll()
+            if code is not None:
+                return code
+            await asyncio.sleep(0.05)
+        raise AssertionError("server did not stop in 20 s")
 
     async def __aexit__(self, *exc: object) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            self.stop()
+            await self.stop()
         await self.telegram.__aexit__(None, None, None)
         await self.twilio.__aexit__(None, None, None)
 

@@ -188,8 +188,28 @@ async def test_worker_killed_mid_send_loses_nothing(tmp_path: Path) -> None:
         stack.telegram.delay_next(5)
         assert await stack.tg_post(stack.tg_text(CHAT, "hola")) == 200
         await asyncio.sleep(1.5)  # the worker is inside sendMessage now
-        assert stack.stop(signal.SIGKILL) != 0
+        assert await stack.stop(signal.SIGKILL) != 0
         await stack.start()
         delivered = await stack.tg_wait(CHAT, 0, timeout=30)
         assert "¿Acepta?" in _text(delivered)
+        assert _db(stack, "SELECT count(*) FROM outbox_message WHERE status <> 'sent'") == [(0,)]
+
+
+async def test_graceful_shutdown_finishes_the_send_in_flight(tmp_path: Path) -> None:
+    async with Stack(tmp_path) as stack:
+        await _say(stack, "hola")
+        sent_before = len(stack.tg_sent(CHAT))
+        stack.telegram.delay_next(3, method="sendMessage")
+        assert await stack.tg_post(stack.tg_text(CHAT, "sí")) == 200
+        await asyncio.sleep(1.5)  # the reply is being sent now
+        assert await stack.stop(signal.SIGTERM) == 0
+        # The send in flight was finished and recorded before the process ended.
+        assert _db(stack, "SELECT count(*) FROM outbox_message WHERE status = 'sending'") == [(0,)]
+        delivered = len(stack.tg_sent(CHAT))
+        assert delivered > sent_before
+        await stack.start()
+        await asyncio.sleep(3)
+        # Nothing is sent twice after the restart, and what was left is sent now.
+        texts = [m["text"] for m in stack.tg_sent(CHAT)]
+        assert len(texts) == len(set(texts))
         assert _db(stack, "SELECT count(*) FROM outbox_message WHERE status <> 'sent'") == [(0,)]
