@@ -197,36 +197,31 @@ class SpecialistService(Base):
     service_id: Mapped[int] = mapped_column(ForeignKey("service.id"), primary_key=True)
 
 
-class WorkingHours(Base):
-    """A weekly working interval (local time of the tenant); weekday 0 is Monday."""
+class _WeeklySpan:
+    """Columns of a weekly interval in the tenant's local time; weekday 0 is Monday."""
+
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+        CheckConstraint("start_time < end_time", name="order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    specialist_id: Mapped[int] = mapped_column(ForeignKey("specialist.id"), index=True)
+    weekday: Mapped[int] = mapped_column(Integer)
+    start_time: Mapped[time] = mapped_column(Time)
+    end_time: Mapped[time] = mapped_column(Time)
+
+
+class WorkingHours(_WeeklySpan, Base):
+    """A weekly working interval of a specialist."""
 
     __tablename__ = "working_hours"
-    __table_args__ = (
-        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
-        CheckConstraint("start_time < end_time", name="order"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    specialist_id: Mapped[int] = mapped_column(ForeignKey("specialist.id"), index=True)
-    weekday: Mapped[int] = mapped_column(Integer)
-    start_time: Mapped[time] = mapped_column(Time)
-    end_time: Mapped[time] = mapped_column(Time)
 
 
-class WeeklyBreak(Base):
-    """A weekly break inside working hours (lunch), local time; weekday 0 is Monday."""
+class WeeklyBreak(_WeeklySpan, Base):
+    """A weekly break inside working hours (lunch)."""
 
     __tablename__ = "weekly_break"
-    __table_args__ = (
-        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
-        CheckConstraint("start_time < end_time", name="order"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    specialist_id: Mapped[int] = mapped_column(ForeignKey("specialist.id"), index=True)
-    weekday: Mapped[int] = mapped_column(Integer)
-    start_time: Mapped[time] = mapped_column(Time)
-    end_time: Mapped[time] = mapped_column(Time)
 
 
 class Closure(Base):

@@ -17,6 +17,7 @@ from core import booking, catalog, citizens, events
 from core.errors import DomainError, NotFound, SlotTaken
 from core.handoff import request_handoff
 from core.models import (
+    Appointment,
     Citizen,
     DocumentType,
     EventRegistration,
@@ -94,9 +95,20 @@ async def _ensure_identified(turn: Turn) -> int:
     return citizen_id
 
 
-async def _first_name(turn: Turn, specialist_id: int) -> str:
-    specialist = await turn.uow.session.get(Specialist, specialist_id)
-    return specialist.name.split(" ")[0] if specialist else ""
+def _keep_alternatives(turn: Turn, refused: SlotTaken) -> None:
+    """Remember the next free slots for the slot step to offer with its apology."""
+    turn.state["alternatives"] = [offer.start.isoformat() for offer in refused.alternatives]
+
+
+async def _confirmed(turn: Turn, appointment: Appointment) -> str:
+    """Note the appointment and the values its confirmation message shows."""
+    specialist = await turn.uow.session.get(Specialist, appointment.specialist_id)
+    turn.answers["appointment"] = appointment.id
+    turn.extra_vars["specialist"] = specialist.name.split(" ")[0] if specialist else ""
+    turn.extra_vars["appointment_when"] = i18n.format_when(
+        appointment.start_utc, turn.lang, turn.settings.timezone
+    )
+    return "ok"
 
 
 async def book(turn: Turn) -> str:
@@ -117,14 +129,9 @@ async def book(turn: Turn) -> str:
             case_description=turn.answers.get("description"),
         )
     except SlotTaken as refused:
-        turn.state["alternatives"] = [offer.start.isoformat() for offer in refused.alternatives]
+        _keep_alternatives(turn, refused)
         raise
-    turn.answers["appointment"] = appointment.id
-    turn.extra_vars["specialist"] = await _first_name(turn, appointment.specialist_id)
-    turn.extra_vars["appointment_when"] = i18n.format_when(
-        appointment.start_utc, turn.lang, turn.settings.timezone
-    )
-    return "ok"
+    return await _confirmed(turn, appointment)
 
 
 async def cancel_appointment(turn: Turn) -> str:
@@ -161,14 +168,9 @@ async def reschedule_appointment(turn: Turn) -> str:
             citizen_id=citizen_id,
         )
     except SlotTaken as refused:
-        turn.state["alternatives"] = [offer.start.isoformat() for offer in refused.alternatives]
+        _keep_alternatives(turn, refused)
         raise
-    turn.answers["appointment"] = moved.id
-    turn.extra_vars["specialist"] = await _first_name(turn, moved.specialist_id)
-    turn.extra_vars["appointment_when"] = i18n.format_when(
-        moved.start_utc, turn.lang, turn.settings.timezone
-    )
-    return "ok"
+    return await _confirmed(turn, moved)
 
 
 async def register_event(turn: Turn) -> str:
