@@ -6,33 +6,50 @@ import asyncio
 import time
 from collections.abc import Callable
 
+# A token this close (in seconds of refill) counts as there: sleeping exactly the delay
+# given must be enough, although the clock's floating point may leave a few ULPs short.
+_TOLERANCE_S = 1e-6
+# Past this many per-address buckets, those of idle addresses (full again) are forgotten.
+MAX_ADDRESSES = 10_000
+
 
 class TokenBucket:
-    """`rate` sends per second on average, with bursts of up to `burst`."""
+    """`rate` sends per second on average, with bursts of up to `burst`.
+
+    The bucket always holds at least one token, so a burst under 1 (e.g. a rate of 0.5
+    used as its own burst) means one message at a time at that rate, not none ever.
+    """
 
     def __init__(
         self, rate: float, burst: float, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.rate = rate
         self.burst = burst
+        self._capacity = max(1.0, burst)
         self._clock = clock
-        self._tokens = burst
+        self._tokens = self._capacity
         self._stamp = clock()
 
     def _refill(self) -> None:
         now = self._clock()
-        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+        self._tokens = min(self._capacity, self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
 
     def delay(self) -> float:
         """Seconds until a token is available (0 when one is there now)."""
         self._refill()
-        return 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.rate
+        wait = (1 - self._tokens) / self.rate
+        return 0.0 if wait <= _TOLERANCE_S else wait
 
     def take(self) -> None:
         """Use one token (the caller checked `delay()` first)."""
         self._refill()
         self._tokens -= 1
+
+    def full(self) -> bool:
+        """Whether the bucket has refilled completely (forgetting it would change nothing)."""
+        self._refill()
+        return self._tokens >= self._capacity - _TOLERANCE_S * self.rate
 
 
 class Pacer:
@@ -59,8 +76,8 @@ class Pacer:
             if bucket is None:
                 rate, burst = self.per_address
                 bucket = self._addresses[address] = TokenBucket(rate, burst, clock=self._clock)
-                if len(self._addresses) > 10_000:  # forget idle chats now and then
-                    self._addresses = {address: bucket}
+                if len(self._addresses) > MAX_ADDRESSES:
+                    self._forget_idle(keep=address)
         while True:
             wait = max(self.overall.delay(), bucket.delay() if bucket else 0.0)
             if wait <= 0:
@@ -69,3 +86,11 @@ class Pacer:
         self.overall.take()
         if bucket is not None:
             bucket.take()
+
+    def _forget_idle(self, keep: str) -> None:
+        """Drop the buckets of idle addresses; a throttled one must keep its (empty) bucket."""
+        self._addresses = {
+            address: bucket
+            for address, bucket in self._addresses.items()
+            if address == keep or not bucket.full()
+        }

@@ -3,7 +3,8 @@
 A message is claimed by leasing it (status "sending", `leased_until`) in a short
 transaction with `FOR UPDATE SKIP LOCKED`, so several workers on several hosts never take
 the same row. Only the oldest unsent message of each address is claimed, so a person's
-messages go in order, one at a time. After the send, the result is recorded in another
+messages go in order, one at a time (a message scheduled for later and not tried yet does not
+hold back the ones due now). After the send, the result is recorded in another
 short transaction: sent (with the platform's ids), retry later (exponential backoff,
 or the platform's own `retry_after`), failed for good (the person may be marked
 unreachable), or held as "needs template".
@@ -22,8 +23,11 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import CursorResult, and_, exists, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
 from bot.channels.base import Channel, Outcome, SendContext, SendResult
@@ -39,6 +43,7 @@ log = logging.getLogger("psv.worker")
 MAX_ATTEMPTS = 8
 BASE_BACKOFF = timedelta(seconds=2)
 MAX_BACKOFF = timedelta(minutes=30)
+ERROR_LIMIT = 300  # characters of OutboxMessage.last_error
 
 
 def backoff(attempts: int) -> timedelta:
@@ -71,22 +76,31 @@ class _Job:
     template: str | None
     attempts: int
     last_inbound_at: datetime | None
+    leased_until: datetime
 
 
 _EARLIER = aliased(OutboxMessage)
 
 
 def _claim_query(now: datetime, channels: list[str], batch: int):  # type: ignore[no-untyped-def]
-    """Due messages whose address has no earlier unsent message, best priority first."""
+    """Due messages whose address has no earlier message waiting, best priority first."""
     due = or_(
         and_(OutboxMessage.status == "pending", OutboxMessage.due_at <= now),
         and_(OutboxMessage.status == "sending", OutboxMessage.leased_until < now),
     )
+    # An earlier message holds the address back while it is being sent, is due, or waits
+    # for a retry; one scheduled for later and never tried (a reminder) does not.
     earlier_waiting = exists().where(
         _EARLIER.channel == OutboxMessage.channel,
         _EARLIER.address == OutboxMessage.address,
-        _EARLIER.status.in_(("pending", "sending")),
         _EARLIER.id < OutboxMessage.id,
+        or_(
+            _EARLIER.status == "sending",
+            and_(
+                _EARLIER.status == "pending",
+                or_(_EARLIER.due_at <= now, _EARLIER.attempts > 0),
+            ),
+        ),
     )
     return (
         select(OutboxMessage)
@@ -166,10 +180,11 @@ class OutboxWorker:
                     seen.add(key)
                     chosen.append(row)
             windows = await self._last_inbound(uow, chosen)
+            lease_end = now + self.lease
             jobs = []
             for row in chosen:
                 row.status = "sending"
-                row.leased_until = now + self.lease
+                row.leased_until = lease_end
                 row.attempts += 1
                 jobs.append(
                     _Job(
@@ -181,6 +196,7 @@ class OutboxWorker:
                         template=row.template,
                         attempts=row.attempts,
                         last_inbound_at=windows.get((row.channel, row.address)),
+                        leased_until=lease_end,
                     )
                 )
             await uow.commit()
@@ -198,11 +214,16 @@ class OutboxWorker:
         )
         return {(channel, ref): last for channel, ref, last in found}
 
-    async def _send(self, job: _Job) -> SendResult:
+    async def _send(self, job: _Job) -> SendResult | None:
+        """The send's result; None when not sent because the lease ran out in the pacer."""
         channel = self.channels[job.channel]
         pacer = self.pacers.get(job.channel)
         if pacer is not None:
             await pacer.acquire(job.address)
+            if self.clock() >= job.leased_until:
+                # Another worker may have taken the message by now: sending would repeat it.
+                log.warning("outbox %d waited past its lease for %s; not sent", job.id, job.channel)
+                return None
         meta = job.payload.get("meta")
         context = SendContext(
             kind=job.kind,
@@ -216,29 +237,43 @@ class OutboxWorker:
             log.exception("send through %s failed unexpectedly", job.channel)
             return SendResult(Outcome.RETRY, error=f"{type(exc).__name__}")
 
-    async def _record(self, results: list[tuple[_Job, SendResult]]) -> None:
+    async def _record(self, results: list[tuple[_Job, SendResult | None]]) -> None:
         now = self.clock()
         async with self.db.uow() as uow:
             for job, result in results:
+                # Only while the row is still this worker's claim: after its lease ran out
+                # another worker may have claimed it again (counting one more attempt).
+                still_mine = and_(
+                    OutboxMessage.id == job.id,
+                    OutboxMessage.status == "sending",
+                    OutboxMessage.attempts == job.attempts,
+                )
+                if result is None:  # not sent: give the claim back as it was
+                    await uow.session.execute(
+                        update(OutboxMessage)
+                        .where(still_mine)
+                        .values(status="pending", attempts=job.attempts - 1, leased_until=None)
+                    )
+                    continue
                 values: dict[str, object] = {"leased_until": None}
                 if result.outcome == Outcome.SENT:
                     values.update(
                         status="sent", sent_at=now, provider_ids=list(result.provider_ids)
                     )
-                    for provider_id in result.provider_ids:
-                        uow.session.add(ProviderMessage(provider_id=provider_id, outbox_id=job.id))
+                    for provider_id in dict.fromkeys(result.provider_ids):
+                        await _link_provider_id(uow, provider_id, job.id)
                     self.stats.count(self.stats.sent, job.channel)
                 elif result.outcome == Outcome.RETRY and job.attempts < MAX_ATTEMPTS:
                     wait = backoff(job.attempts)
                     if result.retry_after is not None:
                         wait = max(wait, timedelta(seconds=result.retry_after))
-                    values.update(status="pending", due_at=now + wait, last_error=result.error)
+                    values.update(status="pending", due_at=now + wait, last_error=_error(result))
                     self.stats.count(self.stats.retried, job.channel)
                 elif result.outcome == Outcome.NEEDS_TEMPLATE:
-                    values.update(status="needs_template", last_error=result.error)
+                    values.update(status="needs_template", last_error=_error(result))
                     self.stats.count(self.stats.held, job.channel)
                 else:
-                    values.update(status="failed", last_error=(result.error or "")[:300])
+                    values.update(status="failed", last_error=_error(result) or "")
                     self.stats.count(self.stats.failed, job.channel)
                 if result.unreachable:
                     await uow.session.execute(
@@ -259,10 +294,37 @@ class OutboxWorker:
                         )
                         .values(status="failed", last_error="unreachable")
                     )
-                await uow.session.execute(
-                    update(OutboxMessage).where(OutboxMessage.id == job.id).values(**values)
+                recorded = await uow.session.execute(
+                    update(OutboxMessage).where(still_mine).values(**values)
                 )
+                if cast("CursorResult[Any]", recorded).rowcount == 0:
+                    log.warning(
+                        "outbox %d was claimed again while %s sent it; not recorded here",
+                        job.id,
+                        job.channel,
+                    )
             await uow.commit()
+
+
+def _error(result: SendResult) -> str | None:
+    """The result's error, cut to the column (a longer one would fail the whole record)."""
+    return None if result.error is None else result.error[:ERROR_LIMIT]
+
+
+async def _link_provider_id(uow: UnitOfWork, provider_id: str, outbox_id: int) -> None:
+    """Map a platform id to its outbox row; an id seen before now names the newer message.
+
+    Telegram's message ids are unique within a chat only, so two chats get the same ids:
+    a plain insert would fail the whole batch's record (and the batch would be sent again).
+    """
+    insert = sqlite_insert if uow.dialect == "sqlite" else postgresql_insert
+    statement = insert(ProviderMessage).values(provider_id=provider_id, outbox_id=outbox_id)
+    await uow.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[ProviderMessage.provider_id],
+            set_={"outbox_id": statement.excluded.outbox_id},
+        )
+    )
 
 
 async def record_delivery(db: Database, provider_id: str, status: str) -> bool:

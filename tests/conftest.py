@@ -23,6 +23,7 @@ ON_CI = os.environ.get("CI", "").lower() == "true"
 # Rows the tests make; the seeded catalogue, tenants and holidays stay for the session.
 MUTABLE_TABLES = (
     "handoff_request",
+    "provider_message",
     "outbox_message",
     "inbound_message",
     "conversation",
