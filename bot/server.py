@@ -109,8 +109,8 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
 def build_pacers(settings: Settings) -> dict[str, Pacer]:
     """Telegram: 30/s overall, 1/s per chat with short bursts; WhatsApp: a set rate."""
     return {
-        telegram.CHANNEL: Pacer(30, 30, per_address=(1.0, 3.0)),
-        whatsapp.CHANNEL: Pacer(settings.whatsapp_rate, settings.whatsapp_rate),
+        telegram.CHANNEL: Pacer(30, 5, per_address=(1.0, 3.0)),
+        whatsapp.CHANNEL: Pacer(settings.whatsapp_rate, max(1.0, settings.whatsapp_rate / 6)),
     }
 
 

@@ -237,8 +237,8 @@ def _parse_member(member: Mapping[str, Any]) -> Parsed:
 
 
 def _is_int(value: Any) -> TypeGuard[int]:
-    """True for a JSON integer (bool is not one)."""
-    return isinstance(value, int) and not isinstance(value, bool)
+    """True for a JSON integer within Telegram's signed 64-bit ids (bool is not one)."""
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
 
 
 def _dict(data: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:

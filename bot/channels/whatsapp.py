@@ -66,12 +66,17 @@ def check_signature(
         raise WebhookError(403, "invalid X-Twilio-Signature")
 
 
+MAX_ID = 120  # the stored length of message ids and addresses (real ones are far shorter)
+
+
 def parse_message(params: Mapping[str, str]) -> Parsed:
     """An incoming WhatsApp message as an `Inbound`; 400 when MessageSid or From is missing."""
     message_id = params.get("MessageSid", "")
     sender = params.get("From", "")
     if not message_id or not sender:
         raise WebhookError(400, "MessageSid and From are required")
+    if len(message_id) > MAX_ID or len(sender) > MAX_ID:
+        raise WebhookError(400, "MessageSid or From is too long")
     inbound = Inbound(
         channel=CHANNEL,
         user_ref=sender,
