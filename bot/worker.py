@@ -25,10 +25,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, exists, or_, select, update
+from sqlalchemy import CursorResult, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import aliased
 
 from bot.channels.base import Channel, Outcome, SendContext, SendResult
 from bot.messages import Outbound
@@ -79,32 +78,34 @@ class _Job:
     leased_until: datetime
 
 
-_EARLIER = aliased(OutboxMessage)
-
-
 def _claim_query(now: datetime, channels: list[str], batch: int):  # type: ignore[no-untyped-def]
-    """Due messages whose address has no earlier message waiting, best priority first."""
+    """Due messages whose address has no earlier message waiting, best priority first.
+
+    An earlier message holds the address back while it is being sent, is due, or waits for
+    a retry; one scheduled for later and never tried (a reminder) does not. A due message
+    is itself such a message, so the ones to claim are the first waiting message of each
+    address, when due. (Written as min(id) per address: a NOT EXISTS over the same rows
+    made PostgreSQL pick a quadratic plan with a large backlog.)
+    """
+    waiting = or_(
+        OutboxMessage.status == "sending",
+        and_(
+            OutboxMessage.status == "pending",
+            or_(OutboxMessage.due_at <= now, OutboxMessage.attempts > 0),
+        ),
+    )
+    first_waiting = (
+        select(func.min(OutboxMessage.id))
+        .where(waiting, OutboxMessage.channel.in_(channels))
+        .group_by(OutboxMessage.channel, OutboxMessage.address)
+    )
     due = or_(
         and_(OutboxMessage.status == "pending", OutboxMessage.due_at <= now),
         and_(OutboxMessage.status == "sending", OutboxMessage.leased_until < now),
     )
-    # An earlier message holds the address back while it is being sent, is due, or waits
-    # for a retry; one scheduled for later and never tried (a reminder) does not.
-    earlier_waiting = exists().where(
-        _EARLIER.channel == OutboxMessage.channel,
-        _EARLIER.address == OutboxMessage.address,
-        _EARLIER.id < OutboxMessage.id,
-        or_(
-            _EARLIER.status == "sending",
-            and_(
-                _EARLIER.status == "pending",
-                or_(_EARLIER.due_at <= now, _EARLIER.attempts > 0),
-            ),
-        ),
-    )
     return (
         select(OutboxMessage)
-        .where(due, OutboxMessage.channel.in_(channels), ~earlier_waiting)
+        .where(OutboxMessage.id.in_(first_waiting), due)
         .order_by(OutboxMessage.priority.desc(), OutboxMessage.due_at, OutboxMessage.id)
         .limit(batch)
         .with_for_update(skip_locked=True, of=OutboxMessage)
