@@ -609,6 +609,7 @@ async def execute(run: Run) -> int:
     me = os.getpid()
     server: subprocess.Popen[bytes] | None = None
     bare: subprocess.Popen[bytes] | None = None
+    inbox_proc: subprocess.Popen[bytes] | None = None
     monitor: asyncio.Task[None] | None = None
     watcher: asyncpg.Connection | None = None
     try:
@@ -653,6 +654,8 @@ async def execute(run: Run) -> int:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         serve = ["serve", "--host", "127.0.0.1", "--port", str(port)]
+        if args.separate_inbox:
+            serve.append("--no-inbox")
         launcher = [SELF, "_inbox_off"] if args.inbox_off else [PSV]  # Python scripts both
         profile = run.workdir / "serve.prof"
         python = [sys.executable, "-m", "cProfile", "-o", str(profile)] if args.profile else []
@@ -664,6 +667,17 @@ async def execute(run: Run) -> int:
         await wait_healthy(base, server, server_log)
         run.placement.append(("psv serve", str(server.pid), affinity(server.pid)))
         roles = {"server": [server.pid], "bench+fake": [me]}
+        if args.separate_inbox:
+            # Turns run in their own process at a lower priority, as on a real deployment
+            # where they would run on other hosts: the webhooks keep their latency.
+            inbox_proc = spawn(
+                ["nice", "-n", "10", sys.executable, PSV, "inbox"],
+                run.workdir / "inbox.log",
+                env=run.env(port, telegram.fake.url),
+                cwd=run.workdir,
+            )
+            run.placement.append(("psv inbox (nice 10)", str(inbox_proc.pid), "any"))
+            roles["inbox"] = [inbox_proc.pid]
         watcher = await asyncpg.connect(run.dsn.rsplit("/", 1)[0] + "/" + run.database)
         monitor = asyncio.create_task(watch(watcher, telegram, run.notes.setdefault("series", [])))
         uid = 1_000_000_000  # new update_ids (and chats): a repeated id would be a redelivery
@@ -744,6 +758,8 @@ async def execute(run: Run) -> int:
         if watcher is not None:
             await watcher.close()
         await stop(bare)
+        if inbox_proc is not None:
+            await stop(inbox_proc)
         code = await stop(server)
         with contextlib.suppress(Exception):
             await pg.close()
@@ -1024,6 +1040,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--pin", action="store_true", help="server on CPU 0, generator on CPU 1")
     parser.add_argument("--inbox-off", action="store_true", help="pause the inbox processors")
+    parser.add_argument(
+        "--separate-inbox",
+        action="store_true",
+        help="serve --no-inbox, with the turns in a `psv inbox` process at nice 10",
+    )
     parser.add_argument("--profile", action="store_true", help="run the server under cProfile")
     parser.add_argument("--profile-out", help="with --profile: keep the .prof file here")
     args = parser.parse_args(argv)

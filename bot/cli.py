@@ -24,7 +24,7 @@ from bot.engine import Engine, mark_console_sent
 from bot.flows.machine import compile_source
 from bot.flows.registry import template_names, template_sources
 from bot.flows.schema import InvalidFlow, load_valid
-from bot.server import Server, build_channels, build_pacers
+from bot.server import Inbox, Server, build_channels, build_pacers
 from bot.understand_dates import read_date
 from bot.worker import OutboxWorker
 from core import availability, catalog, migrate
@@ -188,6 +188,10 @@ def serve(
     no_worker: Annotated[
         bool, typer.Option("--no-worker", help="Do not run the outbox worker in this process.")
     ] = False,
+    no_inbox: Annotated[
+        bool,
+        typer.Option("--no-inbox", help="Only queue messages; `psv inbox` runs the turns."),
+    ] = False,
 ) -> None:
     """Run the webhooks, health and metrics (and the outbox worker unless --no-worker)."""
     settings = _settings()
@@ -198,7 +202,7 @@ def serve(
         if await prepare_embedded(db, settings, demo=True):
             logging.getLogger("psv.server").info("created the embedded database with a demo roster")
 
-    server = Server(settings, db, run_worker=not no_worker, prepare=prepare)
+    server = Server(settings, db, run_worker=not no_worker, run_inbox=not no_inbox, prepare=prepare)
     web.run_app(server.app, host=host, port=port, print=None, access_log=None)
 
 
@@ -224,6 +228,29 @@ def worker() -> None:
         finally:
             for channel in channels.values():
                 await channel.close()
+
+    _run(job)
+
+
+@app.command()
+def inbox(
+    processors: Annotated[int, typer.Option(min=1, max=64, help="Turns run at once.")] = 4,
+) -> None:
+    """Run the conversation turns of queued messages (with `psv serve --no-inbox`)."""
+    settings = _settings()
+    logs.configure()
+
+    async def job(db: Database) -> None:
+        engine = Engine(db, settings)
+        await engine.start()
+        runner = Inbox(engine, concurrency=1 if db.dialect == "sqlite" else processors)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, runner.request_stop)
+        try:
+            await runner.run()
+        finally:
+            await engine.inbox.close()
 
     _run(job)
 

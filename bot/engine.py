@@ -13,8 +13,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -22,7 +20,8 @@ from bot import i18n
 from bot.flows import actions, conditions, registry, steps
 from bot.flows.machine import END, CompiledFlow, outcome_trigger
 from bot.flows.schema import FLOW_PREFIX
-from bot.messages import Inbound, Option, Outbound, inbound_from_json, inbound_to_json
+from bot.inbox import InboxWriter
+from bot.messages import Inbound, Option, Outbound, inbound_from_json
 from bot.turn import Turn
 from bot.understand import Choice, global_command, match_option
 from core import catalog
@@ -95,6 +94,7 @@ class Engine:
         self.settings = settings
         self.clock = clock
         self.session_timeout = timedelta(minutes=settings.session_timeout_minutes)
+        self.inbox = InboxWriter(db)
         # Called after a transaction that queued replies commits (wakes the outbox worker).
         self.on_replies: Callable[[], object] | None = None
         self._flows: dict[int, CompiledFlow] = {}
@@ -180,25 +180,7 @@ class Engine:
 
     async def accept(self, inbound: Inbound) -> bool:
         """Queue a message from a webhook; False when it is a redelivery (already queued)."""
-        now = self.clock()
-        async with self.db.uow() as uow:
-            insert = sqlite_insert if uow.dialect == "sqlite" else postgresql_insert
-            statement = (
-                insert(InboundMessage)
-                .values(
-                    channel=inbound.channel,
-                    message_id=inbound.message_id,
-                    user_ref=inbound.user_ref,
-                    payload=inbound_to_json(inbound),
-                    status="queued",
-                    received_at=now,
-                )
-                .on_conflict_do_nothing(index_elements=["channel", "message_id"])
-                .returning(InboundMessage.id)
-            )
-            queued = (await uow.session.execute(statement)).scalar_one_or_none()
-            await uow.commit()
-        return queued is not None
+        return await self.inbox.queue(inbound, self.clock())
 
     async def process_next(self) -> bool:
         """Run the turn of the oldest queued message (one person at a time); False if none."""

@@ -86,6 +86,16 @@ class Inbox:
         self.wake.set()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    async def run(self) -> None:
+        """Process until `request_stop()` (for `psv inbox`)."""
+        self.start()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def request_stop(self) -> None:
+        """Ask the processors to stop after their current turn."""
+        self._stopping = True
+        self.wake.set()
+
 
 def build_channels(settings: Settings) -> dict[str, Channel]:
     """The channels configured in the settings (a channel without credentials is off)."""
@@ -124,6 +134,7 @@ class Server:
         *,
         channels: Mapping[str, Channel] | None = None,
         run_worker: bool = True,
+        run_inbox: bool = True,
         prepare: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.settings = settings
@@ -138,6 +149,7 @@ class Server:
             lease=timedelta(seconds=settings.outbox_lease_seconds),
         )
         self.run_worker = run_worker
+        self.run_inbox = run_inbox
         self.prepare = prepare
         self.counters = Counters()
         self._background: set[asyncio.Task[Any]] = set()
@@ -158,7 +170,8 @@ class Server:
             await self.prepare()
         await self.engine.start()
         self.engine.on_replies = self.worker.wake.set
-        self.inbox.start()
+        if self.run_inbox:
+            self.inbox.start()
         if self.run_worker:
             self._worker_task = asyncio.create_task(self.worker.run())
         log.info(
@@ -178,6 +191,7 @@ class Server:
         for channel in self.channels.values():
             with contextlib.suppress(Exception):
                 await channel.close()
+        await self.engine.inbox.close()
         await self.db.dispose()
 
     def _later(self, job: Awaitable[Any]) -> None:

@@ -99,3 +99,31 @@ async def test_unexpected_failure_apologises_and_records(
             .where(OutboxMessage.idempotency_key == "reply:test:boom-1:0")
         )
     assert (inbound, apologies) == (1, 1)
+
+
+async def test_webhook_queue_drops_redeliveries_and_keeps_order(
+    engine: Engine, db: Database
+) -> None:
+    """accept() queues (asyncpg on PostgreSQL, the unit of work on SQLite); turns run in order."""
+    person = Person(engine)
+    first = Inbound(person.channel, person.user, "q-1", text="hola")
+    second = Inbound(person.channel, person.user, "q-2", text="sí")
+    assert await engine.accept(first) is True
+    assert await engine.accept(second) is True
+    assert await engine.accept(first) is False  # a redelivery
+    assert await engine.process_next() is True
+    assert await engine.process_next() is True
+    assert await engine.process_next() is False
+    async with db.uow() as uow:
+        rows = (
+            await uow.session.execute(
+                select(InboundMessage.message_id, InboundMessage.status).order_by(InboundMessage.id)
+            )
+        ).all()
+        replies = list(
+            await uow.session.scalars(select(OutboxMessage.payload).order_by(OutboxMessage.id))
+        )
+    assert [tuple(r) for r in rows] == [("q-1", "done"), ("q-2", "done")]
+    # "hola" got the privacy notice, then "sí" the menu: in the order they were sent.
+    assert "¿Acepta?" in replies[1]["text"] and "¿En qué le puedo ayudar?" in replies[2]["text"]
+    await engine.inbox.close()

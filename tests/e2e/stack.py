@@ -47,6 +47,7 @@ class Stack:
         self.twilio = FakeTwilio(account_sid=TW_SID, auth_token=TW_TOKEN)
         self.proc: subprocess.Popen[bytes] | None = None
         self.extra_env: dict[str, str] = {}
+        self.serve_args: list[str] = []
 
     @property
     def base(self) -> str:
@@ -83,7 +84,7 @@ class Stack:
         """Start (or restart) the server and wait until it is healthy."""
         log = (self.tmp / "server.log").open("ab")
         self.proc = subprocess.Popen(
-            [PSV, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [PSV, "serve", "--host", "127.0.0.1", "--port", str(self.port), *self.serve_args],
             env=self.env(),
             cwd=self.tmp,
             stdout=log,

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.stack import Stack
+from tests.e2e.stack import PSV, Stack
 
 CHAT = 7770001
 PHONE = "+51912345678"
@@ -213,3 +213,20 @@ async def test_graceful_shutdown_finishes_the_send_in_flight(tmp_path: Path) -> 
         texts = [m["text"] for m in stack.tg_sent(CHAT)]
         assert len(texts) == len(set(texts))
         assert _db(stack, "SELECT count(*) FROM outbox_message WHERE status <> 'sent'") == [(0,)]
+
+
+async def test_turns_in_a_separate_inbox_process(tmp_path: Path) -> None:
+    stack = Stack(tmp_path)
+    stack.serve_args = ["--no-inbox"]
+    async with stack:
+        assert await stack.tg_post(stack.tg_text(CHAT, "hola")) == 200
+        await asyncio.sleep(1.5)
+        assert stack.tg_sent(CHAT) == []  # queued, not yet handled
+        assert _db(stack, "SELECT status FROM inbound_message") == [("queued",)]
+        inbox = await asyncio.create_subprocess_exec(PSV, "inbox", env=stack.env(), cwd=tmp_path)
+        try:
+            replies = await stack.tg_wait(CHAT, 0)
+            assert "¿Acepta?" in _text(replies)
+        finally:
+            inbox.send_signal(signal.SIGTERM)
+            assert await inbox.wait() == 0
