@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from bot import i18n
-from bot.flows import actions, conditions, registry, steps
+from bot.flows import actions, conditions, placeholders, registry, steps
 from bot.flows.machine import END, CompiledFlow, outcome_trigger
 from bot.flows.schema import FLOW_PREFIX
 from bot.inbox import InboxWriter
@@ -122,8 +122,11 @@ class Engine:
             )
             return await self._apologise(inbound, now)
 
+    def _apology(self) -> Outbound:
+        return Outbound(i18n.t("error.internal", self.settings.default_lang))
+
     async def _apologise(self, inbound: Inbound, now: datetime) -> list[Outbound]:
-        reply = Outbound(i18n.t("error.internal", self.settings.default_lang))
+        reply = self._apology()
         async with self.db.uow() as uow:
             if not await self._record_inbound(uow, inbound, now):
                 return []
@@ -201,8 +204,7 @@ class Engine:
                     inbound.channel,
                     pseudonym(inbound.user_ref),
                 )
-                apology = Outbound(i18n.t("error.internal", self.settings.default_lang))
-                self._queue(uow, inbound, None, [apology], now)
+                self._queue(uow, inbound, None, [self._apology()], now)
             await uow.session.execute(
                 update(InboundMessage)
                 .where(InboundMessage.id == row_id)
@@ -474,7 +476,7 @@ class Engine:
                 state = await self._next_state(turn, flow, state, "next")
                 continue
             if step.kind == "message":
-                turn.say(await steps.render(turn, turn.text(step.prompt)))
+                turn.say(await placeholders.render(turn, turn.text(step.prompt)))
                 state = await self._next_state(turn, flow, state, "next")
                 continue
             if step.kind == "action":

@@ -501,6 +501,3 @@ def _accept_document(turn: Turn) -> AcceptResult:
     except InvalidDocument as refused:
         code = refused.context.get("code", "empty")
         return Rejected(turn.t(f"document.invalid.{code}"), understood=True)
-
-
-__all__ = ["Accepted", "Back", "Rejected", "accept", "enter", "render"]

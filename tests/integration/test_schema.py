@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core import catalog, migrate
 from core.db import Database
-from core.models import Appointment, Base
+from core.models import Appointment, Base, Citizen, DocumentType
 from tests.factories import NOW, add_citizen, add_specialist, lima
 
 
@@ -79,3 +79,14 @@ async def test_postgres_refuses_overlap_without_python(postgresql_db: Database) 
         )
         with pytest.raises(IntegrityError, match="ex_appointment_specialist_overlap"):
             await uow.session.flush()
+
+
+async def test_database_errors_never_carry_personal_data(db: Database) -> None:
+    """Errors (and so logs of them) show the SQL, not the bound values."""
+    async with db.uow() as uow:
+        uow.session.add(Citizen(document_type=DocumentType.DNI, document_number="41234567"))
+        await uow.session.flush()
+        uow.session.add(Citizen(document_type=DocumentType.DNI, document_number="41234567"))
+        with pytest.raises(IntegrityError) as error:
+            await uow.session.flush()
+    assert "41234567" not in str(error.value)
