@@ -115,6 +115,8 @@ class Tenant(Base):
     latitude: Mapped[float | None] = mapped_column(default=None)
     longitude: Mapped[float | None] = mapped_column(default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # {"weekdays": [0..6], "opens": "HH:MM", "closes": "HH:MM"}; None means the national default
+    office_hours: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
 
 class Line(Base):
@@ -170,6 +172,7 @@ class TenantService(Base):
     horizon_days: Mapped[int] = mapped_column(Integer, default=30)
     buffer_minutes: Mapped[int] = mapped_column(Integer, default=0)
     intake_questions: Mapped[list[Any]] = mapped_column(default=list)
+    reminder_minutes: Mapped[list[Any]] = mapped_column(default=lambda: [1440, 60])
 
     service: Mapped[Service] = relationship(lazy="raise")
 
@@ -257,6 +260,7 @@ class Citizen(Base):
     phone: Mapped[str | None] = mapped_column(String(20), default=None)
     preferred_language: Mapped[str] = mapped_column(String(5), default="es")
     consent_at: Mapped[datetime | None] = mapped_column(default=None)
+    share_phone: Mapped[bool] = mapped_column(Boolean, default=False)
     erased_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -318,6 +322,9 @@ class Appointment(Base):
     channel: Mapped[str] = mapped_column(String(20), default="console")
     idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True, default=None)
     case_description: Mapped[str | None] = mapped_column(Text, default=None)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(default=None)
+    outcome_at: Mapped[datetime | None] = mapped_column(default=None)
+    outcome_note: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -471,6 +478,9 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(300), default=None)
     kind: Mapped[str] = mapped_column(String(20), default="reply")
+    # what the message is about, e.g. "appointment:12", so reminders can be withdrawn together
+    subject: Mapped[str | None] = mapped_column(String(40), default=None, index=True)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenant.id"), default=None, index=True)
     template: Mapped[str | None] = mapped_column(String(60), default=None)
     leased_until: Mapped[datetime | None] = mapped_column(default=None)
     provider_ids: Mapped[list[Any]] = mapped_column(default=list)
@@ -501,4 +511,49 @@ class HandoffRequest(Base):
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversation.id"))
     status: Mapped[str] = mapped_column(String(20), default="open")
     note: Mapped[str | None] = mapped_column(Text, default=None)
+    specialist_id: Mapped[int | None] = mapped_column(ForeignKey("specialist.id"), default=None)
+    assigned_at: Mapped[datetime | None] = mapped_column(default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    closed_by: Mapped[str | None] = mapped_column(String(20), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SurveyResponse(Base):
+    """A citizen's 1-5 satisfaction score after a session, with an optional comment."""
+
+    __tablename__ = "survey_response"
+    __table_args__ = (
+        CheckConstraint("score BETWEEN 1 AND 5", name="score"),
+        Index("ix_survey_tenant_at", "tenant_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id"))
+    appointment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointment.id"), unique=True, default=None
+    )
+    registration_id: Mapped[int | None] = mapped_column(
+        ForeignKey("event_registration.id"), unique=True, default=None
+    )
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AdminToken(Base):
+    """An admin API token: only its SHA-256 is stored; role and tenant scope decide access."""
+
+    __tablename__ = "admin_token"
+    __table_args__ = (CheckConstraint("role IN ('national', 'regional', 'viewer')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(20))
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenant.id"), default=None)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_by: Mapped[str] = mapped_column(String(80), default="psv admin-token")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -22,6 +22,8 @@ ON_CI = os.environ.get("CI", "").lower() == "true"
 
 # Rows the tests make; the seeded catalogue, tenants and holidays stay for the session.
 MUTABLE_TABLES = (
+    "admin_token",
+    "survey_response",
     "handoff_request",
     "provider_message",
     "outbox_message",
@@ -58,10 +60,11 @@ async def reset(db: Database) -> None:
         await conn.execute(
             text(
                 "UPDATE tenant_service SET enabled = true, duration_minutes = NULL, "
-                "min_notice_minutes = 120, horizon_days = 30, buffer_minutes = 0"
+                "min_notice_minutes = 120, horizon_days = 30, buffer_minutes = 0, "
+                "reminder_minutes = '[1440, 60]'"
             )
         )
-        await conn.execute(text("UPDATE tenant SET active = true"))
+        await conn.execute(text("UPDATE tenant SET active = true, office_hours = NULL"))
 
 
 @pytest.fixture(scope="session")
