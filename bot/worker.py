@@ -76,6 +76,7 @@ class _Job:
     attempts: int
     last_inbound_at: datetime | None
     leased_until: datetime
+    sent_ids: tuple[str, ...] = ()  # platform ids of parts delivered by earlier attempts
 
 
 def _claim_query(now: datetime, channels: list[str], batch: int):  # type: ignore[no-untyped-def]
@@ -198,6 +199,7 @@ class OutboxWorker:
                         attempts=row.attempts,
                         last_inbound_at=windows.get((row.channel, row.address)),
                         leased_until=lease_end,
+                        sent_ids=tuple(str(i) for i in row.provider_ids or ()),
                     )
                 )
             await uow.commit()
@@ -231,6 +233,7 @@ class OutboxWorker:
             template=job.template,
             template_vars=dict(meta.get("template_vars", {})) if isinstance(meta, dict) else {},
             last_inbound_at=job.last_inbound_at,
+            parts_sent=len(job.sent_ids),
         )
         try:
             return await channel.send(job.address, Outbound.from_json(job.payload), context)
@@ -257,12 +260,13 @@ class OutboxWorker:
                     )
                     continue
                 values: dict[str, object] = {"leased_until": None}
-                if result.outcome == Outcome.SENT:
-                    values.update(
-                        status="sent", sent_at=now, provider_ids=list(result.provider_ids)
-                    )
+                if result.provider_ids:
+                    # Kept on failures too, so a retry sends only the parts still missing.
+                    values["provider_ids"] = [*job.sent_ids, *result.provider_ids]
                     for provider_id in dict.fromkeys(result.provider_ids):
                         await _link_provider_id(uow, provider_id, job.id)
+                if result.outcome == Outcome.SENT:
+                    values.update(status="sent", sent_at=now)
                     self.stats.count(self.stats.sent, job.channel)
                 elif result.outcome == Outcome.RETRY and job.attempts < MAX_ATTEMPTS:
                     wait = backoff(job.attempts)

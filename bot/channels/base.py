@@ -44,6 +44,8 @@ class SendContext:
     template: str | None = None  # the name of an approved template for business-initiated sends
     template_vars: Mapping[str, str] = field(default_factory=dict)
     last_inbound_at: datetime | None = None  # the person's last message (24-hour window)
+    # Parts of this message that earlier attempts already delivered: a retry sends the rest.
+    parts_sent: int = 0
 
 
 class WebhookError(Exception):

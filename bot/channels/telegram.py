@@ -456,13 +456,15 @@ class TelegramChannel:
         """Send text chunks, options and attachment; a failed part ends the send (see notes).
 
         Partial sends: when a later part fails after earlier ones went out, the result has the
-        failure's outcome, the ids of the parts already sent in `provider_ids`, and `error`
-        starting with "sent N of M parts". Telegram has no idempotency key, so a retry of the
-        whole message repeats those parts; splitting keeps the number of parts minimal.
+        failure's outcome, the ids of the parts sent now in `provider_ids`, and `error`
+        starting with "sent N of M parts"; the retry skips `context.parts_sent` parts.
         """
         parts = self._parts(message)
         if not parts:
             return SendResult(Outcome.PERMANENT, error="empty message")
+        if context.parts_sent >= len(parts):
+            return SendResult(Outcome.SENT)  # every part went out on earlier attempts
+        parts = parts[context.parts_sent :]
         sent: list[str] = []
         try:
             await self.start()

@@ -335,7 +335,10 @@ class WhatsAppChannel:
         bodies = render(message, more_label=self._more_label)
         if not bodies:
             return SendResult(Outcome.PERMANENT, error="nothing to send")
-        return await self._send_all(to, [{"body": body} for body in bodies])
+        parts = [{"body": body} for body in bodies]
+        if context.parts_sent >= len(parts):
+            return SendResult(Outcome.SENT)  # every part went out on earlier attempts
+        return await self._send_all(to, parts[context.parts_sent :])
 
     def outside_window(self, context: SendContext) -> bool:
         """Whether a send is business-initiated outside the customer-service window."""
@@ -357,7 +360,7 @@ class WhatsAppChannel:
         for part in parts:
             result = await self._create(to, part)
             if result.outcome is not Outcome.SENT:
-                # Parts already sent stay in provider_ids: a retry would send them again.
+                # The worker keeps the ids of the parts sent: the retry skips them.
                 return SendResult(
                     result.outcome,
                     provider_ids=tuple(sids),

@@ -600,6 +600,17 @@ async def test_partial_send_reports_what_went(fake: FakeTelegram, channel: Teleg
     assert len(fake.calls_to("sendMessage")) == 2  # stopped at the failed part
 
 
+async def test_a_retry_skips_the_parts_already_sent(
+    fake: FakeTelegram, channel: TelegramChannel
+) -> None:
+    text = _long_text(10_000)
+    result = await channel.send(CHAT, Outbound(text), SendContext(parts_sent=1))
+    sent = [call["text"] for call in fake.calls_to("sendMessage")]
+    assert result.outcome is Outcome.SENT
+    assert len(sent) == len(result.provider_ids) == 2
+    assert sent == split_text(text)[1:]
+
+
 async def test_acknowledge_answers_and_removes_the_keyboard(
     fake: FakeTelegram, channel: TelegramChannel
 ) -> None:

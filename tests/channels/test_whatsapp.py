@@ -527,6 +527,18 @@ async def test_a_partial_failure_reports_what_was_sent(
     assert len(fake.calls) == 2
 
 
+async def test_a_retry_sends_only_the_parts_not_yet_sent(
+    channel: WhatsAppChannel, fake: FakeTwilio
+) -> None:
+    message = Outbound("Elija:", options=options(12))
+    whole = render(message, more_label="Más opciones")
+    result = await channel.send(PERSON, message, SendContext(parts_sent=1))
+    assert result.outcome is Outcome.SENT
+    assert [call["Body"] for call in fake.calls] == whole[1:]
+    everything = await channel.send(PERSON, message, SendContext(parts_sent=len(whole)))
+    assert (everything.outcome, len(fake.calls)) == (Outcome.SENT, len(whole) - 1)
+
+
 async def test_a_notification_outside_the_window_needs_a_template(
     channel: WhatsAppChannel, fake: FakeTwilio
 ) -> None:

@@ -396,6 +396,7 @@ async def test_server_errors_back_off_then_fail_after_max_attempts(
     # While it waits, the message behind it in the same chat waits too; other chats go on.
     assert await drain(worker) == 1
     assert (await row(db, other)).status == "sent"
+
     assert (await row(db, behind)).status == "pending"
     assert ("1001", "detrás") not in sent(fake)
 
@@ -472,6 +473,27 @@ async def test_a_long_error_after_a_partial_send_is_recorded(
     assert len(partial.last_error) <= 300
     assert await drain(worker) == 1
     assert (await row(db, other)).status == "sent"
+
+
+async def test_a_retry_after_a_partial_send_sends_only_the_missing_parts(
+    db: Database, fake: FakeTelegram, telegram: TelegramChannel, clock: Clock
+) -> None:
+    """Parts that went out stay sent: the citizen never reads the same part twice."""
+    text = "\n\n".join(f"Parte {n}: " + "beneficios sociales " * 180 for n in range(1, 4))
+    outbox_id = await add(db, "1001", text)
+    fake.fail_next(500, method="sendMessage", skip=1)
+    worker = make_worker(db, telegram, clock)
+    assert await worker.run_once() == 1
+    partial = await row(db, outbox_id)
+    assert (partial.status, len(partial.provider_ids)) == ("pending", 1)
+    clock.advance(minutes=10)
+    assert await drain(worker) == 1
+    done = await row(db, outbox_id)
+    texts = [call["text"] for call in fake.calls_to("sendMessage")]
+    assert done.status == "sent"
+    assert len(done.provider_ids) == len(set(done.provider_ids)) == 3
+    # Part 2 was tried twice (refused, then sent); part 1 went out once only.
+    assert [t.split(":")[0] for t in texts] == ["Parte 1", "Parte 2", "Parte 2", "Parte 3"]
 
 
 # --------------------------------------------------------------------------- 4. blocked
