@@ -1,0 +1,1 @@
+"""The command groups of `psv-admin`, one module each."""

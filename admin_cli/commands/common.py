@@ -1,0 +1,51 @@
+"""Options and helpers shared by the command groups."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import typer
+
+from admin_cli import config
+from admin_cli.client import Client
+from admin_cli.errors import CliError, ExitCode
+
+TenantOpt = Annotated[
+    str | None,
+    typer.Option("--tenant", "-t", help="Region code (e.g. PE-ARE); default: the token's region."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
+LimitOpt = Annotated[
+    int, typer.Option("--limit", min=1, help="At most this many rows (pages are followed).")
+]
+AllOpt = Annotated[bool, typer.Option("--all", help="Every row, however many.")]
+
+
+def connect() -> Client:
+    """A client for the server and token of the config file or environment."""
+    settings = config.load()
+    return Client(settings.url, settings.token)
+
+
+def row_limit(limit: int, every: bool) -> int | None:
+    """The `limit` argument of Client.items for --limit/--all."""
+    return None if every else limit
+
+
+def iso_day(value: str | None, option: str) -> str | None:
+    """Check a `YYYY-MM-DD` option value (None passes)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError as exc:
+        raise CliError(
+            f"{option} must be a date as YYYY-MM-DD (got {value!r}).", ExitCode.USAGE
+        ) from exc
+
+
+def confirm_or_abort(question: str, yes: bool) -> None:
+    """Ask before a change that is hard to undo, unless --yes was given."""
+    if not yes and not typer.confirm(question, default=False):
+        raise CliError("Nothing changed.", ExitCode.FAILURE)

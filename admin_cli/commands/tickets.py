@@ -1,0 +1,68 @@
+"""`psv-admin tickets ...`: the hand-off queue (people who asked for a person)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from admin_cli import output
+from admin_cli.client import path
+from admin_cli.commands.common import AllOpt, JsonOpt, LimitOpt, TenantOpt, connect, row_limit
+from admin_cli.output import Column
+
+app = typer.Typer(help="Hand-off tickets: list, assign to a specialist.")
+
+
+class TicketStatus(StrEnum):
+    """Ticket statuses."""
+
+    open = "open"
+    assigned = "assigned"
+    closed = "closed"
+
+
+COLUMNS = [
+    Column("id", "Id", justify="right"),
+    Column("created_at", "Since", output.when),
+    Column("status", "Status"),
+    Column("reason", "Reason"),
+    Column("channel", "Channel"),
+    Column("citizen", "Citizen"),
+    Column("specialist", "Specialist"),
+]
+
+
+@app.command("list")
+def list_tickets(
+    status: Annotated[TicketStatus | None, typer.Option("--status")] = None,
+    limit: LimitOpt = 50,
+    every: AllOpt = False,
+    tenant: TenantOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List hand-off tickets of the region."""
+    with connect() as client:
+        code = client.tenant(tenant)
+        items, more = client.items(
+            path("tenants", code, "tickets"),
+            {"status": status.value if status else None},
+            limit=row_limit(limit, every),
+        )
+    output.listing(items, COLUMNS, as_json=as_json, title=f"Tickets of {code}", more=more)
+
+
+@app.command("assign")
+def assign(
+    ticket: Annotated[int, typer.Argument(help="The ticket's id.")],
+    specialist: Annotated[int, typer.Option("--specialist", help="The specialist's id.")],
+    tenant: TenantOpt = None,
+) -> None:
+    """Give a ticket to a specialist."""
+    with connect() as client:
+        code = client.tenant(tenant)
+        client.post(
+            path("tenants", code, "tickets", ticket, "assign"), {"specialist_id": specialist}
+        )
+    output.say(f"[green]Ticket {ticket} of {code} assigned to specialist {specialist}.[/green]")
