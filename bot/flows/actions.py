@@ -11,9 +11,9 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import func, select
 
-from bot import i18n
+from bot import i18n, notify
 from bot.turn import Turn
-from core import booking, catalog, citizens, events
+from core import booking, catalog, citizens, events, meetings
 from core.errors import DomainError, NotFound, SlotTaken
 from core.handoff import request_handoff
 from core.models import (
@@ -131,6 +131,10 @@ async def book(turn: Turn) -> str:
     except SlotTaken as refused:
         _keep_alternatives(turn, refused)
         raise
+    await meetings.attach_link(
+        turn.uow, appointment, meetings.JitsiProvider(turn.settings.meeting_url)
+    )
+    await notify.appointment_booked(turn.uow, appointment.id, now=turn.now)
     return await _confirmed(turn, appointment)
 
 
@@ -146,6 +150,9 @@ async def cancel_appointment(turn: Turn) -> str:
         reason=str(turn.answers.get("reason") or ""),
         now=turn.now,
         citizen_id=citizen_id,
+    )
+    await notify.appointment_cancelled(
+        turn.uow, int(turn.answers["appointment"]), by="citizen", now=turn.now
     )
     return "ok"
 
@@ -170,6 +177,10 @@ async def reschedule_appointment(turn: Turn) -> str:
     except SlotTaken as refused:
         _keep_alternatives(turn, refused)
         raise
+    await meetings.attach_link(turn.uow, moved, meetings.JitsiProvider(turn.settings.meeting_url))
+    await notify.appointment_moved(
+        turn.uow, int(turn.answers["appointment"]), moved.id, by="citizen", now=turn.now
+    )
     return await _confirmed(turn, moved)
 
 
@@ -187,6 +198,7 @@ async def register_event(turn: Turn) -> str:
         event.start_utc, turn.lang, turn.settings.timezone
     )
     if registration.status == RegistrationStatus.CONFIRMED:
+        await notify.registration_confirmed(turn.uow, registration.id, now=turn.now)
         return "ok"
     ahead = await turn.uow.session.scalar(
         select(func.count())
@@ -206,9 +218,14 @@ async def cancel_registration(turn: Turn) -> str:
     citizen_id = _citizen_id(turn)
     if citizen_id is None:
         return "not_found"
-    await events.cancel_registration(
+    given_up = await events.cancel_registration(
         turn.uow, int(turn.answers["registration"]), citizen_id, now=turn.now
     )
+    await notify.registration_cancelled(turn.uow, given_up.cancelled.id, now=turn.now)
+    if given_up.promoted is not None:
+        await notify.registration_confirmed(
+            turn.uow, given_up.promoted.id, now=turn.now, promoted=True
+        )
     return "ok"
 
 
@@ -240,7 +257,13 @@ async def erase_data(turn: Turn) -> str:
     """Erase the person's data; the conversation keeps only the chosen language."""
     citizen_id = _citizen_id(turn)
     if citizen_id is not None:
+        upcoming = await booking.appointments_of(turn.uow, citizen_id, now=turn.now)
         await citizens.erase(turn.uow, citizen_id, now=turn.now)
+        for appointment in upcoming:  # withdraw their reminders, tell the specialists
+            if appointment.start_utc > turn.now:
+                await notify.appointment_cancelled(
+                    turn.uow, appointment.id, by="citizen", now=turn.now
+                )
     language = turn.memory.get("language")
     turn.memory.clear()
     if language:
