@@ -27,7 +27,7 @@ from bot.flows.schema import InvalidFlow, load_valid
 from bot.server import Inbox, Server, build_channels, build_pacers
 from bot.understand_dates import read_date
 from bot.worker import OutboxWorker
-from core import availability, catalog, migrate
+from core import access, availability, catalog, migrate
 from core.db import Database
 from core.errors import DomainError
 from core.settings import Settings, SettingsError, load_settings
@@ -44,6 +44,10 @@ flows_app = typer.Typer(help="Conversation flows: check and draw them.", no_args
 app.add_typer(flows_app, name="flows")
 telegram_app = typer.Typer(help="Telegram channel set-up.", no_args_is_help=True)
 app.add_typer(telegram_app, name="telegram")
+admin_token_app = typer.Typer(
+    help="Admin API tokens (shown once, stored hashed).", no_args_is_help=True
+)
+app.add_typer(admin_token_app, name="admin-token")
 
 
 @flows_app.command("validate")
@@ -331,6 +335,85 @@ def parse_date(
         moment = moment.replace(tzinfo=ZoneInfo(_settings().timezone))
     reading = read_date(text, moment, lang, assume_day_for_time=True)
     typer.echo(json.dumps(reading.to_json(), ensure_ascii=False))
+
+
+@admin_token_app.command("create")
+def admin_token_create(
+    role: Annotated[str, typer.Option(help="national, regional or viewer.")],
+    tenant: Annotated[
+        str | None, typer.Option(help="Region code, e.g. PE-ARE (regional; optional for viewer).")
+    ] = None,
+    name: Annotated[str, typer.Option(help="Who or what uses it (shown in the audit log).")] = (
+        "admin"
+    ),
+    expires: Annotated[
+        int | None, typer.Option(help="Days until it expires (default: never).")
+    ] = None,
+) -> None:
+    """Make an admin token and print it once (only its SHA-256 is kept)."""
+
+    async def job(db: Database) -> tuple[int, str]:
+        async with db.uow() as uow:
+            row, token = await access.create_token(
+                uow,
+                role=role,
+                tenant_code=tenant,
+                name=name,
+                expires_days=expires,
+                now=datetime.now(UTC),
+                by="psv admin-token",
+            )
+            await uow.commit()
+        return row.id, token
+
+    token_id, token = _run(job)
+    typer.echo(f"Admin token {token_id} ({role}{' ' + tenant if tenant else ''}), shown once:")
+    typer.echo(token)
+
+
+@admin_token_app.command("list")
+def admin_token_list() -> None:
+    """List admin tokens (prefix, role, region, expiry, revocation, last use)."""
+
+    async def job(db: Database) -> list[tuple[object, ...]]:
+        async with db.uow() as uow:
+            rows = await access.list_tokens(uow)
+        return [
+            (
+                t.id,
+                t.prefix,
+                t.role,
+                code or "-",
+                t.name,
+                t.expires_at,
+                t.revoked_at,
+                t.last_used_at,
+            )
+            for t, code in rows
+        ]
+
+    rows = _run(job)
+    if not rows:
+        typer.echo("No admin tokens.")
+        return
+    typer.echo("id\tprefix\trole\ttenant\tname\texpires\trevoked\tlast used")
+    for row in rows:
+        typer.echo("\t".join("-" if v is None else str(v) for v in row))
+
+
+@admin_token_app.command("revoke")
+def admin_token_revoke(
+    token_id: Annotated[int, typer.Argument(help="The token's id (see list).")],
+) -> None:
+    """Revoke an admin token at once."""
+
+    async def job(db: Database) -> None:
+        async with db.uow() as uow:
+            await access.revoke_token(uow, token_id, now=datetime.now(UTC), by="psv admin-token")
+            await uow.commit()
+
+    _run(job)
+    typer.echo(f"Admin token {token_id} revoked.")
 
 
 def main() -> None:

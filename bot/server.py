@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, select, text, update
 
+from bot import admin_api
 from bot.channels import telegram, whatsapp
 from bot.channels.base import Channel, Parsed, WebhookError
 from bot.engine import Engine
@@ -160,6 +161,7 @@ class Server:
         self.app.router.add_post("/webhooks/whatsapp/status", self.whatsapp_status)
         self.app.router.add_get("/healthz", self.healthz)
         self.app.router.add_get("/metrics", self.metrics)
+        admin_api.setup(self.app, db, settings)
         self.app.on_startup.append(self._startup)
         self.app.on_shutdown.append(self._shutdown)
 

@@ -1,0 +1,72 @@
+"""Bearer tokens on every admin API call, and the region checks handlers build on."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.admin_api.context import PRINCIPAL, context, principal
+from bot.admin_api.errors import Handler
+from core import access
+from core.access import Forbidden, Principal
+from core.errors import NotFound
+from core.models import Tenant
+from core.uow import UnitOfWork
+
+
+def bearer(request: web.Request, *, cookie: bool = False) -> str | None:
+    """The token of an `Authorization: Bearer` header (or a `token` cookie if allowed)."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    if cookie:
+        return request.cookies.get("token") or None
+    return None
+
+
+async def authenticate(request: web.Request, token: str | None) -> Principal:
+    """Check a token in its own short transaction (nothing is written)."""
+    ctx = context(request)
+    async with ctx.db.uow() as uow:
+        return await access.authenticate(uow, token, now=ctx.clock())
+
+
+async def touch_after_success(request: web.Request, found: Principal) -> None:
+    """Refresh last_used_at (at most once a minute) once a call has succeeded."""
+    ctx = context(request)
+    now = ctx.clock()
+    if access.needs_touch(found, now):
+        async with ctx.db.uow() as uow:
+            await access.touch(uow, found.token_id, now=now)
+            await uow.commit()
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse a missing, unknown, revoked or expired token with 401 before any handler."""
+    found = await authenticate(request, bearer(request))
+    request[PRINCIPAL] = found
+    response = await handler(request)
+    if response.status < 400:
+        await touch_after_success(request, found)
+    return response
+
+
+async def scoped_tenant(uow: UnitOfWork, request: web.Request, *, admin: bool = True) -> Tenant:
+    """The region `{t}` of the path, refused with 403 outside the caller's role or region.
+
+    A regional token gets 403 for any other code, known or not, so it learns nothing of
+    other regions; a national token gets 404 for an unknown code.
+    """
+    caller = principal(request)
+    if admin:
+        caller.require_admin()
+    code = request.match_info["t"]
+    tenant = await uow.session.scalar(select(Tenant).where(Tenant.code == code))
+    if tenant is None:
+        if caller.is_national:
+            raise NotFound(f"no region {code}")
+        raise Forbidden(f"this token is limited to {caller.tenant_code}, not {code}")
+    caller.require_tenant(tenant.id, code)
+    return tenant

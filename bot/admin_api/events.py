@@ -1,0 +1,258 @@
+"""A region's training events: list, create, attendees, cancel (registrants are told)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import func, select
+
+from bot.admin_api import hooks
+from bot.admin_api.auth import scoped_tenant
+from bot.admin_api.bodies import iso, json_object
+from bot.admin_api.context import context, principal, reading
+from bot.admin_api.errors import ApiError, invalid
+from bot.admin_api.formats import first_name, mask_document
+from bot.admin_api.pagination import fetch, listing, page_of
+from bot.messages import Outbound
+from core import audit, events
+from core.errors import NotActive, NotFound
+from core.models import (
+    ChannelIdentity,
+    Citizen,
+    EventRegistration,
+    EventStatus,
+    GroupEvent,
+    OutboxMessage,
+    RegistrationStatus,
+    Service,
+    ServiceKind,
+    Tenant,
+)
+from core.uow import UnitOfWork
+
+NOTICE_PRIORITY = 5
+# Used only while bot.notify.event_cancelled (catalogue texts) is not there.
+CANCELLED_NOTICE = (
+    "Lamentamos avisarle que el evento «{title}» fue cancelado por la dirección regional. "
+    "Si desea, puede inscribirse en otro evento desde el menú."
+)
+
+
+def _event_id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not raw.isdigit() or len(raw) > 12:
+        raise ApiError(404, f"no event {raw!r}")
+    return int(raw)
+
+
+async def _event(uow: UnitOfWork, tenant: Tenant, event_id: int) -> GroupEvent:
+    event = await uow.session.scalar(
+        select(GroupEvent).where(GroupEvent.id == event_id, GroupEvent.tenant_id == tenant.id)
+    )
+    if event is None:
+        raise NotFound("no such event in this region")
+    return event
+
+
+async def _json_of(uow: UnitOfWork, rows: list[tuple[GroupEvent, str]]) -> list[dict[str, Any]]:
+    ids = [e.id for e, _ in rows]
+    waiting = dict(
+        (
+            await uow.session.execute(
+                select(EventRegistration.event_id, func.count())
+                .where(
+                    EventRegistration.event_id.in_(ids),
+                    EventRegistration.status == RegistrationStatus.WAITLISTED,
+                )
+                .group_by(EventRegistration.event_id)
+            )
+        ).tuples()
+    )
+    return [
+        {
+            "id": e.id,
+            "title": e.title,
+            "service": code,
+            "start": iso(e.start_utc),
+            "duration_minutes": e.duration_minutes,
+            "seats": e.seats,
+            "confirmed": e.confirmed_count,
+            "waitlisted": waiting.get(e.id, 0),
+            "status": e.status.value,
+            "session_link": e.session_link,
+        }
+        for e, code in rows
+    ]
+
+
+async def list_events(request: web.Request) -> web.Response:
+    """GET /tenants/{t}/events: newest first."""
+    page = page_of(request)
+    async with reading(request) as uow:
+        tenant = await scoped_tenant(uow, request)
+        query = (
+            select(GroupEvent, Service.code)
+            .join(Service, Service.id == GroupEvent.service_id)
+            .where(GroupEvent.tenant_id == tenant.id)
+        )
+        rows, cursor = await fetch(uow, query, GroupEvent.id, page, newest_first=True)
+        items = await _json_of(uow, [(e, c) for e, c in rows])
+    return listing(items, cursor)
+
+
+async def create_event(request: web.Request) -> web.Response:
+    """POST /tenants/{t}/events: a training event with seats and a session link (201)."""
+    body = await json_object(
+        request, allowed=frozenset({"title", "service", "start", "duration_minutes", "seats"})
+    )
+    title = body.text("title")
+    code = body.text("service", max_length=60)
+    start = body.moment("start")
+    duration = body.integer("duration_minutes", low=15, high=480)
+    seats = body.integer("seats", low=1, high=1000)
+    assert title and code and duration and seats
+    ctx = context(request)
+    if start <= ctx.clock():
+        raise invalid("'start' must be in the future", field="start")
+    async with ctx.db.uow() as uow:
+        tenant = await scoped_tenant(uow, request)
+        service = await uow.session.scalar(select(Service).where(Service.code == code))
+        if service is None or service.kind != ServiceKind.GROUP_EVENT:
+            raise invalid(f"'{code}' is not a group-event service", field="service")
+        event = await events.create_event(
+            uow,
+            tenant_code=tenant.code,
+            service_code=code,
+            title=title,
+            start=start,
+            duration_minutes=duration,
+            seats=seats,
+            by=principal(request).actor,
+        )
+        attach = hooks.attach_link()
+        if attach is not None:
+            await attach(uow, event)
+        else:
+            event.session_link = (
+                f"{ctx.settings.meeting_url}/psv-{tenant.code.lower()}-{secrets.token_hex(8)}"
+            )
+        await uow.session.flush()
+        [answer] = await _json_of(uow, [(event, code)])
+        await uow.commit()
+    return web.json_response(answer, status=201)
+
+
+async def attendees(request: web.Request) -> web.Response:
+    """GET /tenants/{t}/events/{id}/attendees: in arrival order, documents masked."""
+    page = page_of(request)
+    async with reading(request) as uow:
+        tenant = await scoped_tenant(uow, request)
+        event = await _event(uow, tenant, _event_id(request))
+        query = (
+            select(EventRegistration, Citizen)
+            .join(Citizen, Citizen.id == EventRegistration.citizen_id)
+            .where(EventRegistration.event_id == event.id)
+        )
+        rows, cursor = await fetch(uow, query, EventRegistration.id, page)
+    return listing(
+        [
+            {
+                "position": r.position,
+                "status": r.status.value,
+                "first_name": first_name(c.name),
+                "doc_type": c.document_type.value if c.document_type else None,
+                "document": mask_document(c.document_number),
+                "channel": r.channel,
+            }
+            for r, c in rows
+        ],
+        cursor,
+    )
+
+
+async def cancel_event(request: web.Request) -> web.Response:
+    """POST /tenants/{t}/events/{id}/cancel: cancel it and tell everyone registered."""
+    await json_object(request, allowed=frozenset())
+    ctx = context(request)
+    now = ctx.clock()
+    async with ctx.db.uow() as uow:
+        tenant = await scoped_tenant(uow, request)
+        event = await _event(uow, tenant, _event_id(request))
+        if event.status == EventStatus.CANCELLED:
+            raise NotActive("the event is already cancelled")
+        registrations = list(
+            await uow.session.scalars(
+                select(EventRegistration).where(
+                    EventRegistration.event_id == event.id,
+                    EventRegistration.status != RegistrationStatus.CANCELLED,
+                )
+            )
+        )
+        before = {"status": event.status.value, "confirmed": event.confirmed_count}
+        tell = hooks.event_cancelled()
+        if tell is not None:
+            told = int(await tell(uow, event.id, now=now))
+        else:
+            told = await _tell(uow, event, registrations, now=now)
+        event.status = EventStatus.CANCELLED
+        for registration in registrations:
+            registration.status = RegistrationStatus.CANCELLED
+            registration.updated_at = now
+        event.confirmed_count = 0
+        await audit.record(
+            uow,
+            actor=principal(request).actor,
+            action="event.cancel",
+            entity="group_event",
+            entity_id=event.id,
+            tenant_id=tenant.id,
+            before=before,
+            after={"status": "cancelled", "registrations": len(registrations), "told": told},
+        )
+        await uow.commit()
+    return web.json_response(
+        {"id": event.id, "status": "cancelled", "registrations": len(registrations), "told": told}
+    )
+
+
+async def _tell(
+    uow: UnitOfWork,
+    event: GroupEvent,
+    registrations: list[EventRegistration],
+    *,
+    now: Any,
+) -> int:
+    if not registrations:
+        return 0
+    by_citizen = {r.citizen_id: r for r in registrations}
+    identities = await uow.session.scalars(
+        select(ChannelIdentity).where(
+            ChannelIdentity.citizen_id.in_(list(by_citizen)),
+            ChannelIdentity.reachable.is_(True),
+        )
+    )
+    told = 0
+    text = CANCELLED_NOTICE.format(title=event.title)
+    for identity in identities:
+        registration = by_citizen[identity.citizen_id]
+        if identity.channel != registration.channel:
+            continue
+        uow.session.add(
+            OutboxMessage(
+                channel=identity.channel,
+                address=identity.address,
+                payload=Outbound(text).to_json(),
+                priority=NOTICE_PRIORITY,
+                due_at=now,
+                created_at=now,
+                kind="notice",
+                subject=f"event:{event.id}",
+                tenant_id=event.tenant_id,
+                idempotency_key=f"event-cancelled:{event.id}:{registration.id}",
+            )
+        )
+        told += 1
+    await uow.session.flush()
+    return told

@@ -1,0 +1,215 @@
+"""A region's flow versions: drafts, publication, rollback (with audit entries).
+
+A region's version overrides the national template for new conversations; running
+conversations stay on the version they pinned. A new draft retires the earlier unpublished
+draft (a new version number, so compiled machines cached by version id never go stale).
+A rolled-back version is retired and its `published_at` cleared, so it leaves the
+publication history and repeated rollbacks walk back v3 -> v2 -> v1.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from bot.flows.machine import checksum
+from bot.flows.registry import template_names
+from bot.flows.schema import FlowDefinition, FlowError, InvalidFlow, load_valid
+from core import audit
+from core.errors import NotActive, NotFound
+from core.models import FlowVersion, Tenant
+from core.uow import UnitOfWork
+
+DRAFT, PUBLISHED, RETIRED = "draft", "published", "retired"
+
+
+def check_name(name: str) -> None:
+    """Refuse a flow name that is not one of the national templates."""
+    if name not in template_names():
+        raise NotFound(f"no flow {name!r}; known: {', '.join(sorted(template_names()))}")
+
+
+def validate_source(source: str, name: str, tenant: Tenant) -> FlowDefinition:
+    """Parse and validate a region's flow text, with line-numbered errors."""
+    file = f"{name}.yaml"
+    flow = load_valid(
+        source, file, known_flows=template_names(), tenant_languages=tenant.languages or ()
+    )
+    if flow.name != name:
+        raise InvalidFlow(
+            [FlowError(file, 1, None, f"the flow is named {flow.name!r} but saved as {name!r}")]
+        )
+    return flow
+
+
+def _snapshot(version: FlowVersion) -> dict[str, object]:
+    return {"version": version.version, "status": version.status, "checksum": version.checksum}
+
+
+async def versions(uow: UnitOfWork, tenant_id: int, name: str) -> list[FlowVersion]:
+    """Every version of a region's flow, newest first."""
+    rows = await uow.session.scalars(
+        select(FlowVersion)
+        .where(FlowVersion.tenant_id == tenant_id, FlowVersion.name == name)
+        .order_by(FlowVersion.version.desc())
+    )
+    return list(rows)
+
+
+async def version(uow: UnitOfWork, tenant_id: int, name: str, number: int) -> FlowVersion:
+    """One version of a region's flow, or NotFound."""
+    found = await uow.session.scalar(
+        select(FlowVersion).where(
+            FlowVersion.tenant_id == tenant_id,
+            FlowVersion.name == name,
+            FlowVersion.version == number,
+        )
+    )
+    if found is None:
+        raise NotFound(f"flow {name!r} has no version {number} in this region")
+    return found
+
+
+async def _with_status(
+    uow: UnitOfWork, tenant_id: int | None, name: str, status: str
+) -> FlowVersion | None:
+    query = select(FlowVersion).where(FlowVersion.name == name, FlowVersion.status == status)
+    query = query.where(
+        FlowVersion.tenant_id.is_(None) if tenant_id is None else FlowVersion.tenant_id == tenant_id
+    )
+    return await uow.session.scalar(query.order_by(FlowVersion.version.desc()).limit(1))
+
+
+async def live(uow: UnitOfWork, tenant_id: int, name: str) -> FlowVersion | None:
+    """The region's published version, if it has its own."""
+    return await _with_status(uow, tenant_id, name, PUBLISHED)
+
+
+async def draft(uow: UnitOfWork, tenant_id: int, name: str) -> FlowVersion | None:
+    """The region's newest unpublished draft, if any."""
+    return await _with_status(uow, tenant_id, name, DRAFT)
+
+
+async def national(uow: UnitOfWork, name: str) -> FlowVersion:
+    """The published national template of a flow."""
+    found = await _with_status(uow, None, name, PUBLISHED)
+    if found is None:
+        raise NotFound(f"flow {name!r} has no published national template")
+    return found
+
+
+async def current(uow: UnitOfWork, tenant_id: int, name: str) -> FlowVersion:
+    """What a new conversation of the region gets: its own live version, else the template."""
+    return await live(uow, tenant_id, name) or await national(uow, name)
+
+
+async def save_draft(
+    uow: UnitOfWork, tenant: Tenant, name: str, source: str, *, by: str, now: datetime
+) -> FlowVersion:
+    """Validate and store a draft (retiring an earlier unpublished one)."""
+    validate_source(source, name, tenant)
+    earlier = await draft(uow, tenant.id, name)
+    before = _snapshot(earlier) if earlier is not None else None
+    if earlier is not None:
+        earlier.status = RETIRED
+    last = await uow.session.scalar(
+        select(func.max(FlowVersion.version)).where(
+            FlowVersion.tenant_id == tenant.id, FlowVersion.name == name
+        )
+    )
+    row = FlowVersion(
+        tenant_id=tenant.id,
+        name=name,
+        version=(last or 0) + 1,
+        source=source,
+        checksum=checksum(source),
+        status=DRAFT,
+        created_by=by[:80],
+        created_at=now,
+    )
+    uow.session.add(row)
+    await uow.session.flush()
+    await audit.record(
+        uow,
+        actor=by,
+        action="flow.draft",
+        entity="flow",
+        entity_id=f"{name}@v{row.version}",
+        tenant_id=tenant.id,
+        before=before,
+        after=_snapshot(row),
+    )
+    return row
+
+
+async def publish(
+    uow: UnitOfWork, tenant: Tenant, name: str, number: int | None, *, by: str, now: datetime
+) -> FlowVersion:
+    """Make a draft (the newest by default) or a retired version live for new conversations."""
+    if number is None:
+        chosen = await draft(uow, tenant.id, name)
+        if chosen is None:
+            raise NotActive(f"flow {name!r} has no draft to publish")
+    else:
+        chosen = await version(uow, tenant.id, name, number)
+    if chosen.status == PUBLISHED:
+        raise NotActive(f"version {chosen.version} of {name!r} is already live")
+    validate_source(chosen.source, name, tenant)
+    previous = await live(uow, tenant.id, name)
+    if previous is not None:
+        previous.status = RETIRED
+    before = _snapshot(previous) if previous is not None else None
+    chosen.status = PUBLISHED
+    chosen.published_at = now
+    await uow.session.flush()
+    await audit.record(
+        uow,
+        actor=by,
+        action="flow.publish",
+        entity="flow",
+        entity_id=f"{name}@v{chosen.version}",
+        tenant_id=tenant.id,
+        before=before,
+        after=_snapshot(chosen),
+    )
+    return chosen
+
+
+async def rollback(uow: UnitOfWork, tenant: Tenant, name: str, *, by: str) -> FlowVersion:
+    """Republish the version that was live before the current one."""
+    current_row = await live(uow, tenant.id, name)
+    if current_row is None or current_row.published_at is None:
+        raise NotActive(f"flow {name!r} has no live version of this region to roll back")
+    previous = await uow.session.scalar(
+        select(FlowVersion)
+        .where(
+            FlowVersion.tenant_id == tenant.id,
+            FlowVersion.name == name,
+            FlowVersion.status == RETIRED,
+            FlowVersion.published_at.is_not(None),
+            FlowVersion.published_at <= current_row.published_at,
+            FlowVersion.id != current_row.id,
+        )
+        .order_by(FlowVersion.published_at.desc(), FlowVersion.version.desc())
+        .limit(1)
+    )
+    if previous is None:
+        raise NotActive(f"flow {name!r} has no earlier version of this region to roll back to")
+    validate_source(previous.source, name, tenant)
+    before = _snapshot(current_row)
+    current_row.status = RETIRED
+    current_row.published_at = None
+    previous.status = PUBLISHED  # keeping its first publication time
+    await uow.session.flush()
+    await audit.record(
+        uow,
+        actor=by,
+        action="flow.rollback",
+        entity="flow",
+        entity_id=f"{name}@v{previous.version}",
+        tenant_id=tenant.id,
+        before=before,
+        after=_snapshot(previous),
+    )
+    return previous

@@ -1,0 +1,241 @@
+"""Region flows: show, versions, validate, drafts, publish, rollback, diff, graph, try."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.admin_api import flow_store, sandbox
+from bot.admin_api.auth import scoped_tenant
+from bot.admin_api.bodies import iso, json_object, query_choice, query_int
+from bot.admin_api.context import context, principal, reading
+from bot.admin_api.errors import conflict, flow_errors, invalid
+from bot.admin_api.pagination import fetch, listing, page_of
+from bot.flows.registry import compiled, template_names
+from bot.flows.schema import InvalidFlow
+from core.models import FlowVersion, Tenant
+from core.uow import UnitOfWork
+
+MAX_FLOW = 200_000
+
+
+def _version_json(row: FlowVersion) -> dict[str, Any]:
+    return {
+        "version": row.version,
+        "status": row.status,
+        "created_by": row.created_by,
+        "created_at": iso(row.created_at),
+        "published_at": iso(row.published_at),
+    }
+
+
+def _name(request: web.Request) -> str:
+    name = request.match_info["name"]
+    flow_store.check_name(name)
+    return name
+
+
+async def _chosen(uow: UnitOfWork, tenant: Tenant, name: str, number: int | None) -> FlowVersion:
+    if number is not None:
+        return await flow_store.version(uow, tenant.id, name, number)
+    return await flow_store.current(uow, tenant.id, name)
+
+
+async def list_flows(request: web.Request) -> web.Response:
+    """GET /tenants/{t}/flows: every flow with the region's live and draft versions."""
+    page_of(request)
+    async with reading(request) as uow:
+        tenant = await scoped_tenant(uow, request)
+        items = []
+        for name in sorted(template_names()):
+            live = await flow_store.live(uow, tenant.id, name)
+            draft = await flow_store.draft(uow, tenant.id, name)
+            items.append(
+                {
+                    "name": name,
+                    "live_version": live.version if live else None,
+                    "draft_version": draft.version if draft else None,
+                    "source": "region" if live else "national",
+                }
+            )
+    return listing(items)
+
+
+async def show_flow(request: web.Request) -> web.Response:
+    """GET /tenants/{t}/flows/{name}: the live YAML (or `?version=N`)."""
+    number = query_int(request, "version")
+    async with reading(request) as uow:
+        tenant = await scoped_tenant(uow, request)
+        name = _name(request)
+        row = await _chosen(uow, tenant, name, number)
+    return web.json_response(
+        {
+            "name": name,
+            "version": row.version,
+            "status": row.status,
+            "source_of": "national" if row.tenant_id is None else "region",
+            "yaml": row.source,
+        }
+    )
+
+
+async def flow_versions(request: web.Request) -> web.Response:
+    """GET /tenants/{t}/flows/{name}/versions: the region's versions, newest first."""
+    page = page_of(request)
+    async with reading(request) as uow:
+        tenant = await scoped_tenant(uow, request)
+        name = _name(request)
+        query = select(FlowVersion).where(
+            FlowVersion.tenant_id == tenant.id, FlowVersion.name == name
+        )
+        rows, cursor = await fetch(uow, query, FlowVersion.id, page, newest_first=True)
+    return listing([_version_json(r) for (r,) in rows], cursor)
+
+
+async def _yaml(request: web.Request) -> str:
+    body = await json_object(request, allowed=frozenset({"yaml"}))
+    source = body.data.get("yaml")
+    if not isinstance(source, str) or not source.strip():
+        raise invalid("'yaml' must be the flow's text", field="yaml")
+    if len(source) > MAX_FLOW:
+        raise invalid(f"'yaml' is longer than {MAX_FLOW} characters", field="yaml")
+    return source
+
+
+async def validate_flow(request: web.Request) -> web.Response:
+    """POST /tenants/{t}/flows/{name}/validate: 200 ok or 422 with line-numbered errors."""
+    source = await _yaml(request)
+    async with reading(request) as uow:
+        tenant = await scoped_tenant(uow, request)
+        name = _name(request)
+    flow_store.validate_source(source, name, tenant)
+    return web.json_response({"ok": True})
+
+
+async def save_draft(request: web.Request) -> web.Response:
+    """POST /tenants/{t}/flows/{name}/drafts: validate and keep as a draft."""
+    source = await _yaml(request)
+    ctx = context(request)
+    async with ctx.db.uow() as uow:
+        tenant = await scoped_tenant(uow, request)
+        name = _name(request)
+        row = await flow_store.save_draft(
+            uow, tenant, name, source, by=principal(request).actor, now=ctx.clock()
+        )
+        await uow.commit()
+    return web.json_response({"version": row.version, "status": row.status}, status=201)
+
+
+async def publish_flow(request: web.Request) -> web.Response:
+    """POST /tenants/{t}/flows/{name}/publish: live for new conversations."""
+    body = await json_object(request, allowed=frozenset({"version"}))
+    number = body.integer("version", low=1, high=1_000_000, required=False)
+    ctx = context(request)
+    async with ctx.db.uow() as uow:
+        tenant = await scoped_tenant(uow, request)
+        name = _name(request)
+        try:
+            row = await flow_store.publish(
+                uow, tenant, name, number, by=principal(request).actor, now=ctx.clock()
+            )
+        except InvalidFlow as exc:
+            raise conflict("that version no longer validates", **flow_errors(exc.errors)) from None
+        await uow.commit()
+    return web.json_response(_version_json(row))
+
+
+async def rollback_flow(request: web.Request) -> web.Response:
+    """POST /tenants/{t}/flows/{name}/rollback: republish the previous live version."""
+    await json_object(request, allowed=frozenset())
+    ctx = context(request)
+    async with ctx.db.uow() as uow:
+        tenant = await scoped_tenant(uow, request)
+        name = _name(request)
+        row = await flow_store.rollback(uow, tenant, name, by=principal(request).actor)
+        await uow.commit()
+    return web.json_response(_version_json(row))
+
+
+def _label(row: FlowVersion, tenant: Tenant) -> str:
+    where = tenant.code if row.tenant_id is not None else "national"
+    return f"{row.name}.yaml ({where} v{row.version}, {row.status})"
+
+
+async def diff_flow(request: web.Request) -> web.Response:
+    """GET /tenants/{t}/flows/{name}/diff: unified diff against the previous or national."""
+    against = query_choice(request, "against", ("previous", "national")) or "previous"
+    number = query_int(request, "version")
+    async with reading(request) as uow:
+        tenant = await scoped_tenant(uow, request)
+        name = _name(request)
+        if number is None:
+            row = await flow_store.draft(uow, tenant.id, name) or await flow_store.current(
+                uow, tenant.id, name
+            )
+        else:
+            row = await flow_store.version(uow, tenant.id, name, number)
+        base: FlowVersion | None = None
+        if against == "previous" and row.tenant_id is not None:
+            older = [
+                v
+                for v in await flow_store.versions(uow, tenant.id, name)
+                if v.version < row.version
+            ]
+            base = older[0] if older else None
+        if base is None:
+            base = await flow_store.national(uow, name)
+    text = "".join(
+        difflib.unified_diff(
+            base.source.splitlines(keepends=True),
+            row.source.splitlines(keepends=True),
+            fromfile=_label(base, tenant),
+            tofile=_label(row, tenant),
+        )
+    )
+    return web.json_response(
+        {"diff": text, "from": _label(base, tenant), "to": _label(row, tenant)}
+    )
+
+
+async def graph_flow(request: web.Request) -> web.Response:
+    """GET /tenants/{t}/flows/{name}/graph: a Mermaid flowchart of a version."""
+    number = query_int(request, "version")
+    async with reading(request) as uow:
+        tenant = await scoped_tenant(uow, request)
+        name = _name(request)
+        row = await _chosen(uow, tenant, name, number)
+    return web.json_response({"version": row.version, "mermaid": compiled(row).mermaid()})
+
+
+async def try_flow(request: web.Request) -> web.Response:
+    """POST /tenants/{t}/flows/{name}/try: one sandbox turn with a version (a draft too)."""
+    body = await json_object(request, allowed=frozenset({"version", "session", "text"}))
+    number = body.integer("version", low=1, high=1_000_000, required=False)
+    session = body.text("session", required=False, max_length=40)
+    text = body.data.get("text", "")
+    if not isinstance(text, str) or len(text) > 4096:
+        raise invalid("'text' must be a string of at most 4096 characters", field="text")
+    if session is not None and not text.strip():
+        raise invalid("'text' is required to continue a session", field="text")
+    ctx = context(request)
+    async with reading(request) as uow:
+        tenant = await scoped_tenant(uow, request)
+        name = _name(request)
+        if number is None:
+            row = await flow_store.draft(uow, tenant.id, name) or await flow_store.current(
+                uow, tenant.id, name
+            )
+        else:
+            row = await flow_store.version(uow, tenant.id, name, number)
+    result = await sandbox.run(ctx, tenant, row, session, text)
+    return web.json_response(
+        {
+            "session": result.session,
+            "version": row.version,
+            "step": result.step,
+            "replies": [sandbox.reply_json(r) for r in result.replies],
+        }
+    )

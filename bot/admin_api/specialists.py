@@ -1,0 +1,356 @@
+"""A region's specialists: list, add, CSV import, weekly hours, days off, deactivate."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.admin_api import hooks
+from bot.admin_api.auth import scoped_tenant
+from bot.admin_api.bodies import json_object
+from bot.admin_api.context import context, principal, reading
+from bot.admin_api.errors import ApiError, conflict, invalid
+from bot.admin_api.formats import SpanError, format_hours, parse_spans
+from bot.admin_api.pagination import fetch, listing, page_of
+from core import roster
+from core.errors import NotActive
+from core.models import (
+    Service,
+    Specialist,
+    SpecialistService,
+    Tenant,
+    WeeklyBreak,
+    WorkingHours,
+)
+from core.roster import WeeklySpan
+from core.uow import UnitOfWork
+
+CHANNELS = ("telegram", "whatsapp")
+TELEGRAM_ID = re.compile(r"^-?\d{1,20}$")
+E164 = re.compile(r"^\+\d{8,15}$")
+COLUMNS = ("name", "contact_channel", "contact_address", "services", "hours")
+MAX_ROWS = 5000
+
+
+@dataclass(frozen=True)
+class NewSpecialist:
+    """A specialist to add, checked."""
+
+    name: str
+    channel: str
+    address: str
+    services: tuple[str, ...]
+    hours: tuple[WeeklySpan, ...]
+
+
+class RowError(ValueError):
+    """Why a specialist's data cannot be used."""
+
+
+def _check(
+    name: Any,
+    channel: Any,
+    address: Any,
+    services: Any,
+    hours: Any,
+    known_services: frozenset[str],
+) -> NewSpecialist:
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 120:
+        raise RowError("name must have 1 to 120 characters")
+    if channel not in CHANNELS:
+        raise RowError(f"contact_channel must be one of {', '.join(CHANNELS)}")
+    address = address.strip() if isinstance(address, str) else ""
+    if channel == "whatsapp":
+        address = address.removeprefix("whatsapp:")
+        if not E164.match(address):
+            raise RowError("a WhatsApp contact_address is a number like +51987654321")
+    elif not TELEGRAM_ID.match(address):
+        raise RowError("a Telegram contact_address is the numeric chat id")
+    if not isinstance(services, list) or not services:
+        raise RowError("services must list at least one service code")
+    unknown = [s for s in services if s not in known_services]
+    if unknown:
+        raise RowError(f"unknown service(s): {', '.join(map(str, unknown))}")
+    if not isinstance(hours, list) or not all(isinstance(h, str) for h in hours):
+        raise RowError("hours must be a list like ['mon 08:30-13:00']")
+    try:
+        spans = parse_spans(hours)
+    except SpanError as exc:
+        raise RowError(f"hours: {exc}") from None
+    return NewSpecialist(name.strip(), channel, address, tuple(services), tuple(spans))
+
+
+async def _known_services(uow: UnitOfWork) -> frozenset[str]:
+    return frozenset(await uow.session.scalars(select(Service.code)))
+
+
+async def _taken(uow: UnitOfWork, tenant: Tenant) -> set[tuple[str, str]]:
+    rows = await uow.session.execute(
+        select(Specialist.contact_channel, Specialist.contact_address).where(
+            Specialist.tenant_id == tenant.id
+        )
+    )
+    return {(c, a) for c, a in rows}
+
+
+async def _add(uow: UnitOfWork, tenant: Tenant, new: NewSpecialist, by: str) -> Specialist:
+    spec = await roster.add_specialist(
+        uow,
+        tenant.code,
+        name=new.name,
+        services=new.services,
+        contact_channel=new.channel,
+        contact_address=new.address,
+        by=by,
+    )
+    if new.hours:
+        await roster.set_weekly_hours(uow, tenant.id, spec.id, hours=new.hours, by=by)
+    return spec
+
+
+async def _json_of(uow: UnitOfWork, specs: Sequence[Specialist]) -> list[dict[str, Any]]:
+    ids = [s.id for s in specs]
+    services: dict[int, list[str]] = {i: [] for i in ids}
+    for spec_id, code in await uow.session.execute(
+        select(SpecialistService.specialist_id, Service.code)
+        .join(Service, Service.id == SpecialistService.service_id)
+        .where(SpecialistService.specialist_id.in_(ids))
+        .order_by(Service.code)
+    ):
+        services[spec_id].append(code)
+    hours: dict[int, list[str]] = {i: [] for i in ids}
+    for row in await uow.session.scalars(
+        select(WorkingHours)
+        .where(WorkingHours.specialist_id.in_(ids))
+        .order_by(WorkingHours.weekday, WorkingHours.start_time)
+    ):
+        hours[row.specialist_id].append(format_hours(row.weekday, row.start_time, row.end_time))
+    return [
+        {
+            "id": s.id,
+            "name": s.name,
+            "contact_channel": s.contact_channel,
+            "contact_address": s.contact_address,
+            "services": services[s.id],
+            "active": s.active,
+            "hours": hours[s.id],
+        }
+        for s in specs
+    ]
+
+
+async def list_specialists(request: web.Request) -> web.Response:
+    """GET /tenants/{t}/specialists."""
+    page = page_of(request)
+    async with reading(request) as uow:
+        tenant = await scoped_tenant(uow, request)
+        query = select(Specialist).where(Specialist.tenant_id == tenant.id)
+        rows, cursor = await fetch(uow, query, Specialist.id, page)
+        items = await _json_of(uow, [r for (r,) in rows])
+    return listing(items, cursor)
+
+
+async def add_specialist(request: web.Request) -> web.Response:
+    """POST /tenants/{t}/specialists: one new specialist (201)."""
+    body = await json_object(request, allowed=frozenset(COLUMNS))
+    data = body.data
+    ctx = context(request)
+    async with ctx.db.uow() as uow:
+        tenant = await scoped_tenant(uow, request)
+        try:
+            new = _check(
+                data.get("name"),
+                data.get("contact_channel"),
+                data.get("contact_address"),
+                data.get("services"),
+                data.get("hours", []),
+                await _known_services(uow),
+            )
+        except RowError as exc:
+            raise invalid(str(exc)) from None
+        if (new.channel, new.address) in await _taken(uow, tenant):
+            raise conflict("a specialist of this region already has that contact")
+        spec = await _add(uow, tenant, new, principal(request).actor)
+        [answer] = await _json_of(uow, [spec])
+        await uow.commit()
+    return web.json_response(answer, status=201)
+
+
+def _csv_rows(text: str) -> list[tuple[int, Mapping[str, str]]]:
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip() for h in reader.fieldnames or []]
+    missing = [c for c in COLUMNS[:4] if c not in header]
+    if missing:
+        raise invalid(
+            f"the CSV header lacks {', '.join(missing)}; columns: {','.join(COLUMNS)}",
+            rows=[{"line": 1, "message": f"missing column(s) {', '.join(missing)}"}],
+        )
+    rows: list[tuple[int, Mapping[str, str]]] = []
+    for row in reader:
+        if len(rows) >= MAX_ROWS:
+            raise invalid(f"at most {MAX_ROWS} rows per import")
+        clean = {(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None}
+        if any(clean.values()):
+            rows.append((reader.line_num, clean))
+    return rows
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(";") if part.strip()]
+
+
+async def import_specialists(request: web.Request) -> web.Response:
+    """POST /tenants/{t}/specialists/import: a CSV, all or nothing unless skip_bad."""
+    body = await json_object(request, allowed=frozenset({"csv", "skip_bad"}))
+    text = body.text("csv", max_length=1_000_000)
+    skip_bad = body.boolean("skip_bad")
+    assert text is not None
+    try:
+        rows = _csv_rows(text)
+    except csv.Error as exc:
+        raise invalid(f"the CSV cannot be read: {exc}") from None
+    ctx = context(request)
+    async with ctx.db.uow() as uow:
+        tenant = await scoped_tenant(uow, request)
+        known = await _known_services(uow)
+        taken = await _taken(uow, tenant)
+        good: list[NewSpecialist] = []
+        bad: list[dict[str, Any]] = []
+        for line, row in rows:
+            try:
+                new = _check(
+                    row.get("name"),
+                    row.get("contact_channel"),
+                    row.get("contact_address"),
+                    _split(row.get("services", "")),
+                    _split(row.get("hours", "")),
+                    known,
+                )
+                if (new.channel, new.address) in taken:
+                    raise RowError("a specialist of this region already has that contact")
+            except RowError as exc:
+                bad.append({"line": line, "message": str(exc)})
+                continue
+            taken.add((new.channel, new.address))
+            good.append(new)
+        if bad and not skip_bad:
+            raise ApiError(
+                422,
+                f"{len(bad)} of {len(rows)} rows are wrong; nothing was imported "
+                "(fix them, or send skip_bad to import the others)",
+                details={"rows": bad},
+            )
+        by = principal(request).actor
+        for new in good:
+            await _add(uow, tenant, new, by)
+        await uow.commit()
+    return web.json_response({"imported": len(good), "skipped": bad})
+
+
+async def set_hours(request: web.Request) -> web.Response:
+    """PUT /tenants/{t}/specialists/{id}/hours: replace weekly hours and breaks."""
+    body = await json_object(request, allowed=frozenset({"hours", "breaks"}))
+    hours = body.strings("hours", max_items=50, max_length=40)
+    breaks = body.strings("breaks", max_items=50, max_length=40, required=False) or []
+    assert hours is not None
+    try:
+        hour_spans, break_spans = parse_spans(hours), parse_spans(breaks)
+    except SpanError as exc:
+        raise invalid(str(exc)) from None
+    ctx = context(request)
+    async with ctx.db.uow() as uow:
+        tenant = await scoped_tenant(uow, request)
+        spec_id = _spec_id(request)
+        await roster.set_weekly_hours(
+            uow,
+            tenant.id,
+            spec_id,
+            hours=hour_spans,
+            breaks=break_spans,
+            by=principal(request).actor,
+        )
+        spec = await roster.get_specialist(uow, tenant.id, spec_id)
+        [answer] = await _json_of(uow, [spec])
+        answer["breaks"] = [
+            format_hours(b.weekday, b.start_time, b.end_time)
+            for b in await uow.session.scalars(
+                select(WeeklyBreak)
+                .where(WeeklyBreak.specialist_id == spec_id)
+                .order_by(WeeklyBreak.weekday, WeeklyBreak.start_time)
+            )
+        ]
+        await uow.commit()
+    return web.json_response(answer)
+
+
+def _spec_id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not raw.isdigit() or len(raw) > 12:
+        raise ApiError(404, f"no specialist {raw!r}")
+    return int(raw)
+
+
+async def day_off(request: web.Request) -> web.Response:
+    """POST /tenants/{t}/specialists/{id}/days-off: whole days away (201)."""
+    body = await json_object(request, allowed=frozenset({"starts_on", "ends_on", "reason"}))
+    starts_on, ends_on = body.day("starts_on"), body.day("ends_on")
+    reason = body.text("reason", required=False) or ""
+    assert starts_on is not None and ends_on is not None
+    if ends_on < starts_on:
+        raise invalid("ends_on must be on or after starts_on")
+    ctx = context(request)
+    actor = principal(request).actor
+    now = ctx.clock()
+    async with ctx.db.uow() as uow:
+        tenant = await scoped_tenant(uow, request)
+        spec_id = _spec_id(request)
+        closure = await roster.add_closure(
+            uow, tenant.id, starts_on, ends_on, reason=reason, by=actor, specialist_id=spec_id
+        )
+        hook = hooks.after_day_off()
+        followed: dict[str, int] | None = None
+        if hook is not None:
+            followed = await hook(
+                uow,
+                specialist_id=spec_id,
+                starts_on=starts_on,
+                ends_on=ends_on,
+                actor=actor,
+                now=now,
+            )
+        await uow.commit()
+    return web.json_response(
+        {
+            "id": closure.id,
+            "kind": closure.kind,
+            "specialist_id": spec_id,
+            "starts_on": starts_on.isoformat(),
+            "ends_on": ends_on.isoformat(),
+            "reason": reason,
+            "appointments": followed,
+        },
+        status=201,
+    )
+
+
+async def deactivate(request: web.Request) -> web.Response:
+    """POST /tenants/{t}/specialists/{id}/deactivate: offer no more of their time."""
+    await json_object(request, allowed=frozenset())
+    ctx = context(request)
+    async with ctx.db.uow() as uow:
+        tenant = await scoped_tenant(uow, request)
+        spec_id = _spec_id(request)
+        spec = await roster.get_specialist(uow, tenant.id, spec_id)
+        if not spec.active:
+            raise NotActive("the specialist is already inactive")
+        await roster.deactivate(uow, tenant.id, spec_id, by=principal(request).actor)
+        [answer] = await _json_of(uow, [spec])
+        await uow.commit()
+    return web.json_response(answer)

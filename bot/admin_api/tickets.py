@@ -1,0 +1,100 @@
+"""The region's hand-off queue (`handoff_request`): list and assign to a specialist."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.admin_api.auth import scoped_tenant
+from bot.admin_api.bodies import iso, json_object, query_choice
+from bot.admin_api.context import context, principal, reading
+from bot.admin_api.errors import ApiError, invalid
+from bot.admin_api.pagination import fetch, listing, page_of
+from core import audit, roster
+from core.errors import NotActive, NotFound
+from core.models import HandoffRequest, Service
+
+STATUSES = ("open", "assigned", "closed")
+
+
+def ticket_json(row: HandoffRequest, service: str | None) -> dict[str, Any]:
+    """A hand-off request as admins see it."""
+    return {
+        "id": row.id,
+        "status": row.status,
+        "service": service,
+        "note": row.note,
+        "specialist_id": row.specialist_id,
+        "created_at": iso(row.created_at),
+        "assigned_at": iso(row.assigned_at),
+        "closed_at": iso(row.closed_at),
+    }
+
+
+async def list_tickets(request: web.Request) -> web.Response:
+    """GET /tenants/{t}/tickets?status=open|assigned|closed."""
+    page = page_of(request)
+    status = query_choice(request, "status", STATUSES)
+    async with reading(request) as uow:
+        tenant = await scoped_tenant(uow, request)
+        query = (
+            select(HandoffRequest, Service.code)
+            .outerjoin(Service, Service.id == HandoffRequest.service_id)
+            .where(HandoffRequest.tenant_id == tenant.id)
+        )
+        if status:
+            query = query.where(HandoffRequest.status == status)
+        rows, cursor = await fetch(uow, query, HandoffRequest.id, page)
+    return listing([ticket_json(r, code) for r, code in rows], cursor)
+
+
+async def assign_ticket(request: web.Request) -> web.Response:
+    """POST /tenants/{t}/tickets/{id}/assign: give a request to an active specialist."""
+    body = await json_object(request, allowed=frozenset({"specialist_id"}))
+    specialist_id = body.integer("specialist_id", low=1, high=10**12)
+    assert specialist_id is not None
+    raw = request.match_info["id"]
+    if not raw.isdigit() or len(raw) > 12:
+        raise ApiError(404, f"no ticket {raw!r}")
+    ctx = context(request)
+    async with ctx.db.uow() as uow:
+        tenant = await scoped_tenant(uow, request)
+        found = (
+            await uow.session.execute(
+                select(HandoffRequest, Service.code)
+                .outerjoin(Service, Service.id == HandoffRequest.service_id)
+                .where(HandoffRequest.id == int(raw), HandoffRequest.tenant_id == tenant.id)
+                .with_for_update(of=HandoffRequest)
+            )
+        ).first()
+        if found is None:
+            raise NotFound("no such ticket in this region")
+        ticket, code = found
+        if ticket.status == "closed":
+            raise NotActive("the ticket is closed")
+        try:
+            spec = await roster.get_specialist(uow, tenant.id, specialist_id)
+        except NotFound:
+            raise invalid("no such specialist in this region", field="specialist_id") from None
+        if not spec.active:
+            raise invalid("the specialist is inactive", field="specialist_id")
+        before = {"status": ticket.status, "specialist_id": ticket.specialist_id}
+        ticket.status = "assigned"
+        ticket.specialist_id = spec.id
+        ticket.assigned_at = ctx.clock()
+        await uow.session.flush()
+        await audit.record(
+            uow,
+            actor=principal(request).actor,
+            action="ticket.assign",
+            entity="handoff_request",
+            entity_id=ticket.id,
+            tenant_id=tenant.id,
+            before=before,
+            after={"status": ticket.status, "specialist_id": spec.id},
+        )
+        answer = ticket_json(ticket, code)
+        await uow.commit()
+    return web.json_response(answer)
