@@ -7,6 +7,7 @@ message and action steps that follow it), queue every reply in the outbox, commi
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from bot.flows import actions, conditions, placeholders, registry, steps
 from bot.flows.machine import END, CompiledFlow, outcome_trigger
 from bot.flows.schema import FLOW_PREFIX
 from bot.inbox import InboxWriter
-from bot.messages import Inbound, Option, Outbound, inbound_from_json
+from bot.messages import OPTIONS_PAGE, Inbound, Option, Outbound, inbound_from_json
 from bot.turn import Turn
 from bot.understand import Choice, global_command, match_option
 from core import catalog
@@ -287,6 +288,12 @@ class Engine:
             await self._fresh_start(turn)
             return
         command = self._command(turn)
+        page = turn.state.pop("page", 0)
+        if command == "more" and not self._pageable(turn):
+            command = None  # "más" is an ordinary answer where there is nothing more to show
+        if command == "more":
+            await self._next_page(turn, page)
+            return
         if command is not None:
             await self._global(turn, command)
             return
@@ -364,6 +371,29 @@ class Engine:
             if chosen:
                 return chosen.removeprefix("nav:")
         return global_command(inbound.text) if inbound.text else None
+
+    @staticmethod
+    def _pageable(turn: Turn) -> bool:
+        """Whether the question being asked offers more options than one page shows."""
+        state = turn.state
+        return (
+            state.get("offered_step") == turn.conversation.step
+            and len(state.get("offered", [])) > OPTIONS_PAGE
+        )
+
+    async def _next_page(self, turn: Turn, page: int) -> None:
+        """Ask the same question again, showing the next page of its options (then the first)."""
+        assert turn.conversation.flow_version_id is not None and turn.conversation.step
+        flow = await self._flow(turn, turn.conversation.flow_version_id)
+        await self._advance(turn, flow, turn.conversation.step, remember=False)
+        for n in range(len(turn.replies) - 1, -1, -1):
+            reply = turn.replies[n]
+            if len(reply.options) > OPTIONS_PAGE:
+                page = page + 1 if (page + 1) * OPTIONS_PAGE < len(reply.options) else 0
+                meta = {**reply.meta, "page_from": page * OPTIONS_PAGE}
+                turn.replies[n] = dataclasses.replace(reply, meta=meta)
+                turn.state["page"] = page
+                return
 
     async def _global(self, turn: Turn, command: str) -> None:
         conversation = turn.conversation

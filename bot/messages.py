@@ -47,6 +47,10 @@ def inbound_from_json(data: dict[str, Any]) -> Inbound:
     return Inbound(**fields, location=Location(*location) if location else None)
 
 
+OPTIONS_PAGE = 10
+"""Options shown at once where a channel lists them as text (WhatsApp); "más" shows the next."""
+
+
 @dataclass(frozen=True)
 class Option:
     """A choice offered to the person: a payload to send back and a label to show."""

@@ -112,6 +112,7 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
             settings.twilio_whatsapp_from or "",
             settings.twilio_api_url,
             templates=settings.twilio_templates,
+            quick_replies=settings.twilio_quick_replies,
             status_callback=f"{settings.public_url}/webhooks/whatsapp/status",
         )
     return channels

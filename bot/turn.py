@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot import i18n
-from bot.messages import Inbound, Option, Outbound
+from bot.messages import OPTIONS_PAGE, Inbound, Option, Outbound
 from core.models import Conversation
 from core.settings import Settings
 from core.uow import UnitOfWork
@@ -93,7 +93,10 @@ class Turn:
     def say(self, text: str, options: Sequence[Option] = (), links: Sequence[str] = ()) -> None:
         """Queue a reply."""
         if text or options:
-            self.replies.append(Outbound(text=text, options=tuple(options), links=tuple(links)))
+            meta = {"more_hint": self.t("more_options")} if len(options) > OPTIONS_PAGE else {}
+            self.replies.append(
+                Outbound(text=text, options=tuple(options), links=tuple(links), meta=meta)
+            )
 
     def day(self) -> date | None:
         """The day answered, if any."""

@@ -772,7 +772,7 @@ def yes_no(text: str, lang: str = "es") -> bool | None:
 
 # --- global commands --------------------------------------------------------------------------
 
-Command = Literal["menu", "back", "help", "cancel", "language", "human", "restart"]
+Command = Literal["menu", "back", "help", "cancel", "language", "human", "restart", "more"]
 
 _HUMAN_VERBS: Final = (
     "hablar con", "conversar con", "comunicarme con", "contactar con", "contactar a",
@@ -834,6 +834,14 @@ GLOBAL_COMMANDS: Final[Mapping[Command, tuple[str, ...]]] = {
         "reiniciar", "empezar de nuevo", "comenzar de nuevo", "empezar otra vez",
         "volver a empezar", "desde el principio",
         "restart", "start", "start over", "reset",  # "/start" is Telegram's first message
+    ),
+    # Only a command where the question has more options than one page shows (WhatsApp).
+    "more": (
+        "más", "mas", "más opciones", "mas opciones", "ver más", "ver mas", "ver más opciones",
+        "otras opciones", "siguientes", "siguiente página",
+        "more", "more options", "show more", "next page",
+        # Quechua: Aswan (MediaWiki "moredotdotdot"), Qatiq p'anqa (next page).
+        "aswan", "aswan akllanakuna", "qatiq p'anqa",
     ),
 }  # fmt: skip
 """Whole-message phrases of each global command (Spanish, English, attested Quechua)."""

@@ -39,6 +39,24 @@ class Settings(BaseSettings):
     whatsapp_rate: float = 80.0
     outbox_lease_seconds: float = 60.0
     twilio_templates: dict[str, str] = {}
+    # ContentSid of a twilio/quick-reply template per number of buttons ("1", "2", "3")
+    twilio_quick_replies: dict[str, str] = {}
+    agenda_time: str = "07:30"  # local time of the specialists' morning agenda
+
+    @field_validator("agenda_time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        hours, sep, minutes = value.strip().partition(":")
+        if not (
+            sep
+            and hours.isdigit()
+            and minutes.isdigit()
+            and len(minutes) == 2
+            and int(hours) < 24
+            and int(minutes) < 60
+        ):
+            raise ValueError("must be a local time HH:MM, e.g. 07:30")
+        return f"{int(hours):02d}:{minutes}"
 
     @field_validator("database_url")
     @classmethod

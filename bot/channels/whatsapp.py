@@ -1,7 +1,9 @@
 """WhatsApp through Twilio: signed webhooks in, REST messages out; twilio is transport only.
 
-Options are sent as a numbered list (at most 10 per message, numbered on across messages),
-so the person answers with the number or in words, as on the console. A business-initiated
+Options are sent as a numbered list, one page of at most 10 (the person writes "más" for the
+next page; numbers count across pages), answered by number or in words as on the console; a
+reply with up to three short options goes as quick-reply buttons where a quick-reply Content
+template is configured (`PSV_TWILIO_QUICK_REPLIES`). A business-initiated
 message outside the 24-hour customer-service window needs an approved template
 (ContentSid + ContentVariables); without one `send` answers `Outcome.NEEDS_TEMPLATE`.
 Nothing personal (numbers, names, bodies) is ever logged.
@@ -36,6 +38,11 @@ from bot.messages import Inbound, Location, Outbound
 CHANNEL = "whatsapp"
 MAX_BODY = 1600  # Twilio's limit for a WhatsApp body, counted here in UTF-16 code units
 OPTIONS_PER_MESSAGE = 10
+# WhatsApp quick replies sent in session: at most 3 buttons, titles of 20, a body of 1024.
+QUICK_REPLY_BUTTONS = 3
+QUICK_REPLY_BODY = 1024
+BUTTON_TITLE = 20
+BUTTON_ID = 200
 DEFAULT_API_URL = "https://api.twilio.com"
 UNSUBSCRIBED = 21610  # the person sent STOP: unreachable until they write again
 OUTSIDE_WINDOW = frozenset({63016})  # free-form message outside the 24-hour window
@@ -155,31 +162,37 @@ def parse_status(params: Mapping[str, str]) -> StatusUpdate:
 # --- Rendering -------------------------------------------------------------------------------
 
 
-def render(message: Outbound, *, more_label: str) -> list[str]:
-    """The bodies to send for a message: text and links, then options numbered 10 at a time."""
+def render(message: Outbound) -> list[str]:
+    """The bodies to send: text and links, then one page of at most 10 numbered options.
+
+    The page starts at `meta["page_from"]` (0 by default); numbers count across pages, so
+    "12" means the same option whichever page is shown. When options remain after the page,
+    `meta["more_hint"]` (e.g. "Escriba «más» para ver más opciones.") closes the list.
+    """
     head = "\n\n".join(part for part in (message.text.strip(), "\n".join(message.links)) if part)
     bodies = split_text(head) if head else []
-    groups = _option_groups(message, more_label)
-    if groups and bodies and _units(bodies[-1]) + 2 + _units(groups[0]) <= MAX_BODY:
-        bodies[-1] += "\n\n" + groups.pop(0)
-    for group in groups:
-        bodies += split_text(group)
+    page = _option_page(message)
+    if page and bodies and _units(bodies[-1]) + 2 + _units(page) <= MAX_BODY:
+        bodies[-1] += "\n\n" + page
+    elif page:
+        bodies += split_text(page)
     return bodies
 
 
-def _option_groups(message: Outbound, more_label: str) -> list[str]:
+def _option_page(message: Outbound) -> str:
     labels = [option.label.strip() for option in message.options]
-    groups = []
-    for start in range(0, len(labels), OPTIONS_PER_MESSAGE):
-        chunk = labels[start : start + OPTIONS_PER_MESSAGE]
-        lines = [f"{start + i}. {label}" for i, label in enumerate(chunk, start=1)]
-        following = start + OPTIONS_PER_MESSAGE
-        if following < len(labels):
-            last = min(following + OPTIONS_PER_MESSAGE, len(labels))
-            span = f"{last}" if last == following + 1 else f"{following + 1}-{last}"
-            lines.append(f"… {more_label}: {span} ↓")
-        groups.append("\n".join(lines))
-    return groups
+    start = message.meta.get("page_from", 0)
+    if not isinstance(start, int) or not 0 <= start < len(labels):
+        start = 0
+    chunk = labels[start : start + OPTIONS_PER_MESSAGE]
+    lines = [f"{start + i}. {label}" for i, label in enumerate(chunk, start=1)]
+    following = start + OPTIONS_PER_MESSAGE
+    if following < len(labels):
+        last = min(following + OPTIONS_PER_MESSAGE, len(labels))
+        span = f"{last}" if last == following + 1 else f"{following + 1}-{last}"
+        hint = str(message.meta.get("more_hint") or "…")
+        lines.append(f"{hint} ({span})")
+    return "\n".join(lines)
 
 
 def split_text(text: str, limit: int = MAX_BODY) -> list[str]:
@@ -299,17 +312,17 @@ class WhatsAppChannel:
         api_url: str = DEFAULT_API_URL,
         *,
         templates: Mapping[str, str] | None = None,
+        quick_replies: Mapping[str, str] | None = None,
         window: timedelta = timedelta(hours=24),
         clock: Callable[[], datetime] = utcnow,
-        more_label: str = "Más opciones",
         status_callback: str | None = None,
         timeout: float = 15.0,
     ) -> None:
         self._from = _whatsapp(from_)
         self._templates = dict(templates or {})
+        self._quick_replies = dict(quick_replies or {})
         self._window = window
         self._clock = clock
-        self._more_label = more_label
         self._status_callback = status_callback
         self._transport = _AiohttpTransport(timeout)
         self._client = Client(account_sid, auth_token, http_client=self._transport)
@@ -332,13 +345,40 @@ class WhatsAppChannel:
             return await self._send_all(
                 to, [{"content_sid": content_sid, "content_variables": variables}]
             )
-        bodies = render(message, more_label=self._more_label)
+        buttons = self._quick_reply(message)
+        if buttons is not None:
+            return await self._send_all(to, [buttons])
+        bodies = render(message)
         if not bodies:
             return SendResult(Outcome.PERMANENT, error="nothing to send")
         parts = [{"body": body} for body in bodies]
         if context.parts_sent >= len(parts):
             return SendResult(Outcome.SENT)  # every part went out on earlier attempts
         return await self._send_all(to, parts[context.parts_sent :])
+
+    def _quick_reply(self, message: Outbound) -> dict[str, str] | None:
+        """Content fields for quick-reply buttons, when a template fits this message."""
+        content_sid = self._quick_replies.get(str(len(message.options)))
+        body = "\n\n".join(p for p in (message.text.strip(), "\n".join(message.links)) if p)
+        fits = (
+            content_sid is not None
+            and 0 < len(message.options) <= QUICK_REPLY_BUTTONS
+            and 0 < len(body) <= QUICK_REPLY_BODY
+            and all(
+                0 < len(o.label.strip()) <= BUTTON_TITLE and len(o.payload) <= BUTTON_ID
+                for o in message.options
+            )
+        )
+        if not fits or content_sid is None:
+            return None
+        variables = {"1": body}
+        for n, option in enumerate(message.options):
+            variables[str(2 * n + 2)] = option.label.strip()
+            variables[str(2 * n + 3)] = option.payload
+        return {
+            "content_sid": content_sid,
+            "content_variables": json.dumps(variables, ensure_ascii=False),
+        }
 
     def outside_window(self, context: SendContext) -> bool:
         """Whether a send is business-initiated outside the customer-service window."""

@@ -312,22 +312,18 @@ def options(count: int) -> tuple[Option, ...]:
 
 def test_a_short_message_is_one_body() -> None:
     message = Outbound("¿En qué le puedo ayudar?", options=options(3))
-    assert render(message, more_label="Más opciones") == [
-        "¿En qué le puedo ayudar?\n\n1. Opción 1\n2. Opción 2\n3. Opción 3"
-    ]
+    assert render(message) == ["¿En qué le puedo ayudar?\n\n1. Opción 1\n2. Opción 2\n3. Opción 3"]
 
 
 def test_links_follow_the_text() -> None:
     message = Outbound("Su cita es virtual.", links=("https://meet.jit.si/psv-abc",))
-    assert render(message, more_label="Más") == [
-        "Su cita es virtual.\n\nhttps://meet.jit.si/psv-abc"
-    ]
+    assert render(message) == ["Su cita es virtual.\n\nhttps://meet.jit.si/psv-abc"]
 
 
 def test_a_long_text_is_split_at_paragraphs_and_words_under_the_limit() -> None:
     paragraph = " ".join(["Derechos laborales del trabajador 👷🏽‍♀️"] * 30)
     text = "\n\n".join([paragraph] * 4)
-    bodies = render(Outbound(text), more_label="Más opciones")
+    bodies = render(Outbound(text))
     assert len(bodies) > 1
     assert all(0 < unit_len(body) <= MAX_BODY for body in bodies)
     # Nothing lost, no word cut in two: the words come back in order.
@@ -346,37 +342,50 @@ def test_astral_characters_count_double() -> None:
     assert "".join(pieces) == text
 
 
-def test_23_options_are_numbered_on_across_three_messages() -> None:
-    message = Outbound("Elija su distrito:", options=options(23))
-    bodies = render(message, more_label="Más opciones")
-    assert len(bodies) == 3
-    numbered = [
-        [line.split(".")[0] for line in body.splitlines() if line[:1].isdigit()] for body in bodies
-    ]
-    assert numbered == [
-        [str(n) for n in range(1, 11)],
-        [str(n) for n in range(11, 21)],
-        [str(n) for n in range(21, 24)],
-    ]
-    assert bodies[0].startswith("Elija su distrito:\n\n1. Opción 1\n")
-    assert bodies[0].endswith("… Más opciones: 11-20 ↓")
-    assert bodies[1].endswith("… Más opciones: 21-23 ↓")
-    assert bodies[2].endswith("23. Opción 23")
+LONG = "\n\n".join(f"Parte {n}: " + "derechos laborales " * 80 for n in range(1, 4))
+HINT = "Escriba «más» para ver más opciones"
+
+
+def numbers(body: str) -> list[int]:
+    return [int(line.split(".")[0]) for line in body.splitlines() if line[:1].isdigit()]
+
+
+def test_23_options_show_one_page_of_10_numbered_on_across_pages() -> None:
+    labels = options(23)
+    first = render(Outbound("Elija su distrito:", options=labels, meta={"more_hint": HINT}))
+    assert len(first) == 1
+    assert first[0].startswith("Elija su distrito:\n\n1. Opción 1\n")
+    assert numbers(first[0]) == list(range(1, 11))
+    assert first[0].endswith(f"{HINT} (11-20)")
+    second = render(
+        Outbound("Elija su distrito:", options=labels, meta={"more_hint": HINT, "page_from": 10})
+    )
+    assert numbers(second[0]) == list(range(11, 21))
+    assert second[0].endswith(f"{HINT} (21-23)")
+    last = render(Outbound("Elija:", options=labels, meta={"more_hint": HINT, "page_from": 20}))
+    assert numbers(last[0]) == [21, 22, 23]
+    assert last[0].endswith("23. Opción 23")
+
+
+def test_a_page_out_of_range_shows_the_first() -> None:
+    for start in (23, -1, "x"):
+        bodies = render(Outbound("Elija:", options=options(23), meta={"page_from": start}))
+        assert numbers(bodies[0]) == list(range(1, 11))
 
 
 def test_a_single_following_option_is_named_alone() -> None:
-    bodies = render(Outbound("Elija:", options=options(11)), more_label="Más opciones")
-    assert bodies[0].endswith("… Más opciones: 11 ↓")
-    assert bodies[1] == "11. Opción 11"
+    bodies = render(Outbound("Elija:", options=options(11), meta={"more_hint": HINT}))
+    assert bodies == [bodies[0]]
+    assert bodies[0].endswith(f"{HINT} (11)")
 
 
 def test_options_go_to_their_own_message_when_the_text_is_full() -> None:
     message = Outbound("a" * (MAX_BODY - 5), options=options(2))
-    assert render(message, more_label="Más") == ["a" * (MAX_BODY - 5), "1. Opción 1\n2. Opción 2"]
+    assert render(message) == ["a" * (MAX_BODY - 5), "1. Opción 1\n2. Opción 2"]
 
 
 def test_an_empty_message_renders_nothing() -> None:
-    assert render(Outbound(""), more_label="Más") == []
+    assert render(Outbound("")) == []
 
 
 # --- Sending, with the real twilio client against the fake API --------------------------------
@@ -430,16 +439,15 @@ async def test_an_address_without_the_prefix_gets_it(
     assert fake.calls[0]["To"] == PERSON
 
 
-async def test_options_are_sent_as_numbered_messages(
+async def test_options_are_sent_as_one_numbered_page(
     channel: WhatsAppChannel, fake: FakeTwilio
 ) -> None:
-    result = await channel.send(PERSON, Outbound("Elija:", options=options(12)), REPLY)
+    message = Outbound("Elija:", options=options(12), meta={"more_hint": HINT})
+    result = await channel.send(PERSON, message, REPLY)
     assert result.outcome is Outcome.SENT
-    assert len(result.provider_ids) == 2 == len(set(result.provider_ids))
-    assert [call["Body"].splitlines()[-1] for call in fake.calls] == [
-        "… Más opciones: 11-12 ↓",
-        "12. Opción 12",
-    ]
+    assert len(result.provider_ids) == 1
+    assert numbers(fake.calls[0]["Body"]) == list(range(1, 11))
+    assert fake.calls[0]["Body"].splitlines()[-1] == f"{HINT} (11-12)"
 
 
 async def test_429_is_retried_after_what_twilio_says(
@@ -521,7 +529,7 @@ async def test_a_partial_failure_reports_what_was_sent(
     channel: WhatsAppChannel, fake: FakeTwilio
 ) -> None:
     fake.fail_next(503, after=1)
-    result = await channel.send(PERSON, Outbound("Elija:", options=options(12)), REPLY)
+    result = await channel.send(PERSON, Outbound(LONG), REPLY)
     assert result.outcome is Outcome.RETRY
     assert result.provider_ids == ("SM" + "0" * 31 + "1",)  # the first body went out
     assert len(fake.calls) == 2
@@ -530,8 +538,9 @@ async def test_a_partial_failure_reports_what_was_sent(
 async def test_a_retry_sends_only_the_parts_not_yet_sent(
     channel: WhatsAppChannel, fake: FakeTwilio
 ) -> None:
-    message = Outbound("Elija:", options=options(12))
-    whole = render(message, more_label="Más opciones")
+    message = Outbound(LONG)
+    whole = render(message)
+    assert len(whole) == 3
     result = await channel.send(PERSON, message, SendContext(parts_sent=1))
     assert result.outcome is Outcome.SENT
     assert [call["Body"] for call in fake.calls] == whole[1:]
@@ -601,3 +610,62 @@ async def test_close_twice_and_send_after_close(channel: WhatsAppChannel, fake: 
     await channel.close()
     result = await channel.send(PERSON, Outbound("Hola"), REPLY)
     assert result.outcome is Outcome.SENT
+
+
+# --- Quick replies ----------------------------------------------------------------------------
+
+QUICK = {"2": "HX" + "2" * 32, "3": "HX" + "3" * 32}
+
+
+@pytest.fixture
+async def buttons(fake: FakeTwilio) -> AsyncIterator[WhatsAppChannel]:
+    whatsapp = WhatsAppChannel(
+        fake.account_sid, fake.auth_token, SENDER, fake.url, quick_replies=QUICK, timeout=0.5
+    )
+    yield whatsapp
+    await whatsapp.close()
+
+
+async def test_up_to_three_short_options_go_as_quick_reply_buttons(
+    buttons: WhatsAppChannel, fake: FakeTwilio
+) -> None:
+    message = Outbound("¿Confirmo su cita?", options=(Option("yes", "Sí"), Option("no", "No")))
+    result = await buttons.send(PERSON, message, REPLY)
+    assert result.outcome is Outcome.SENT
+    [call] = fake.calls
+    assert call["ContentSid"] == QUICK["2"]
+    assert "Body" not in call
+    assert json.loads(call["ContentVariables"]) == {
+        "1": "¿Confirmo su cita?",
+        "2": "Sí",
+        "3": "yes",
+        "4": "No",
+        "5": "no",
+    }
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        Outbound("Elija:", options=(Option("a", "Uno"),)),  # no template for one button
+        Outbound("Elija:", options=tuple(Option(str(n), f"Op {n}") for n in range(4))),
+        Outbound(
+            "Elija:", options=(Option("a", "Una etiqueta de más de veinte"), Option("b", "B"))
+        ),
+        Outbound("x" * 1025, options=(Option("a", "A"), Option("b", "B"))),
+        Outbound("Sin opciones"),
+    ],
+)
+async def test_other_messages_keep_the_numbered_list(
+    buttons: WhatsAppChannel, fake: FakeTwilio, message: Outbound
+) -> None:
+    result = await buttons.send(PERSON, message, REPLY)
+    assert result.outcome is Outcome.SENT
+    assert all("ContentSid" not in call and call["Body"] for call in fake.calls)
+
+
+async def test_a_tapped_quick_reply_comes_back_as_its_payload() -> None:
+    params = {**form("whatsapp_button_reply"), "ButtonPayload": "yes", "ButtonText": "Sí"}
+    parsed = parse_message(params)
+    assert parsed.inbound is not None
+    assert parsed.inbound.payload == "yes"

@@ -279,3 +279,33 @@ async def test_voice_notes_and_photos_get_a_kind_answer(engine: Engine) -> None:
     assert "Cusco" in reply[0].text and "¿Con qué tema" in reply[1].text
     # the region is now known: the region question is skipped (Cusco has nobody free here)
     await dialog(person, [("consultas", ["Consultas laborales, Cusco", "no quedan horarios"])])
+
+
+async def test_mas_shows_the_next_page_of_a_long_list_and_numbers_keep_their_meaning(
+    engine: Engine,
+) -> None:
+    person = Person(engine)
+    await dialog(person, [*CONSENT, ("pedir una cita", "¿Con qué tema")])
+    asked = await person.says("consultas laborales")
+    question = next(m for m in asked.messages if len(m.options) > 10)
+    assert question.meta["more_hint"] == "Escriba «más» para ver más opciones"
+    assert "page_from" not in question.meta
+    pages = []
+    for _ in range(len(question.options) // 10 + 1):
+        again = await person.says("más")
+        shown = next(m for m in again.messages if len(m.options) > 10)
+        assert shown.options == question.options
+        pages.append(shown.meta["page_from"])
+    assert pages == [*range(10, len(question.options), 10), 0]  # then the first page again
+    await person.says("más")  # page 2: options 11-20
+    twelfth = question.options[11]
+    picked = await person.says("12")
+    assert f"Consultas laborales, {twelfth.label}." in picked.text
+
+
+async def test_mas_is_an_ordinary_answer_where_there_is_no_long_list(engine: Engine) -> None:
+    person = Person(engine)
+    await person.says("hola")
+    reply = await person.says("más")  # at the yes/no consent question
+    assert "page_from" not in "".join(str(m.meta) for m in reply.messages)
+    assert "¿Acepta?" in reply.text or "sí" in reply.text.lower()

@@ -130,6 +130,9 @@ class FakeTwilio:
             return _json(404, error_body(404, 20404, "The requested resource was not found"))
         form = await request.post()
         self.calls.append({key: str(value) for key, value in form.items()})
+        if not (form.get("Body") or form.get("ContentSid") or form.get("MediaUrl")):
+            message = "A text message body or media URL must be specified."
+            return _json(400, error_body(400, 21619, message))
         if self._delays:
             await asyncio.sleep(self._delays.popleft())
         answer = self._failures.popleft() if self._failures else None
