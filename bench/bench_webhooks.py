@@ -671,12 +671,12 @@ async def execute(run: Run) -> int:
             # Turns run in their own process at a lower priority, as on a real deployment
             # where they would run on other hosts: the webhooks keep their latency.
             inbox_proc = spawn(
-                ["nice", "-n", "10", sys.executable, PSV, "inbox"],
+                [sys.executable, PSV, "inbox", "--idle"],
                 run.workdir / "inbox.log",
                 env=run.env(port, telegram.fake.url),
                 cwd=run.workdir,
             )
-            run.placement.append(("psv inbox (nice 10)", str(inbox_proc.pid), "any"))
+            run.placement.append(("psv inbox --idle", str(inbox_proc.pid), "any"))
             roles["inbox"] = [inbox_proc.pid]
         watcher = await asyncpg.connect(run.dsn.rsplit("/", 1)[0] + "/" + run.database)
         monitor = asyncio.create_task(watch(watcher, telegram, run.notes.setdefault("series", [])))
@@ -1043,7 +1043,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--separate-inbox",
         action="store_true",
-        help="serve --no-inbox, with the turns in a `psv inbox` process at nice 10",
+        help="serve --no-inbox, with the turns in a `psv inbox --idle` process (SCHED_IDLE)",
     )
     parser.add_argument("--profile", action="store_true", help="run the server under cProfile")
     parser.add_argument("--profile-out", help="with --profile: keep the .prof file here")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,7 @@ from bot.engine import Engine, mark_console_sent
 from bot.flows.machine import compile_source
 from bot.flows.registry import template_names, template_sources
 from bot.flows.schema import InvalidFlow, load_valid
+from bot.scheduler import run_with_scheduler
 from bot.server import Inbox, Server, build_channels, build_pacers
 from bot.understand_dates import read_date
 from bot.worker import OutboxWorker
@@ -228,7 +230,7 @@ def worker() -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, outbox.stop)
         try:
-            await outbox.run()
+            await run_with_scheduler(outbox, db, settings)
         finally:
             for channel in channels.values():
                 await channel.close()
@@ -239,10 +241,20 @@ def worker() -> None:
 @app.command()
 def inbox(
     processors: Annotated[int, typer.Option(min=1, max=64, help="Turns run at once.")] = 4,
+    idle: Annotated[
+        bool,
+        typer.Option(
+            "--idle",
+            help="Run only on CPU time nothing else wants (Linux SCHED_IDLE): on a host shared "
+            "with `psv serve`, the webhooks keep their latency and turns use what is left.",
+        ),
+    ] = False,
 ) -> None:
     """Run the conversation turns of queued messages (with `psv serve --no-inbox`)."""
     settings = _settings()
     logs.configure()
+    if idle:
+        _idle_priority()
 
     async def job(db: Database) -> None:
         engine = Engine(db, settings)
@@ -257,6 +269,14 @@ def inbox(
             await engine.inbox.close()
 
     _run(job)
+
+
+def _idle_priority() -> None:
+    """Lower this process to SCHED_IDLE, or say plainly that the system cannot."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError) as exc:
+        raise typer.BadParameter(f"--idle needs Linux SCHED_IDLE: {exc}") from exc
 
 
 @telegram_app.command("set-webhook")

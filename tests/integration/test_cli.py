@@ -67,3 +67,16 @@ def test_parse_date_prints_the_contract_json(tmp_path: Path) -> None:
     assert json.loads(dni.stdout) == {"date": None, "time": None, "period": None, "asap": False}
     bad = _psv(tmp_path, "parse-date", "hoy", "--now", "ayer")
     assert bad.returncode == 2 and "--now must be ISO 8601" in bad.stderr
+
+
+def test_inbox_idle_lowers_the_process_to_sched_idle() -> None:
+    """`psv inbox --idle` runs turns only on CPU time the webhooks leave free."""
+    code = (
+        "import os; from bot.cli import _idle_priority; "
+        "print(os.sched_getscheduler(0) == os.SCHED_IDLE); _idle_priority(); "
+        "print(os.sched_getscheduler(0) == os.SCHED_IDLE)"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert shown.stdout.split() == ["False", "True"]
