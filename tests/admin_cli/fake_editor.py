@@ -17,7 +17,8 @@ from pathlib import Path
 folder, target = Path(sys.argv[1]), Path(sys.argv[-1])
 runs = sorted(folder.glob("opened-*.yaml"))
 number = len(runs) + 1
-(folder / f"opened-{number:02d}.yaml").write_text(target.read_text(encoding="utf-8"), encoding="utf-8")
+text = target.read_text(encoding="utf-8")
+(folder / f"opened-{number:02d}.yaml").write_text(text, encoding="utf-8")
 planned = folder / f"save-{number:02d}.yaml"
 if planned.exists():
     target.write_text(planned.read_text(encoding="utf-8"), encoding="utf-8")

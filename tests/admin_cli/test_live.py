@@ -1,0 +1,276 @@
+"""psv-admin against the real `psv serve` (subprocess, SQLite file): no mock of the API.
+
+The server is the one of tests/e2e/stack.py (fake Telegram and Twilio APIs on loopback), the
+tokens come from `psv admin-token create`, and the CLI runs in-process through CliRunner with
+PSV_ADMIN_URL and PSV_ADMIN_TOKEN pointing at it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import re
+import sqlite3
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import Result
+
+from admin_cli.errors import ExitCode
+from tests.admin_cli.conftest import Cli
+from tests.admin_cli.fake_editor import editor_env, opened
+from tests.e2e.stack import PSV, Stack
+
+OLD_PROMPT = "¿En qué le puedo ayudar?"
+NEW_PROMPT = "¿En qué le puedo ayudar en Arequipa?"
+NEWER_PROMPT = "¿Cómo le ayudamos hoy en Arequipa?"
+
+
+class Live:
+    """The running server, a token per role, and the CLI pointed at it."""
+
+    def __init__(self, stack: Stack, tokens: dict[str, str]) -> None:
+        self.stack = stack
+        self.tokens = tokens
+
+    async def run(self, *args: str, role: str = "regional", **env: str) -> Result:
+        """Run psv-admin with a role's token (in a thread: the fake Telegram keeps answering)."""
+        cli = Cli({"PSV_ADMIN_URL": self.stack.base, "PSV_ADMIN_TOKEN": self.tokens[role]})
+        return await asyncio.to_thread(cli, *args, **env)
+
+    async def json(self, *args: str, role: str = "regional") -> Any:
+        result = await self.run(*args, "--json", role=role)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    def sql(self, query: str, *params: object) -> list[tuple[Any, ...]]:
+        path = self.stack.database_url.split("///", 1)[1]
+        with sqlite3.connect(path) as conn:
+            return conn.execute(query, params).fetchall()
+
+
+def _token(stack: Stack, *args: str) -> str:
+    done = subprocess.run(
+        [PSV, "admin-token", "create", *args],
+        env=stack.env(),
+        cwd=stack.tmp,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    token = done.stdout.strip().splitlines()[-1]
+    assert token.startswith("psv_"), "psv admin-token create printed no token"
+    return token
+
+
+@pytest.fixture(scope="module")
+async def live(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
+    async with Stack(tmp_path_factory.mktemp("live")) as stack:
+        tokens = {
+            "regional": _token(stack, "--role", "regional", "--tenant", "PE-ARE", "--name", "ana"),
+            "cusco": _token(stack, "--role", "regional", "--tenant", "PE-CUS", "--name", "cusi"),
+            "national": _token(stack, "--role", "national", "--name", "lima"),
+            "viewer": _token(stack, "--role", "viewer", "--tenant", "PE-ARE", "--name", "ver"),
+        }
+        yield Live(stack, tokens)
+
+
+# ---- a citizen on Telegram ----------------------------------------------------------------
+
+
+def _buttons(message: dict[str, Any]) -> dict[str, str]:
+    markup = message.get("reply_markup")
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    rows = (markup or {}).get("inline_keyboard", [])
+    return {button["text"]: button["callback_data"] for row in rows for button in row}
+
+
+def _text(messages: list[dict[str, Any]]) -> str:
+    return "\n".join(str(m.get("text", "")) for m in messages)
+
+
+async def _say(stack: Stack, chat: int, text: str) -> list[dict[str, Any]]:
+    before = len(stack.tg_sent(chat))
+    assert await stack.tg_post(stack.tg_text(chat, text)) == 200
+    return await stack.tg_wait(chat, before)
+
+
+async def _tap(
+    stack: Stack, chat: int, message: dict[str, Any], label: str
+) -> list[dict[str, Any]]:
+    data = _buttons(message)[label]
+    before = len(stack.tg_sent(chat))
+    assert await stack.tg_post(stack.tg_button(chat, data, 1)) == 200
+    return await stack.tg_wait(chat, before)
+
+
+async def _to_menu(stack: Stack, chat: int) -> list[dict[str, Any]]:
+    """A new citizen of Arequipa (deep link) accepts the notice and reaches the menu."""
+    replies = await _say(stack, chat, "/start PE-ARE")
+    assert "¿Acepta?" in _text(replies), _text(replies)
+    return await _tap(stack, chat, replies[-1], "Sí")
+
+
+def _error_line(stderr: str) -> int:
+    """The line number the CLI shows for the unknown step kind."""
+    found = re.search(r"^  line (\d+): unknown step kind 'chioce'", stderr, re.MULTILINE)
+    assert found, stderr
+    return int(found.group(1))
+
+
+# ---- the tests ----------------------------------------------------------------------------
+
+
+async def test_login_and_whoami_against_the_server(live: Live, private_config: Path) -> None:
+    cli = Cli()
+    token = live.tokens["regional"]
+    result = await asyncio.to_thread(cli, "login", "--url", live.stack.base, "--token", token)
+    assert result.exit_code == 0, result.output
+    assert token not in result.output
+    assert (private_config / "config.json").stat().st_mode & 0o777 == 0o600
+    shown = json.loads((await asyncio.to_thread(cli, "whoami", "--json")).stdout)
+    assert shown["role"] == "regional" and shown["tenant"] == "PE-ARE" and shown["name"] == "ana"
+    assert shown["token"] == token[:8] + "…"
+    refused = await asyncio.to_thread(cli, "login", "--url", live.stack.base, "--token", "psv_nope")
+    assert refused.exit_code == ExitCode.UNAUTHORIZED
+    assert json.loads((private_config / "config.json").read_text())["token"] == token
+
+
+async def test_edit_validate_publish_pin_and_rollback(live: Live, tmp_path: Path) -> None:
+    stack = live.stack
+    national = await live.json("flows", "show", "menu")
+    assert national["source_of"] == "national"
+    template = national["yaml"]
+    assert f'es: "{OLD_PROMPT}"' in template
+    lines = template.splitlines(keepends=True)
+    kind_line = next(i for i, line in enumerate(lines, 1) if "kind: choice" in line)
+    broken = "".join(
+        line.replace("kind: choice", "kind: chioce") if i == kind_line else line
+        for i, line in enumerate(lines, 1)
+    )
+    fixed = template.replace(f'es: "{OLD_PROMPT}"', f'es: "{NEW_PROMPT}"')
+
+    # An older conversation reaches the menu before anything is published.
+    older = await _to_menu(stack, 9100001)
+    assert OLD_PROMPT in _text(older)
+
+    # edit: the first save does not validate; the editor reopens on the same text; fixed; kept.
+    editor = tmp_path / "editor"
+    result = await live.run(
+        "flows", "edit", "menu", input="y\n", EDITOR=editor_env(editor, [broken, fixed])
+    )
+    assert result.exit_code == 0, result.output
+    assert _error_line(result.stderr) in (kind_line - 1, kind_line)  # the step's or kind's line
+    assert opened(editor) == [template, broken]
+    assert "Stored draft version 1 of menu for PE-ARE" in result.stdout
+    flows = {f["name"]: f for f in await live.json("flows", "list")}
+    assert flows["menu"]["draft_version"] == 1 and flows["menu"]["live_version"] is None
+
+    # validate a file, with line-numbered errors; diff against the national template.
+    (tmp_path / "broken.yaml").write_text(broken, encoding="utf-8")
+    (tmp_path / "fixed.yaml").write_text(fixed, encoding="utf-8")
+    refused = await live.run("flows", "validate", "menu", str(tmp_path / "broken.yaml"))
+    assert refused.exit_code == ExitCode.INVALID
+    assert _error_line(refused.stderr) in (kind_line - 1, kind_line)
+    assert (
+        await live.run("flows", "validate", "menu", str(tmp_path / "fixed.yaml"))
+    ).exit_code == 0
+    diff = await live.run("flows", "diff", "menu", "--against", "national")
+    assert diff.exit_code == 0, diff.output
+    assert f'+      es: "{NEW_PROMPT}"' in diff.stdout
+    assert f'-      es: "{OLD_PROMPT}"' in diff.stdout
+
+    # try the draft in the sandbox before publishing.
+    tried = await live.run("flows", "try", "menu", "--version", "1", "--say", "7")
+    assert tried.exit_code == 0, tried.output
+    assert NEW_PROMPT in tried.stdout
+    assert "1. Pedir una cita" in tried.stdout
+
+    # publish: new conversations take it, the older one finishes on its version.
+    assert (await live.run("flows", "rollback", "menu")).exit_code == ExitCode.CONFLICT
+    published = await live.run("flows", "publish", "menu")
+    assert published.exit_code == 0, published.output
+    assert "Published version 1 of menu for PE-ARE" in published.stdout
+    newer = await _to_menu(stack, 9100002)
+    assert NEW_PROMPT in _text(newer)
+    again = await _tap(stack, 9100001, older[-1], "Ayuda")
+    assert OLD_PROMPT in _text(again) and NEW_PROMPT not in _text(again)
+    pinned = dict(
+        live.sql(
+            "SELECT c.user_ref, f.tenant_id IS NULL FROM conversation c "
+            "JOIN flow_version f ON f.id = c.flow_version_id WHERE c.channel = 'telegram'"
+        )
+    )
+    assert pinned == {"9100001": 1, "9100002": 0}
+
+    # a second version, published, then rolled back: version 1 is live again.
+    second = await live.run(
+        "flows",
+        "edit",
+        "menu",
+        EDITOR=editor_env(tmp_path / "editor2", [fixed.replace(NEW_PROMPT, NEWER_PROMPT)]),
+    )
+    assert "Stored draft version 2" in second.stdout, second.output
+    assert (await live.run("flows", "publish", "menu", "--version", "2")).exit_code == 0
+    assert NEWER_PROMPT in _text(await _to_menu(stack, 9100003))
+    rolled = await live.run("flows", "rollback", "menu")
+    assert rolled.exit_code == 0, rolled.output
+    assert "version 1 is live again" in rolled.stdout
+    assert NEW_PROMPT in _text(await _to_menu(stack, 9100004))
+    versions = {v["version"]: v["status"] for v in await live.json("flows", "versions", "menu")}
+    assert versions == {1: "published", 2: "retired"}
+    audit = await live.json("audit", "list", "--action", "flow.rollback")
+    assert len(audit) == 1
+
+
+async def test_csv_import_reports_bad_rows_and_imports_none_unless_skip_bad(
+    live: Live, tmp_path: Path
+) -> None:
+    before = await live.json("specialists", "list")
+    people = tmp_path / "people.csv"
+    with people.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["name", "contact_channel", "contact_address", "services", "hours"])
+        writer.writerow(
+            ["Nilda Apaza", "telegram", "5550001", "consultas-laborales", "mon 08:30-13:00"]
+        )
+        writer.writerow(["Luis Mamani", "telegram", "5550002", "magia-negra", "tue 08:30-13:00"])
+        writer.writerow(
+            [
+                "Eva Ccori",
+                "whatsapp",
+                "+51987654321",
+                "consultas-laborales",
+                "wed 09:00-12:00;thu 09:00-12:00",
+            ]
+        )
+        writer.writerow(["Sin Horas", "fax", "123", "consultas-laborales", "lun 25:00-26:00"])
+    refused = await live.run("specialists", "import", str(people))
+    assert refused.exit_code == ExitCode.INVALID
+    assert "line 3:" in refused.stderr and "magia-negra" in refused.stderr
+    assert "line 5:" in refused.stderr
+    assert "line 2:" not in refused.stderr and "line 4:" not in refused.stderr
+    assert len(await live.json("specialists", "list")) == len(before)
+
+    taken = await live.run("specialists", "import", str(people), "--skip-bad")
+    assert taken.exit_code == 0, taken.output
+    assert "Imported 2 of 4 rows" in taken.stdout
+    assert "line 3:" in taken.stdout and "line 5:" in taken.stdout
+    after = await live.json("specialists", "list")
+    assert len(after) == len(before) + 2
+    assert {p["name"] for p in after} - {p["name"] for p in before} == {"Nilda Apaza", "Eva Ccori"}
+
+
+async def test_a_regional_admin_is_refused_other_regions(live: Live) -> None:
+    refused = await live.run("flows", "list", "--tenant", "PE-CUS")
+    assert refused.exit_code == ExitCode.FORBIDDEN
+    assert "(forbidden)" in refused.stderr
+    viewer = await live.run("specialists", "list", role="viewer")
+    assert viewer.exit_code == ExitCode.FORBIDDEN
+    assert (await live.run("specialists", "list", role="cusco")).exit_code == 0
