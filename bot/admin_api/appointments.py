@@ -122,27 +122,11 @@ async def export_appointments(request: web.Request) -> web.StreamResponse:
     while True:
         async with ctx.db.uow() as uow:
             rows, cursor = await _batch(uow, query, after)
-        for a, code, specialist, c in rows:
-            await response.write(
-                _csv_line(
-                    (
-                        a.id,
-                        iso(a.start_utc),
-                        iso(a.end_utc),
-                        a.status.value,
-                        code,
-                        specialist,
-                        c.name or c.representative_name or "",
-                        c.document_type.value if c.document_type else "",
-                        c.document_number or "",
-                        a.channel,
-                        iso(a.created_at),
-                    )
-                )
-            )
+            lines = [_export_line(*row) for row in rows]
+            after = rows[-1][0].id if rows else None
+        await response.write(b"".join(lines))
         if cursor is None:
             break
-        after = rows[-1][0].id
     await response.write_eof()
     return response
 
@@ -152,6 +136,24 @@ async def _batch(
 ) -> tuple[list[Any], str | None]:
     rows, cursor = await fetch(uow, query, Appointment.id, Page(EXPORT_BATCH, after))
     return list(rows), cursor
+
+
+def _export_line(a: Appointment, code: str, specialist: str, c: Citizen) -> bytes:
+    return _csv_line(
+        (
+            a.id,
+            iso(a.start_utc),
+            iso(a.end_utc),
+            a.status.value,
+            code,
+            specialist,
+            c.name or c.representative_name or "",
+            c.document_type.value if c.document_type else "",
+            c.document_number or "",
+            a.channel,
+            iso(a.created_at),
+        )
+    )
 
 
 def _csv_line(values: tuple[object, ...]) -> bytes:

@@ -24,7 +24,7 @@ async def list_audit(request: web.Request) -> web.Response:
     code = request.query.get("tenant") or caller.tenant_code
     first, last = query_day(request, "from"), query_day(request, "to")
     async with reading(request) as uow:
-        codes = dict((await uow.session.execute(select(Tenant.id, Tenant.code))).tuples().all())
+        codes = {tid: c for tid, c in await uow.session.execute(select(Tenant.id, Tenant.code))}
         query = select(AuditEntry)
         if code:
             tenant_id = next((tid for tid, c in codes.items() if c == code), None)

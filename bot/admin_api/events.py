@@ -58,18 +58,15 @@ async def _event(uow: UnitOfWork, tenant: Tenant, event_id: int) -> GroupEvent:
 
 async def _json_of(uow: UnitOfWork, rows: list[tuple[GroupEvent, str]]) -> list[dict[str, Any]]:
     ids = [e.id for e, _ in rows]
-    waiting = dict(
-        (
-            await uow.session.execute(
-                select(EventRegistration.event_id, func.count())
-                .where(
-                    EventRegistration.event_id.in_(ids),
-                    EventRegistration.status == RegistrationStatus.WAITLISTED,
-                )
-                .group_by(EventRegistration.event_id)
-            )
-        ).tuples()
+    counts = await uow.session.execute(
+        select(EventRegistration.event_id, func.count())
+        .where(
+            EventRegistration.event_id.in_(ids),
+            EventRegistration.status == RegistrationStatus.WAITLISTED,
+        )
+        .group_by(EventRegistration.event_id)
     )
+    waiting: dict[int, int] = {event_id: n for event_id, n in counts}
     return [
         {
             "id": e.id,
