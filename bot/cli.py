@@ -397,20 +397,19 @@ def admin_token_list() -> None:
 
     async def job(db: Database) -> list[tuple[object, ...]]:
         async with db.uow() as uow:
-            rows = await access.list_tokens(uow)
-        return [
-            (
-                t.id,
-                t.prefix,
-                t.role,
-                code or "-",
-                t.name,
-                t.expires_at,
-                t.revoked_at,
-                t.last_used_at,
-            )
-            for t, code in rows
-        ]
+            return [
+                (
+                    t.id,
+                    t.prefix,
+                    t.role,
+                    code or "-",
+                    t.name,
+                    t.expires_at,
+                    t.revoked_at,
+                    t.last_used_at,
+                )
+                for t, code in await access.list_tokens(uow)
+            ]
 
     rows = _run(job)
     if not rows:
