@@ -49,8 +49,9 @@ COLUMNS = [
     Column("service", "Service"),
     Column("status", "Status"),
     Column("specialist", "Specialist"),
-    Column("citizen", "Citizen"),
-    Column("document", "Document"),
+    Column("first_name", "Citizen"),
+    Column("doc_type", "Doc"),
+    Column("document", "Number"),
     Column("channel", "Channel"),
 ]
 

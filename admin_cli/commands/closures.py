@@ -17,7 +17,8 @@ app = typer.Typer(help="Closures: days the region's offices are closed.")
 COLUMNS = [
     Column("id", "Id", justify="right"),
     Column("kind", "Kind"),
-    Column("tenant", "Region"),
+    Column("national", "National"),
+    Column("specialist_id", "Specialist"),
     Column("starts_on", "From"),
     Column("ends_on", "To"),
     Column("reason", "Reason"),

@@ -33,7 +33,8 @@ ATTENDEES = [
     Column("position", "#", justify="right"),
     Column("status", "Status"),
     Column("first_name", "First name"),
-    Column("document", "Document"),
+    Column("doc_type", "Doc"),
+    Column("document", "Number"),
     Column("channel", "Channel"),
 ]
 

@@ -26,6 +26,8 @@ COLUMNS = [
     Column("id", "Id", justify="right"),
     Column("created_at", "Queued", output.when),
     Column("channel", "Channel"),
+    Column("address", "To"),
+    Column("kind", "Kind"),
     Column("status", "Status"),
     Column("attempts", "Tries", justify="right"),
     Column("last_error", "Last error"),

@@ -38,11 +38,8 @@ def figure(key: str, value: Any) -> str:
 
 def days_of(report: dict[str, Any]) -> list[dict[str, Any]]:
     """The per-day rows of a report answer."""
-    for key in ("days", "per_day", "items"):
-        rows = report.get(key)
-        if isinstance(rows, list):
-            return [row for row in rows if isinstance(row, dict)]
-    return []
+    rows = report.get("days")
+    return [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
 
 
 def scope_of(client: Client, tenant: str | None, national: bool) -> str | None:
@@ -50,6 +47,12 @@ def scope_of(client: Client, tenant: str | None, national: bool) -> str | None:
     if national and tenant:
         raise CliError("Give --tenant or --national, not both.", ExitCode.USAGE)
     if national:
+        own = client.me().get("tenant")
+        if own:
+            raise CliError(
+                f"This token is limited to {own}: national figures need a national token.",
+                ExitCode.FORBIDDEN,
+            )
         return None
     if tenant:
         return tenant.strip().upper()
@@ -77,20 +80,31 @@ def reports(
         output.print_json(answer)
         return
     report = answer if isinstance(answer, dict) else {}
-    grid = Table(title=f"Report: {scope or 'national'}", header_style="bold", title_justify="left")
-    grid.add_column("Day")
-    for _key, header in FIGURES:
-        grid.add_column(header, justify="right")
+    period = f"{report.get('from', since or '')} to {report.get('to', until or '')}"
+    shown = report.get("tenant", scope) or "all regions"
+    grid = figures_table(f"Report of {shown}, {period}", "Day")
     for row in days_of(report):
-        grid.add_row(
-            str(row.get("date") or row.get("day") or ""),
-            *(figure(k, row.get(k)) for k, _ in FIGURES),
-        )
+        grid.add_row(str(row.get("date") or ""), *(figure(k, row.get(k)) for k, _ in FIGURES))
     totals = report.get("totals")
     if isinstance(totals, dict):
         grid.add_section()
         grid.add_row("[bold]Total[/bold]", *(figure(k, totals.get(k)) for k, _ in FIGURES))
     output.out().print(grid)
+    regions = [r for r in report.get("regions") or [] if isinstance(r, dict)]
+    if regions:
+        by_region = figures_table("Per region", "Region")
+        for row in regions:
+            by_region.add_row(str(row.get("tenant")), *(figure(k, row.get(k)) for k, _ in FIGURES))
+        output.out().print(by_region)
+
+
+def figures_table(title: str, first: str) -> Table:
+    """An empty table with the report's figure columns."""
+    grid = Table(title=title, header_style="bold", title_justify="left")
+    grid.add_column(first)
+    for _key, header in FIGURES:
+        grid.add_column(header, justify="right")
+    return grid
 
 
 def register(app: typer.Typer) -> None:

@@ -27,10 +27,10 @@ COLUMNS = [
     Column("id", "Id", justify="right"),
     Column("created_at", "Since", output.when),
     Column("status", "Status"),
-    Column("reason", "Reason"),
-    Column("channel", "Channel"),
-    Column("citizen", "Citizen"),
-    Column("specialist", "Specialist"),
+    Column("service", "Service"),
+    Column("note", "Note"),
+    Column("specialist_id", "Specialist"),
+    Column("assigned_at", "Assigned", output.when),
 ]
 
 

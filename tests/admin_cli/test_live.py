@@ -274,3 +274,113 @@ async def test_a_regional_admin_is_refused_other_regions(live: Live) -> None:
     viewer = await live.run("specialists", "list", role="viewer")
     assert viewer.exit_code == ExitCode.FORBIDDEN
     assert (await live.run("specialists", "list", role="cusco")).exit_code == 0
+
+
+async def test_services_are_changed_and_audited(live: Live) -> None:
+    code = "consultas-laborales"
+    changed = await live.run(
+        "services", "set", code, "--duration", "45", "--notice", "60", "--reminders", "24h,2h"
+    )
+    assert changed.exit_code == 0, changed.output
+    assert (await live.run("services", "disable", code)).exit_code == 0
+    service = {s["code"]: s for s in await live.json("services", "list")}[code]
+    assert service["duration_minutes"] == 45 and service["min_notice_minutes"] == 60
+    assert service["reminder_minutes"] == [1440, 120] and service["enabled"] is False
+    assert (await live.run("services", "enable", code)).exit_code == 0
+    bad = await live.run("services", "set", code, "--duration", "0")
+    assert bad.exit_code == ExitCode.INVALID
+    assert (await live.run("services", "set", "no-such-service", "--buffer", "5")).exit_code in (
+        ExitCode.NOT_FOUND,
+        ExitCode.INVALID,
+    )
+    table = await live.run("services", "list")
+    assert code in table.stdout and "24h, 2h" in table.stdout
+    entries = await live.json("audit", "list", "--entity", "tenant_service", "--all")
+    assert len(entries) >= 3 and all(e["actor"].endswith(":ana") for e in entries)
+
+
+async def test_specialists_closures_and_events(live: Live) -> None:
+    added = await live.json(
+        "specialists", "add", "--name", "Julia Ticona", "--address", "5550777",
+        "--service", "consultas-laborales", "--hours", "mon 08:30-13:00",
+    )  # fmt: skip
+    ident = str(added["id"])
+    hours = await live.run("specialists", "set-hours", ident, "tue 09:00-12:00", "fri 14:00-17:00")
+    assert hours.exit_code == 0, hours.output
+    person = {str(p["id"]): p for p in await live.json("specialists", "list")}[ident]
+    assert "tue" in json.dumps(person["hours"]) and "mon" not in json.dumps(person["hours"])
+    bad_hours = await live.run("specialists", "set-hours", ident, "someday 25:00-26:00")
+    assert bad_hours.exit_code == ExitCode.INVALID
+    off = await live.run(
+        "specialists", "day-off", ident, "--from", "2031-03-02", "--to", "2031-03-03",
+        "--reason", "capacitación",
+    )  # fmt: skip
+    assert off.exit_code == 0, off.output
+    assert (await live.run("specialists", "deactivate", ident)).exit_code == 0
+    person = {str(p["id"]): p for p in await live.json("specialists", "list")}[ident]
+    assert person["active"] is False
+    assert (await live.run("specialists", "deactivate", "999999")).exit_code == ExitCode.NOT_FOUND
+
+    closure = await live.json(
+        "closures", "add", "--from", "2031-08-15", "--reason", "Aniversario de Arequipa"
+    )
+    listed = await live.json("closures", "list", "--since", "2031-01-01")
+    assert any(c["id"] == closure["id"] and c["national"] is False for c in listed)
+    assert (await live.run("closures", "remove", str(closure["id"]))).exit_code == 0
+    assert closure["id"] not in [c["id"] for c in await live.json("closures", "list")]
+    national = next(c for c in await live.json("closures", "list") if c["national"])
+    refused = await live.run("closures", "remove", str(national["id"]))
+    assert refused.exit_code in (ExitCode.FORBIDDEN, ExitCode.NOT_FOUND)
+
+    event = await live.json(
+        "events", "create", "--title", "Derechos laborales básicos", "--service",
+        "capacitacion-laboral", "--start", "2031-06-12T10:00", "--seats", "20",
+    )  # fmt: skip
+    assert event["start"].startswith("2031-06-12T15:00") or "10:00:00-05:00" in event["start"]
+    table = await live.run("events", "list")
+    assert "Derechos laborales básicos" in table.stdout and "2031-06-12 10:00" in table.stdout
+    assert await live.json("events", "attendees", str(event["id"])) == []
+    cancelled = await live.run("events", "cancel", str(event["id"]), "--yes")
+    assert cancelled.exit_code == 0, cancelled.output
+    status = {e["id"]: e["status"] for e in await live.json("events", "list")}[event["id"]]
+    assert status == "cancelled"
+
+
+async def test_appointments_tickets_outbox_reports_and_tenants(live: Live, tmp_path: Path) -> None:
+    assert await live.json("appointments", "list", "--status", "booked") == []
+    target = tmp_path / "appointments.csv"
+    exported = await live.run("appointments", "export", str(target), "--from", "2030-01-01")
+    assert exported.exit_code == 0, exported.output
+    header = target.read_text(encoding="utf-8-sig").splitlines()[0]
+    assert "status" in header and "service" in header
+    assert "Wrote 0 appointments" in exported.stdout
+    assert (await live.run("appointments", "list", "--from", "yesterday")).exit_code == 2
+
+    assert await live.json("tickets", "list", "--status", "open") == []
+    missing = await live.run("tickets", "assign", "999999", "--specialist", "1")
+    assert missing.exit_code == ExitCode.NOT_FOUND
+    assert await live.json("outbox", "failed") == []
+    assert (await live.run("outbox", "retry", "999999")).exit_code == ExitCode.NOT_FOUND
+
+    report = await live.json("reports", "--from", "2031-01-01", "--to", "2031-01-07")
+    assert report["tenant"] == "PE-ARE" and len(report["days"]) == 7
+    shown = await live.run("reports", "--from", "2031-01-01", "--to", "2031-01-03")
+    assert "2031-01-02" in shown.stdout and "Total" in shown.stdout
+    assert (await live.run("reports", "--national")).exit_code == ExitCode.FORBIDDEN
+    country = await live.json("reports", "--national", role="national")
+    assert country["tenant"] is None and isinstance(country["regions"], list)
+    assert (await live.json("reports", role="viewer"))["tenant"] == "PE-ARE"
+
+    assert [t["code"] for t in await live.json("tenants", "list")] == ["PE-ARE"]
+    assert len(await live.json("tenants", "list", role="national")) >= 20
+    refused = await live.run("tenants", "onboard", "PE-MDD", "--admin-name", "Rocío")
+    assert refused.exit_code == ExitCode.FORBIDDEN
+    onboarded = await live.run(
+        "tenants", "onboard", "PE-MDD", "--admin-name", "Rocío", role="national"
+    )
+    assert onboarded.exit_code == 0, onboarded.output
+    token = onboarded.stdout.strip().splitlines()[-1]
+    assert token.startswith("psv_")
+    first = Cli({"PSV_ADMIN_URL": live.stack.base, "PSV_ADMIN_TOKEN": token})
+    me = json.loads((await asyncio.to_thread(first, "whoami", "--json")).stdout)
+    assert me["tenant"] == "PE-MDD" and me["role"] == "regional"
