@@ -18,11 +18,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from bot import i18n
+from bot.desk import Desk
 from bot.flows import actions, conditions, placeholders, registry, steps
 from bot.flows.machine import END, CompiledFlow, outcome_trigger
 from bot.flows.schema import FLOW_PREFIX
 from bot.inbox import InboxWriter
-from bot.messages import OPTIONS_PAGE, Inbound, Option, Outbound, inbound_from_json
+from bot.messages import OPTIONS_PAGE, REPLY_PRIORITY, Inbound, Option, Outbound, inbound_from_json
 from bot.turn import Turn
 from bot.understand import Choice, global_command, match_option
 from core import catalog
@@ -40,7 +41,6 @@ MENU = "menu"
 MAX_HOPS = 40
 MISUNDERSTOOD_LIMIT = 3
 NAV_STEP = "_nav"
-REPLY_PRIORITY = 10
 # Global words and the flow each one opens (the others act on the current step).
 FLOW_COMMANDS = {"menu": MENU, "restart": MENU, "language": "language", "human": "handoff"}
 
@@ -96,6 +96,7 @@ class Engine:
         self.clock = clock
         self.session_timeout = timedelta(minutes=settings.session_timeout_minutes)
         self.inbox = InboxWriter(db)
+        self.desk = Desk(settings.timezone)
         # Called after a transaction that queued replies commits (wakes the outbox worker).
         self.on_replies: Callable[[], object] | None = None
         self._flows: dict[int, CompiledFlow] = {}
@@ -167,18 +168,22 @@ class Engine:
 
     async def _turn(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> list[Outbound]:
         conversation = await self._conversation(uow, inbound, now)
-        turn = Turn.begin(uow, conversation, inbound, now, self.settings)
-        await self._process(turn)
-        turn.store()
+        # A specialist's message, or a citizen's while a person answers them, skips the flows.
+        replies = await self.desk.handle(uow, conversation, inbound, now)
+        if replies is None:
+            turn = Turn.begin(uow, conversation, inbound, now, self.settings)
+            await self._process(turn)
+            turn.store()
+            replies = turn.replies
         conversation.last_inbound_at = now
-        self._queue(uow, inbound, conversation.id, turn.replies, now)
+        self._queue(uow, inbound, conversation.id, replies, now)
         log.debug(
             "handled %s message of %s: %d replies",
             inbound.channel,
             pseudonym(inbound.user_ref),
-            len(turn.replies),
+            len(replies),
         )
-        return turn.replies
+        return replies
 
     # ---- the inbox: webhooks queue, processors run the turns ----------------------------
 

@@ -47,6 +47,9 @@ def inbound_from_json(data: dict[str, Any]) -> Inbound:
     return Inbound(**fields, location=Location(*location) if location else None)
 
 
+REPLY_PRIORITY = 10
+"""Outbox priority of answers to someone who just wrote (relayed chat too): before bulk."""
+
 OPTIONS_PAGE = 10
 """Options shown at once where a channel lists them as text (WhatsApp); "más" shows the next."""
 

@@ -11,11 +11,10 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import func, select
 
-from bot import i18n, notify
+from bot import i18n, notify, relay
 from bot.turn import Turn
 from core import booking, catalog, citizens, events, meetings
 from core.errors import DomainError, NotFound, SlotTaken
-from core.handoff import request_handoff
 from core.models import (
     Appointment,
     Citizen,
@@ -230,7 +229,10 @@ async def cancel_registration(turn: Turn) -> str:
 
 
 async def handoff(turn: Turn) -> str:
-    """Record a request to talk to a person of the region (and service, if chosen)."""
+    """Open a ticket to talk to a person: "ok" when one answers now, "queued" when it waits.
+
+    Sets {answer_when}: when the waiting citizen can expect an answer.
+    """
     tenant_id = service_id = None
     if turn.value("region"):
         try:
@@ -242,15 +244,24 @@ async def handoff(turn: Turn) -> str:
             service_id = (await catalog.get_service(turn.uow, str(turn.value("service")))).id
         except NotFound:
             service_id = None
-    await request_handoff(
+    opened = await relay.open_ticket(
         turn.uow,
         conversation_id=turn.conversation.id,
         tenant_id=tenant_id,
         service_id=service_id,
         citizen_id=_citizen_id(turn),
         note=turn.answers.get("note"),
+        now=turn.now,
     )
-    return "ok"
+    if opened.specialist is not None:
+        turn.extra_vars["specialist"] = opened.specialist.name.split(" ")[0]
+        return "ok"
+    if opened.opens_at is not None:
+        when = i18n.format_when(opened.opens_at, turn.lang, turn.settings.timezone)
+        turn.extra_vars["answer_when"] = turn.t("handoff.from", when=when)
+    else:
+        turn.extra_vars["answer_when"] = turn.t("handoff.soon")
+    return "queued"
 
 
 async def erase_data(turn: Turn) -> str:

@@ -107,7 +107,15 @@ RESOLVERS: dict[str, Resolver] = {
 }
 # Set by actions during the turn (e.g. the booked specialist's first name).
 ACTION_VALUES = frozenset(
-    {"specialist", "appointment_when", "event_title", "event_when", "position", "reason"}
+    {
+        "specialist",
+        "appointment_when",
+        "event_title",
+        "event_when",
+        "position",
+        "reason",
+        "answer_when",
+    }
 )
 assert frozenset(RESOLVERS) | ACTION_VALUES == PLACEHOLDERS, "docs/flows.md lists them all"
 

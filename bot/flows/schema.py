@@ -86,6 +86,7 @@ PLACEHOLDERS = frozenset(
         "event_when",
         "position",
         "reason",
+        "answer_when",
     }
 )
 PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")

@@ -1,0 +1,287 @@
+"""Specialists by chat (case buttons, agenda, outcomes, reassignment) and relayed hand-off."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.engine import Engine
+from core.db import Database
+from core.models import Appointment, AppointmentStatus, HandoffRequest, OutboxMessage, Specialist
+from tests.dialogs.support import Clock, Person, dialog, make_engine
+from tests.factories import NOW, add_specialist, lima
+
+CONSENT = [("hola", "¿Acepta?"), ("sí", "¿En qué le puedo ayudar?")]
+BOOK = [
+    *CONSENT,
+    ("pedir una cita", "¿Con qué tema"),
+    ("consultas laborales", "¿En qué región"),
+    ("arequipa", "¿Qué día"),
+    ("el miércoles a las 10", "¿Cuál tiene?"),
+    ("1", "DNI"),
+    ("40123456", "nombre completo"),
+    ("Lucía Quispe", "caso"),
+    ("Despido", "¿Confirmo"),
+    ("sí", "confirmada"),
+]
+HANDOFF = [
+    *CONSENT,
+    ("quiero hablar con un abogado", "¿De qué región"),
+    ("arequipa", "¿en qué necesita ayuda?"),
+]
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(NOW)
+
+
+@pytest.fixture
+async def staff(db: Database) -> list[Specialist]:
+    async with db.uow() as uow:
+        people = [
+            await add_specialist(uow, "PE-ARE", ("consultas-laborales",), name="Ana Ríos"),
+            await add_specialist(uow, "PE-ARE", ("consultas-laborales",), name="Jorge Mamani"),
+        ]
+        await uow.commit()
+    async with db.uow() as uow:
+        people = [await uow.session.get_one(Specialist, p.id) for p in people]
+        uow.session.expunge_all()
+    return people
+
+
+@pytest.fixture
+async def engine(db: Database, clock: Clock, staff: list[Specialist]) -> AsyncIterator[Engine]:
+    engine = make_engine(db, clock)
+    await engine.start()
+    yield engine
+
+
+def specialist_chat(engine: Engine, specialist: Specialist) -> Person:
+    return Person(engine, user=specialist.contact_address, channel=specialist.contact_channel)
+
+
+async def only_appointment(db: Database) -> Appointment:
+    async with db.uow() as uow:
+        [appointment] = list(await uow.session.scalars(select(Appointment)))
+        uow.session.expunge(appointment)
+        return appointment
+
+
+async def sent_to(db: Database, address: str) -> list[str]:
+    async with db.uow() as uow:
+        rows = await uow.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.address == address, OutboxMessage.status != "withdrawn")
+            .order_by(OutboxMessage.id)
+        )
+        return [row.payload["text"] for row in rows]
+
+
+def owner(staff: list[Specialist], appointment: Appointment) -> Specialist:
+    return next(s for s in staff if s.id == appointment.specialist_id)
+
+
+async def test_case_buttons_acknowledge_then_attended_with_a_note(
+    engine: Engine, db: Database, clock: Clock, staff: list[Specialist]
+) -> None:
+    await dialog(Person(engine), BOOK)
+    booked = await only_appointment(db)
+    me = specialist_chat(engine, owner(staff, booked))
+    ack = await me.says(payload=f"sp:ack:{booked.id}")
+    assert f"caso {booked.id}" in ack.text
+    assert (await only_appointment(db)).acknowledged_at is not None
+
+    early = await me.says(payload=f"sp:attended:{booked.id}")
+    assert "No se pudo registrar" in early.text  # it has not started yet
+    assert (await only_appointment(db)).status == AppointmentStatus.BOOKED
+
+    clock.now = booked.start_utc + timedelta(minutes=40)
+    done = await me.says(payload=f"sp:attended:{booked.id}")
+    assert "atendido" in done.text and "sp:no_note" in done.payloads
+    await me.says("Se orientó sobre despido arbitrario; presentará reclamo.")
+    after = await only_appointment(db)
+    assert after.status == AppointmentStatus.ATTENDED
+    assert after.outcome_at is not None
+    assert after.outcome_note == "Se orientó sobre despido arbitrario; presentará reclamo."
+
+
+async def test_no_show_tells_the_citizen_and_no_note_is_fine(
+    engine: Engine, db: Database, clock: Clock, staff: list[Specialist]
+) -> None:
+    citizen = Person(engine)
+    await dialog(citizen, BOOK)
+    booked = await only_appointment(db)
+    me = specialist_chat(engine, owner(staff, booked))
+    clock.now = booked.start_utc + timedelta(minutes=20)
+    await me.says(payload=f"sp:no_show:{booked.id}")
+    none = await me.says(payload="sp:no_note")
+    assert "sin nota" in none.text.lower()
+    after = await only_appointment(db)
+    assert (after.status, after.outcome_note) == (AppointmentStatus.NO_SHOW, None)
+    assert any("no se conectó" in text for text in await sent_to(db, citizen.user))
+
+
+async def test_a_citizen_sending_specialist_payloads_changes_nothing(
+    engine: Engine, db: Database, clock: Clock
+) -> None:
+    citizen = Person(engine)
+    await dialog(citizen, BOOK)
+    booked = await only_appointment(db)
+    clock.now = booked.start_utc + timedelta(minutes=40)
+    for action in ("ack", "attended", "no_show", "reassign", "reschedule"):
+        await citizen.says(payload=f"sp:{action}:{booked.id}")
+        await citizen.says(f"sp:{action}:{booked.id}")
+    after = await only_appointment(db)
+    assert (after.status, after.acknowledged_at, after.specialist_id) == (
+        AppointmentStatus.BOOKED,
+        None,
+        booked.specialist_id,
+    )
+
+
+async def test_a_specialist_cannot_touch_a_colleagues_case(
+    engine: Engine, db: Database, clock: Clock, staff: list[Specialist]
+) -> None:
+    await dialog(Person(engine), BOOK)
+    booked = await only_appointment(db)
+    colleague = next(s for s in staff if s.id != booked.specialist_id)
+    clock.now = booked.start_utc + timedelta(minutes=40)
+    other = specialist_chat(engine, colleague)
+    for action in ("ack", "attended", "reassign"):
+        reply = await other.says(payload=f"sp:{action}:{booked.id}")
+        assert "no está a su cargo" in reply.text
+    assert (await only_appointment(db)).status == AppointmentStatus.BOOKED
+
+
+async def test_agenda_today_tomorrow_and_a_day_in_words(
+    engine: Engine, db: Database, staff: list[Specialist]
+) -> None:
+    await dialog(Person(engine), BOOK)  # Wednesday 2 December, 10:00
+    booked = await only_appointment(db)
+    me = specialist_chat(engine, owner(staff, booked))
+    assert "No tiene citas" in (await me.says("agenda")).text
+    tomorrow = await me.says("agenda mañana")
+    assert "Lucía" in tomorrow.text and "10:00" in tomorrow.text
+    assert "Lucía" in (await me.says("Agenda del miércoles")).text
+    assert "Lucía" in (await me.says(payload="sp:agenda:tomorrow")).text
+    assert "agenda" in (await me.says("hola")).text.lower()  # anything else: what they can do
+
+
+async def test_reassign_to_a_free_colleague_then_cancel_when_nobody_is_free(
+    engine: Engine, db: Database, staff: list[Specialist]
+) -> None:
+    citizen = Person(engine)
+    await dialog(citizen, BOOK)
+    booked = await only_appointment(db)
+    first = owner(staff, booked)
+    moved = await specialist_chat(engine, first).says(payload=f"sp:reassign:{booked.id}")
+    after = await only_appointment(db)
+    colleague = next(s for s in staff if s.id != first.id)
+    assert after.specialist_id == colleague.id
+    assert colleague.name in moved.text
+    async with db.uow() as uow:  # the first one leaves: nobody else is free at that time
+        (await uow.session.get_one(Specialist, first.id)).active = False
+        await uow.commit()
+    again = await specialist_chat(engine, colleague).says(payload=f"sp:reassign:{booked.id}")
+    final = await only_appointment(db)
+    assert "nuevos horarios" in again.text
+    assert (final.status, final.specialist_id) == (AppointmentStatus.CANCELLED, colleague.id)
+    async with db.uow() as uow:
+        told = list(
+            await uow.session.scalars(
+                select(OutboxMessage.payload).where(OutboxMessage.address == citizen.user)
+            )
+        )
+    # The citizen was told of the move (that notice was then withdrawn by the cancellation).
+    assert any(colleague.name.split(" ")[0] in payload["text"] for payload in told)
+
+
+async def test_reschedule_needed_cancels_and_offers_new_times(
+    engine: Engine, db: Database, clock: Clock, staff: list[Specialist]
+) -> None:
+    citizen = Person(engine)
+    await dialog(citizen, BOOK)
+    booked = await only_appointment(db)
+    clock.now = booked.start_utc + timedelta(minutes=5)
+    reply = await specialist_chat(engine, owner(staff, booked)).says(
+        payload=f"sp:reschedule:{booked.id}"
+    )
+    assert "reprogramarla" in reply.text
+    assert (await only_appointment(db)).status == AppointmentStatus.CANCELLED
+
+
+# ---- talk to a person ------------------------------------------------------------------
+
+
+async def test_relay_goes_both_ways_labelled_and_either_side_closes(
+    engine: Engine, db: Database, staff: list[Specialist]
+) -> None:
+    citizen = Person(engine)
+    await dialog(citizen, [*HANDOFF, ("No me pagan la CTS", ["especialista", "Arequipa", "salir"])])
+    async with db.uow() as uow:
+        ticket = await uow.session.scalar(select(HandoffRequest))
+        assert ticket is not None and ticket.status == "assigned"
+        uow.session.expunge(ticket)
+        helper = next(s for s in staff if s.id == ticket.specialist_id)
+    me = specialist_chat(engine, helper)
+    card = await sent_to(db, helper.contact_address)
+    assert any("No me pagan la CTS" in text for text in card)
+
+    assert (await citizen.says("¿Me pueden ayudar con el cálculo?")).messages == []
+    to_specialist = await sent_to(db, helper.contact_address)
+    assert to_specialist[-1].endswith("¿Me pueden ayudar con el cálculo?")
+    assert "👤" in to_specialist[-1] and citizen.user not in to_specialist[-1]
+
+    assert (await me.says("Claro, ¿cuál fue su último sueldo?")).messages == []
+    to_citizen = await sent_to(db, citizen.user)
+    assert to_citizen[-1].endswith("Claro, ¿cuál fue su último sueldo?")
+    assert "Ana" in to_citizen[-1] or "Jorge" in to_citizen[-1]
+    assert helper.contact_address not in to_citizen[-1]
+
+    await citizen.says("salir")
+    async with db.uow() as uow:
+        closed = await uow.session.get(HandoffRequest, ticket.id)
+        assert closed is not None and (closed.status, closed.closed_by) == ("closed", "citizen")
+    assert "terminó" in (await sent_to(db, citizen.user))[-1]
+    assert "cerrada" in (await sent_to(db, helper.contact_address))[-1]
+    back = await citizen.says("hola")
+    assert back.messages, "after the relay the citizen talks to the bot again"
+
+
+async def test_when_everyone_is_busy_the_ticket_waits_then_goes_to_whoever_frees_up(
+    engine: Engine, db: Database, staff: list[Specialist]
+) -> None:
+    first, second, third = Person(engine), Person(engine), Person(engine)
+    await dialog(first, [*HANDOFF, ("Consulta uno", "salir")])
+    await dialog(second, [*HANDOFF, ("Consulta dos", "salir")])
+    await dialog(third, [*HANDOFF, ("Consulta tres", "en cuanto un especialista se libere")])
+    async with db.uow() as uow:
+        tickets = list(
+            await uow.session.scalars(select(HandoffRequest).order_by(HandoffRequest.id))
+        )
+        uow.session.expunge_all()
+    assert [t.status for t in tickets] == ["assigned", "assigned", "open"]
+    helper = next(s for s in staff if s.id == tickets[0].specialist_id)
+    await specialist_chat(engine, helper).says(payload="relay:close")
+    async with db.uow() as uow:
+        waiting = await uow.session.get(HandoffRequest, tickets[2].id)
+        assert waiting is not None
+        assert (waiting.status, waiting.specialist_id) == ("assigned", helper.id)
+    assert any("Consulta tres" in t for t in await sent_to(db, helper.contact_address))
+
+
+async def test_outside_office_hours_the_citizen_is_told_when(
+    db: Database, staff: list[Specialist]
+) -> None:
+    saturday = lima(2026, 12, 5, 11)
+    engine = make_engine(db, Clock(saturday))
+    await engine.start()
+    reply = await dialog(Person(engine), [*HANDOFF, ("Consulta", "desde el lunes")])
+    assert "7 de diciembre" in reply.text
+    async with db.uow() as uow:
+        ticket = await uow.session.scalar(select(HandoffRequest))
+        assert ticket is not None and ticket.status == "open"
