@@ -112,5 +112,7 @@ def cancel(
     confirm_or_abort(f"Cancel event {event} and tell everyone registered?", yes)
     with connect() as client:
         code = client.tenant(tenant)
-        client.post(path("tenants", code, "events", event, "cancel"), {})
-    output.say(f"[green]Cancelled event {event} of {code}; registrants are being told.[/green]")
+        answer = client.post(path("tenants", code, "events", event, "cancel"), {})
+    told = answer.get("told") if isinstance(answer, dict) else None
+    shown = f"{told} registrants are being told" if told is not None else "registrants are told"
+    output.say(f"[green]Cancelled event {event} of {code}; {shown}.[/green]")

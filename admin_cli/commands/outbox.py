@@ -36,7 +36,9 @@ COLUMNS = [
 
 @app.command("failed")
 def failed(
-    status: Annotated[OutboxStatus, typer.Option("--status")] = OutboxStatus.failed,
+    status: Annotated[
+        OutboxStatus | None, typer.Option("--status", help="Only one kind (default: both).")
+    ] = None,
     limit: LimitOpt = 50,
     every: AllOpt = False,
     tenant: TenantOpt = None,
@@ -46,10 +48,12 @@ def failed(
     with connect() as client:
         code = client.tenant(tenant)
         items, more = client.items(
-            path("tenants", code, "outbox"), {"status": status.value}, limit=row_limit(limit, every)
+            path("tenants", code, "outbox"),
+            {"status": status.value if status else None},
+            limit=row_limit(limit, every),
         )
     output.listing(
-        items, COLUMNS, as_json=as_json, title=f"Outbox of {code} ({status.value})", more=more
+        items, COLUMNS, as_json=as_json, title=f"Undelivered messages of {code}", more=more
     )
 
 

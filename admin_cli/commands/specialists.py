@@ -170,12 +170,12 @@ def day_off(
         output.print_json(answer)
         return
     output.say(f"[green]Specialist {specialist} of {code} is off from {first} to {last}.[/green]")
-    if isinstance(answer, dict):
-        extra = {
-            k: v for k, v in answer.items() if k not in ("id", "starts_on", "ends_on", "reason")
-        }
-        if extra:
-            output.fields(extra, as_json=False)
+    moved = answer.get("appointments") if isinstance(answer, dict) else None
+    if isinstance(moved, dict):
+        output.say(
+            f"Appointments in those days: {moved.get('moved', 0)} moved to colleagues, "
+            f"{moved.get('cancelled', 0)} citizens asked to choose new times."
+        )
 
 
 @app.command("deactivate")

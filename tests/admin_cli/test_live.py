@@ -316,6 +316,7 @@ async def test_specialists_closures_and_events(live: Live) -> None:
         "--reason", "capacitación",
     )  # fmt: skip
     assert off.exit_code == 0, off.output
+    assert "0 moved to colleagues" in off.stdout
     assert (await live.run("specialists", "deactivate", ident)).exit_code == 0
     person = {str(p["id"]): p for p in await live.json("specialists", "list")}[ident]
     assert person["active"] is False
@@ -342,6 +343,9 @@ async def test_specialists_closures_and_events(live: Live) -> None:
     assert await live.json("events", "attendees", str(event["id"])) == []
     cancelled = await live.run("events", "cancel", str(event["id"]), "--yes")
     assert cancelled.exit_code == 0, cancelled.output
+    assert "0 registrants are being told" in cancelled.stdout
+    again = await live.run("events", "cancel", str(event["id"]), "--yes")
+    assert again.exit_code == ExitCode.CONFLICT
     status = {e["id"]: e["status"] for e in await live.json("events", "list")}[event["id"]]
     assert status == "cancelled"
 
@@ -360,6 +364,7 @@ async def test_appointments_tickets_outbox_reports_and_tenants(live: Live, tmp_p
     missing = await live.run("tickets", "assign", "999999", "--specialist", "1")
     assert missing.exit_code == ExitCode.NOT_FOUND
     assert await live.json("outbox", "failed") == []
+    assert await live.json("outbox", "failed", "--status", "needs_template") == []
     assert (await live.run("outbox", "retry", "999999")).exit_code == ExitCode.NOT_FOUND
 
     report = await live.json("reports", "--from", "2031-01-01", "--to", "2031-01-07")
