@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot import i18n, notify, relay
+from bot import followups, i18n, notify, relay
 from bot.messages import Inbound, Option, Outbound
 from bot.understand import global_command, normalise
 from bot.understand_dates import read_date
@@ -71,8 +71,9 @@ def _help() -> Outbound:
 class Desk:
     """Reads one message of a specialist (or of a citizen being relayed) in a unit of work."""
 
-    def __init__(self, timezone: str) -> None:
+    def __init__(self, timezone: str, meeting_url: str) -> None:
         self.timezone = timezone
+        self.meeting_url = meeting_url
 
     async def handle(
         self, uow: UnitOfWork, conversation: Conversation, inbound: Inbound, now: datetime
@@ -82,6 +83,11 @@ class Desk:
         if specialist is not None:
             conversation.language = LANG
             return await self._specialist(uow, conversation, specialist, inbound, now)
+        answered = await followups.handle(
+            uow, conversation, inbound, now, self.timezone, self.meeting_url
+        )
+        if answered is not None:
+            return answered
         ticket = await relay.ticket_of_conversation(uow, conversation.id)
         if ticket is None:
             return None

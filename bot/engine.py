@@ -42,7 +42,13 @@ MAX_HOPS = 40
 MISUNDERSTOOD_LIMIT = 3
 NAV_STEP = "_nav"
 # Global words and the flow each one opens (the others act on the current step).
-FLOW_COMMANDS = {"menu": MENU, "restart": MENU, "language": "language", "human": "handoff"}
+FLOW_COMMANDS = {
+    "menu": MENU,
+    "restart": MENU,
+    "language": "language",
+    "human": "handoff",
+    "book": "book",  # the "book again" button of a notification (payload "menu:book")
+}
 
 
 SUCCESS = frozenset({"ok", "waitlisted"})
@@ -96,7 +102,7 @@ class Engine:
         self.clock = clock
         self.session_timeout = timedelta(minutes=settings.session_timeout_minutes)
         self.inbox = InboxWriter(db)
-        self.desk = Desk(settings.timezone)
+        self.desk = Desk(settings.timezone, settings.meeting_url)
         # Called after a transaction that queued replies commits (wakes the outbox worker).
         self.on_replies: Callable[[], object] | None = None
         self._flows: dict[int, CompiledFlow] = {}
@@ -368,8 +374,8 @@ class Engine:
 
     def _command(self, turn: Turn) -> str | None:
         inbound = turn.inbound
-        if inbound.payload and inbound.payload.startswith("nav:"):
-            return inbound.payload.removeprefix("nav:")
+        if inbound.payload and inbound.payload.startswith(("nav:", "menu:")):
+            return inbound.payload.partition(":")[2]
         if turn.state.get("offered_step") == NAV_STEP:
             offered = [Choice(p, (label,)) for p, label in turn.state.get("offered", [])]
             chosen = match_option(inbound.text, offered).payload

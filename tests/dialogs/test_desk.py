@@ -6,11 +6,18 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.engine import Engine
 from core.db import Database
-from core.models import Appointment, AppointmentStatus, HandoffRequest, OutboxMessage, Specialist
+from core.models import (
+    Appointment,
+    AppointmentStatus,
+    HandoffRequest,
+    OutboxMessage,
+    Specialist,
+    SurveyResponse,
+)
 from tests.dialogs.support import Clock, Person, dialog, make_engine
 from tests.factories import NOW, add_specialist, lima
 
@@ -285,3 +292,81 @@ async def test_outside_office_hours_the_citizen_is_told_when(
     async with db.uow() as uow:
         ticket = await uow.session.scalar(select(HandoffRequest))
         assert ticket is not None and ticket.status == "open"
+
+
+# ---- answers to notifications ------------------------------------------------------------
+
+
+async def test_survey_score_then_comment_once_and_only_for_the_owner(
+    engine: Engine, db: Database
+) -> None:
+    citizen, stranger = Person(engine), Person(engine)
+    await dialog(citizen, BOOK)
+    booked = await only_appointment(db)
+    assert "ya no está vigente" in (await stranger.says(payload=f"survey:{booked.id}:1")).text
+    thanks = await citizen.says(payload=f"survey:{booked.id}:4")
+    assert "Gracias" in thanks.text
+    await citizen.says("Muy amable la abogada")
+    again = await citizen.says(payload=f"survey:{booked.id}:1")
+    assert "Ya recibimos" in again.text
+    async with db.uow() as uow:
+        [response] = list(await uow.session.scalars(select(SurveyResponse)))
+        assert (response.appointment_id, response.score) == (booked.id, 4)
+        assert response.comment == "Muy amable la abogada"
+
+
+async def test_a_typed_score_counts_after_the_survey_went_out(
+    engine: Engine, db: Database, clock: Clock
+) -> None:
+    citizen = Person(engine)
+    await dialog(citizen, BOOK)
+    booked = await only_appointment(db)
+    assert not (await citizen.says("5")).text.startswith("¡Gracias")  # no survey sent yet
+    clock.now = booked.end_utc + timedelta(minutes=30)
+    async with db.uow() as uow:
+        await uow.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.kind == "survey")
+            .values(status="sent", sent_at=clock.now)
+        )
+        await uow.commit()
+    await citizen.says("menú")
+    await citizen.says("salir")
+    assert "Gracias" in (await citizen.says("5")).text
+    async with db.uow() as uow:
+        assert await uow.session.scalar(select(SurveyResponse.score)) == 5
+
+
+async def test_new_times_offered_after_a_reschedule_book_with_one_tap(
+    engine: Engine, db: Database, clock: Clock, staff: list[Specialist]
+) -> None:
+    citizen = Person(engine)
+    await dialog(citizen, BOOK)
+    booked = await only_appointment(db)
+    clock.now = booked.start_utc + timedelta(minutes=5)
+    await specialist_chat(engine, owner(staff, booked)).says(payload=f"sp:reschedule:{booked.id}")
+    async with db.uow() as uow:
+        offers = [
+            payload
+            for row in await uow.session.scalars(
+                select(OutboxMessage.payload).where(OutboxMessage.address == citizen.user)
+            )
+            for payload, _ in row.get("options", [])
+            if payload.startswith("rebook:")
+        ]
+    assert offers
+    done = await citizen.says(payload=offers[0])
+    assert "nueva cita" in done.text
+    async with db.uow() as uow:
+        rows = list(await uow.session.scalars(select(Appointment).order_by(Appointment.id)))
+        uow.session.expunge_all()
+    assert [r.status for r in rows] == [AppointmentStatus.CANCELLED, AppointmentStatus.BOOKED]
+    assert rows[1].start_utc.isoformat() == offers[0].split(":", 2)[2]
+    stranger = await Person(engine).says(payload=offers[1] if len(offers) > 1 else offers[0])
+    assert "ya no está vigente" in stranger.text
+
+
+async def test_book_again_button_opens_the_booking_flow(engine: Engine) -> None:
+    citizen = Person(engine)
+    await dialog(citizen, CONSENT)
+    assert "¿Con qué tema" in (await citizen.says(payload="menu:book")).text

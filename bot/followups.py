@@ -1,0 +1,182 @@
+"""Answers to what the bot sent on its own: survey scores and comments, new times offered.
+
+Notifications carry options (`survey:<appointment>:<score>`, `rebook:<appointment>:<iso>`);
+a tap, or on WhatsApp the option's number typed back while no question is pending, lands
+here before the citizen flows. Everything is checked against the conversation's own
+citizen: a payload naming someone else's appointment is ignored like any unknown text.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from bot import i18n, notify
+from bot.messages import Inbound, Option, Outbound
+from bot.understand import global_command
+from core import booking, citizens, meetings
+from core.errors import DomainError, SlotTaken
+from core.models import (
+    Appointment,
+    Conversation,
+    OutboxMessage,
+    Service,
+    SurveyResponse,
+    Tenant,
+)
+from core.uow import UnitOfWork
+
+SURVEY_WINDOW = timedelta(days=7)  # a typed "4" counts as a score this long after the prompt
+MAX_COMMENT = 1000
+COMMENT_FLAG = "survey_comment_for"
+
+
+async def _owned(uow: UnitOfWork, appointment_id: int, inbound: Inbound) -> Appointment | None:
+    """The appointment, if it belongs to the citizen writing from this address."""
+    appointment = await uow.session.get(Appointment, appointment_id)
+    if appointment is None:
+        return None
+    mine = await citizens.owns_address(
+        uow, appointment.citizen_id, inbound.channel, inbound.user_ref
+    )
+    return appointment if mine else None
+
+
+def _parts(payload: str, prefix: str) -> tuple[int, str] | None:
+    head, _, rest = payload.removeprefix(prefix).partition(":")
+    return (int(head), rest) if payload.startswith(prefix) and head.isdigit() else None
+
+
+async def handle(
+    uow: UnitOfWork,
+    conversation: Conversation,
+    inbound: Inbound,
+    now: datetime,
+    timezone: str,
+    meeting_url: str,
+) -> list[Outbound] | None:
+    """Replies when the message answers a notification; None otherwise."""
+    lang = conversation.language
+    payload = inbound.payload or ""
+    memory = dict(conversation.memory or {})
+    pending_comment = memory.pop(COMMENT_FLAG, None)
+    if pending_comment is not None:
+        conversation.memory = memory  # one message only: the comment, or anything else
+    survey = _parts(payload, "survey:")
+    if survey is None and not payload and conversation.step is None:
+        survey = await _typed_score(uow, inbound, now)
+    if survey is not None:
+        return await _score(uow, conversation, inbound, survey, now)
+    rebook = _parts(payload, "rebook:")
+    if rebook is not None:
+        return await _rebook(uow, inbound, rebook, lang, now, timezone, meeting_url)
+    text = inbound.text.strip()
+    if pending_comment is not None and text and not payload and global_command(text) is None:
+        response = await uow.session.get(SurveyResponse, int(pending_comment))
+        if response is not None:
+            response.comment = text[:MAX_COMMENT]
+            return [Outbound(i18n.t("survey.comment_saved", lang))]
+    return None
+
+
+async def _typed_score(uow: UnitOfWork, inbound: Inbound, now: datetime) -> tuple[int, str] | None:
+    """A bare "1".."5" right after a survey prompt went to this address."""
+    text = inbound.text.strip()
+    if len(text) != 1 or text not in "12345":
+        return None
+    subject = await uow.session.scalar(
+        select(OutboxMessage.subject)
+        .where(
+            OutboxMessage.channel == inbound.channel,
+            OutboxMessage.address == inbound.user_ref,
+            OutboxMessage.kind == "survey",
+            OutboxMessage.status == "sent",
+            OutboxMessage.sent_at >= now - SURVEY_WINDOW,
+        )
+        .order_by(OutboxMessage.sent_at.desc())
+        .limit(1)
+    )
+    if not subject or not subject.startswith("appointment:"):
+        return None
+    appointment_id = int(subject.removeprefix("appointment:"))
+    answered = await uow.session.scalar(
+        select(SurveyResponse.id).where(SurveyResponse.appointment_id == appointment_id)
+    )
+    return None if answered else (appointment_id, text)
+
+
+async def _score(
+    uow: UnitOfWork,
+    conversation: Conversation,
+    inbound: Inbound,
+    survey: tuple[int, str],
+    now: datetime,
+) -> list[Outbound]:
+    lang = conversation.language
+    appointment = await _owned(uow, survey[0], inbound)
+    if appointment is None or not survey[1].isdigit() or not 1 <= int(survey[1]) <= 5:
+        return [Outbound(i18n.t("survey.unknown", lang))]
+    existing = await uow.session.scalar(
+        select(SurveyResponse).where(SurveyResponse.appointment_id == appointment.id)
+    )
+    if existing is not None:
+        return [Outbound(i18n.t("survey.already", lang))]
+    response = SurveyResponse(
+        tenant_id=appointment.tenant_id,
+        appointment_id=appointment.id,
+        score=int(survey[1]),
+        created_at=now,
+    )
+    uow.session.add(response)
+    await uow.session.flush()
+    conversation.memory = {**(conversation.memory or {}), COMMENT_FLAG: response.id}
+    return [Outbound(i18n.t("survey.thanks", lang))]
+
+
+async def _rebook(
+    uow: UnitOfWork,
+    inbound: Inbound,
+    rebook: tuple[int, str],
+    lang: str,
+    now: datetime,
+    timezone: str,
+    meeting_url: str,
+) -> list[Outbound]:
+    """Book the time offered after a cancellation or a no-show, for the same service."""
+    old = await _owned(uow, rebook[0], inbound)
+    try:
+        start = datetime.fromisoformat(rebook[1])
+    except ValueError:
+        old = None
+    if old is None or start.tzinfo is None:
+        return [Outbound(i18n.t("survey.unknown", lang))]
+    tenant = await uow.session.get_one(Tenant, old.tenant_id)
+    service = await uow.session.get_one(Service, old.service_id)
+    try:
+        new = await booking.book(
+            uow,
+            tenant_code=tenant.code,
+            service_code=service.code,
+            citizen_id=old.citizen_id,
+            start=start,
+            now=now,
+            channel=inbound.channel,
+            idempotency_key=f"{inbound.channel}:{inbound.message_id}",
+            case_description=old.case_description,
+        )
+    except SlotTaken as taken:
+        options = tuple(
+            Option(
+                f"rebook:{old.id}:{offer.start.isoformat()}",
+                i18n.format_when(offer.start, lang, timezone),
+            )
+            for offer in taken.alternatives[:3]
+        )
+        return [Outbound(i18n.t("rebook.taken", lang), options=options)]
+    except DomainError:
+        return [Outbound(i18n.t("rebook.unavailable", lang))]
+    await meetings.attach_link(uow, new, meetings.JitsiProvider(meeting_url))
+    await notify.appointment_booked(uow, new.id, now=now)
+    when = i18n.format_when(new.start_utc, lang, timezone)
+    return [Outbound(i18n.t("rebook.done", lang, when=when))]
