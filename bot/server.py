@@ -24,6 +24,7 @@ from bot.channels import telegram, whatsapp
 from bot.channels.base import Channel, Parsed, WebhookError
 from bot.engine import Engine
 from bot.pacing import Pacer
+from bot.scheduler import run_with_scheduler
 from bot.worker import OutboxWorker, record_delivery
 from core.db import Database
 from core.models import ChannelIdentity, InboundMessage, OutboxMessage
@@ -176,7 +177,10 @@ class Server:
         if self.run_inbox:
             self.inbox.start()
         if self.run_worker:
-            self._worker_task = asyncio.create_task(self.worker.run())
+            # The scheduler (morning agendas) runs beside the worker and stops with it.
+            self._worker_task = asyncio.create_task(
+                run_with_scheduler(self.worker, self.db, self.settings)
+            )
         log.info(
             "serving channels: %s; outbox worker %s",
             ", ".join(sorted(self.channels)) or "none",

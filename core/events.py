@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from core import audit, catalog
+from core import audit, catalog, meetings
 from core.errors import EventClosed, NotActive, NotFound
 from core.models import (
     EventRegistration,
@@ -43,8 +43,12 @@ async def create_event(
     seats: int,
     by: str,
     session_link: str | None = None,
+    meeting_provider: meetings.MeetingProvider | None = None,
 ) -> GroupEvent:
-    """Schedule a training event of a group-event service in a region."""
+    """Schedule a training event of a group-event service in a region.
+
+    A video service's event gets its own session link unless one is given.
+    """
     tenant = await catalog.get_tenant(uow, tenant_code)
     service = await catalog.get_service(uow, service_code)
     if service.kind != ServiceKind.GROUP_EVENT:
@@ -58,6 +62,8 @@ async def create_event(
         seats=seats,
         session_link=session_link,
     )
+    if session_link is None and meetings.needs_link(service.modality):
+        event.session_link = (meeting_provider or meetings.default_provider()).new_link()
     uow.session.add(event)
     await uow.session.flush()
     await audit.record(

@@ -23,6 +23,7 @@ from bot.messages import Outbound
 from bot.worker import OutboxWorker
 from core import booking, citizens, events, reassign
 from core.db import Database
+from core.meetings import JitsiProvider
 from core.models import (
     Appointment,
     AppointmentStatus,
@@ -708,3 +709,38 @@ async def test_inactive_specialists_get_no_card(db: Database) -> None:
         await notify.appointment_cancelled(uow, appointment.id, by="citizen", now=NOW)
         await uow.commit()
     assert [r.idempotency_key for r in await rows(db, status="pending")] == []
+
+
+async def test_a_video_event_gets_its_own_link_when_created(db: Database) -> None:
+    provider = JitsiProvider("https://meet.example.org")
+    async with db.uow() as uow:
+        video = [
+            await events.create_event(
+                uow,
+                tenant_code="PE-ARE",
+                service_code="capacitacion-laboral",
+                title=f"Taller {n}",
+                start=lima(2026, 12, 10, 15),
+                duration_minutes=90,
+                seats=50,
+                by="admin",
+                meeting_provider=provider,
+            )
+            for n in range(2)
+        ]
+        fair = await events.create_event(
+            uow,
+            tenant_code="PE-ARE",
+            service_code="ferias-de-empleo",
+            title="Feria",
+            start=lima(2026, 12, 11, 9),
+            duration_minutes=240,
+            seats=500,
+            by="admin",
+            meeting_provider=provider,
+        )
+        await uow.commit()
+    links = [e.session_link for e in video]
+    assert all(link and link.startswith("https://meet.example.org/psv-") for link in links)
+    assert links[0] != links[1]
+    assert fair.session_link is None  # in person: no link
