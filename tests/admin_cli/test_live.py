@@ -389,3 +389,27 @@ async def test_appointments_tickets_outbox_reports_and_tenants(live: Live, tmp_p
     first = Cli({"PSV_ADMIN_URL": live.stack.base, "PSV_ADMIN_TOKEN": token})
     me = json.loads((await asyncio.to_thread(first, "whoami", "--json")).stdout)
     assert me["tenant"] == "PE-MDD" and me["role"] == "regional"
+
+
+async def test_a_hand_off_ticket_is_listed_and_assigned(live: Live) -> None:
+    stack = live.stack
+    chat = 9100020
+    menu = await _to_menu(stack, chat)
+    replies = await _tap(stack, chat, menu[-1], "Hablar con una persona")
+    if "¿en qué necesita ayuda?" in _text(replies):
+        replies = await _say(stack, chat, "Me despidieron sin pagarme la liquidación")
+    tickets = await live.json("tickets", "list")
+    assert len(tickets) == 1, _text(replies)
+    [ticket] = tickets
+    table = await live.run("tickets", "list")
+    assert str(ticket["id"]) in table.stdout
+    people = [p for p in await live.json("specialists", "list") if p["active"]]
+    chosen = next(p for p in people if p["id"] != ticket["specialist_id"])
+    assigned = await live.run(
+        "tickets", "assign", str(ticket["id"]), "--specialist", str(chosen["id"])
+    )
+    assert assigned.exit_code == 0, assigned.output
+    [after] = await live.json("tickets", "list", "--status", "assigned")
+    assert after["id"] == ticket["id"] and after["specialist_id"] == chosen["id"]
+    refused = await live.run("tickets", "assign", str(ticket["id"]), "--specialist", "999999")
+    assert refused.exit_code == ExitCode.INVALID
