@@ -566,7 +566,10 @@ class Engine:
 
 
 async def mark_console_sent(db: Database, user_ref: str) -> None:
-    """The terminal shows replies at once: mark that user's console outbox rows sent."""
+    """The terminal shows replies at once: mark that user's console replies sent.
+
+    Only the replies: reminders and surveys due later stay pending for their time.
+    """
     async with db.uow() as uow:
         await uow.session.execute(
             update(OutboxMessage)
@@ -574,6 +577,7 @@ async def mark_console_sent(db: Database, user_ref: str) -> None:
                 OutboxMessage.channel == "console",
                 OutboxMessage.address == user_ref,
                 OutboxMessage.status == "pending",
+                OutboxMessage.kind == "reply",
             )
             .values(status="sent", sent_at=utcnow())
         )

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot.engine import Engine
+from bot.engine import Engine, mark_console_sent
 from core.db import Database
 from core.models import (
     Appointment,
@@ -370,3 +370,22 @@ async def test_book_again_button_opens_the_booking_flow(engine: Engine) -> None:
     citizen = Person(engine)
     await dialog(citizen, CONSENT)
     assert "¿Con qué tema" in (await citizen.says(payload="menu:book")).text
+
+
+async def test_the_console_marks_its_replies_sent_but_not_later_reminders(db: Database) -> None:
+    async with db.uow() as uow:
+        for kind in ("reply", "reminder"):
+            uow.session.add(
+                OutboxMessage(
+                    channel="console",
+                    address="terminal",
+                    payload={"text": kind},
+                    kind=kind,
+                    due_at=NOW + timedelta(days=1 if kind == "reminder" else 0),
+                )
+            )
+        await uow.commit()
+    await mark_console_sent(db, "terminal")
+    async with db.uow() as uow:
+        rows = await uow.session.execute(select(OutboxMessage.kind, OutboxMessage.status))
+        assert sorted(rows.tuples()) == [("reminder", "pending"), ("reply", "sent")]
