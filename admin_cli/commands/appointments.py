@@ -116,7 +116,8 @@ def export(
             file,
         )
     rows = _count_rows(file)
-    output.say(f"[green]Wrote {rows} appointments ({size} bytes) to {escape(str(file))}.[/green]")
+    noun = "appointment" if rows == 1 else "appointments"
+    output.say(f"[green]Wrote {rows} {noun} ({size} bytes) to {escape(str(file))}.[/green]")
 
 
 def _count_rows(file: Path) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -155,3 +156,32 @@ def test_graph_renders_svg_with_dot_when_installed(fake: FakeApi, cli: Cli, tmp_
     assert result.exit_code == 0, result.output
     assert "rendered with dot" in result.stdout
     assert 'n0 -> n1 [label="book"];' in out.with_suffix(".svg").read_text()
+
+
+def test_try_reads_lines_and_numbers_the_options(fake: FakeApi, cli: Cli) -> None:
+    turns: list[dict[str, object]] = []
+
+    def turn(request: web.Request, body: bytes) -> web.Response:
+        sent = json.loads(body)
+        turns.append(sent)
+        text = "¿En qué le puedo ayudar?" if "session" not in sent else f"dijo {sent['text']}"
+        options = [
+            {"payload": "book", "label": "Pedir una cita"},
+            {"payload": "h", "label": "Ayuda"},
+        ]
+        return web.json_response(
+            {
+                "session": "s3cr3t",
+                "version": 4,
+                "step": "main",
+                "replies": [{"text": text, "options": options}],
+            }
+        )
+
+    fake.on("POST", MENU + "/try", turn)
+    result = cli("flows", "try", "menu", input="2\n\n/quit\nnever sent\n")
+    assert result.exit_code == 0, result.output
+    assert "¿En qué le puedo ayudar?" in result.stdout and "dijo 2" in result.stdout
+    assert "     1. Pedir una cita" in result.stdout and "     2. Ayuda" in result.stdout
+    assert "version 4" in result.stderr
+    assert turns == [{"text": ""}, {"text": "2", "version": 4, "session": "s3cr3t"}]

@@ -350,14 +350,42 @@ async def test_specialists_closures_and_events(live: Live) -> None:
     assert status == "cancelled"
 
 
+async def _book(stack: Stack, chat: int) -> str:
+    """A citizen of Arequipa books the first free time; the confirmation text."""
+    replies = await _to_menu(stack, chat)
+    replies = await _tap(stack, chat, replies[-1], "Pedir una cita")
+    replies = await _say(stack, chat, "me despidieron")
+    replies = await _tap(stack, chat, replies[-1], "Consultas laborales")
+    if "región" in _text(replies[-1:]):  # asked only when the deep link did not set it
+        replies = await _say(stack, chat, "Arequipa")
+    replies = await _tap(stack, chat, replies[-1], "Lo antes posible")
+    first_time = next(iter(_buttons(replies[-1])))
+    replies = await _tap(stack, chat, replies[-1], first_time)
+    replies = await _tap(stack, chat, replies[-1], "DNI")
+    replies = await _say(stack, chat, "40123456")
+    replies = await _say(stack, chat, "Lucía Quispe")
+    replies = await _say(stack, chat, "Me despidieron sin liquidación")
+    replies = await _tap(stack, chat, replies[-1], "Sí")
+    return _text(replies)
+
+
 async def test_appointments_tickets_outbox_reports_and_tenants(live: Live, tmp_path: Path) -> None:
-    assert await live.json("appointments", "list", "--status", "booked") == []
+    assert "Su cita está confirmada" in await _book(live.stack, 9100040)
+    [booked] = await live.json("appointments", "list", "--status", "booked")
+    assert booked["document"] == "****3456" and booked["first_name"] == "Lucía"
+    assert "40123456" not in (await live.run("appointments", "list")).stdout
+    assert await live.json("appointments", "list", "--status", "cancelled") == []
     target = tmp_path / "appointments.csv"
-    exported = await live.run("appointments", "export", str(target), "--from", "2030-01-01")
+    exported = await live.run("appointments", "export", str(target), "--status", "booked")
     assert exported.exit_code == 0, exported.output
-    header = target.read_text(encoding="utf-8-sig").splitlines()[0]
-    assert "status" in header and "service" in header
-    assert "Wrote 0 appointments" in exported.stdout
+    with target.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["id"], r["document"], r["status"]) for r in rows] == [
+        (str(booked["id"]), "40123456", "booked")
+    ]
+    assert "Wrote 1 appointment " in exported.stdout
+    exports = await live.json("audit", "list", "--action", "appointments.export")
+    assert len(exports) == 1
     assert (await live.run("appointments", "list", "--from", "yesterday")).exit_code == 2
 
     assert await live.json("tickets", "list", "--status", "open") == []
