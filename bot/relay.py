@@ -166,7 +166,7 @@ async def free_specialist(
     return None
 
 
-async def _assign(
+async def assign(
     uow: UnitOfWork, ticket: HandoffRequest, specialist: Specialist, now: datetime
 ) -> None:
     """Start relaying: both sides are told who they talk to and how to end it."""
@@ -251,7 +251,7 @@ async def open_ticket(
         return Opened(ticket, None, await office_hours.next_opening(uow, tenant, now))
     specialist = await free_specialist(uow, tenant, service_id, now)
     if specialist is not None:
-        await _assign(uow, ticket, specialist, now)
+        await assign(uow, ticket, specialist, now)
     return Opened(ticket, specialist, None)
 
 
@@ -381,7 +381,7 @@ async def take_next(uow: UnitOfWork, specialist: Specialist, now: datetime) -> b
     )
     if waiting is None:
         return False
-    await _assign(uow, waiting, specialist, now)
+    await assign(uow, waiting, specialist, now)
     return True
 
 

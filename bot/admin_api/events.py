@@ -2,42 +2,31 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.admin_api import hooks
+from bot import notify
 from bot.admin_api.auth import scoped_tenant
 from bot.admin_api.bodies import iso, json_object
 from bot.admin_api.context import context, principal, reading
 from bot.admin_api.errors import ApiError, invalid
 from bot.admin_api.formats import first_name, mask_document
 from bot.admin_api.pagination import fetch, listing, page_of
-from bot.messages import Outbound
-from core import audit, events
+from core import audit, events, meetings
 from core.errors import NotActive, NotFound
 from core.models import (
-    ChannelIdentity,
     Citizen,
     EventRegistration,
     EventStatus,
     GroupEvent,
-    OutboxMessage,
     RegistrationStatus,
     Service,
     ServiceKind,
     Tenant,
 )
 from core.uow import UnitOfWork
-
-NOTICE_PRIORITY = 5
-# Used only while bot.notify.event_cancelled (catalogue texts) is not there.
-CANCELLED_NOTICE = (
-    "Lamentamos avisarle que el evento «{title}» fue cancelado por la dirección regional. "
-    "Si desea, puede inscribirse en otro evento desde el menú."
-)
 
 
 def _event_id(request: web.Request) -> int:
@@ -128,13 +117,7 @@ async def create_event(request: web.Request) -> web.Response:
             seats=seats,
             by=principal(request).actor,
         )
-        attach = hooks.attach_link()
-        if attach is not None:
-            await attach(uow, event)
-        else:
-            event.session_link = (
-                f"{ctx.settings.meeting_url}/psv-{tenant.code.lower()}-{secrets.token_hex(8)}"
-            )
+        await meetings.attach_link(uow, event, meetings.JitsiProvider(ctx.settings.meeting_url))
         await uow.session.flush()
         [answer] = await _json_of(uow, [(event, code)])
         await uow.commit()
@@ -188,11 +171,7 @@ async def cancel_event(request: web.Request) -> web.Response:
             )
         )
         before = {"status": event.status.value, "confirmed": event.confirmed_count}
-        tell = hooks.event_cancelled()
-        if tell is not None:
-            told = int(await tell(uow, event.id, now=now))
-        else:
-            told = await _tell(uow, event, registrations, now=now)
+        told = await notify.event_cancelled(uow, event.id, now=now)
         event.status = EventStatus.CANCELLED
         for registration in registrations:
             registration.status = RegistrationStatus.CANCELLED
@@ -212,44 +191,3 @@ async def cancel_event(request: web.Request) -> web.Response:
     return web.json_response(
         {"id": event.id, "status": "cancelled", "registrations": len(registrations), "told": told}
     )
-
-
-async def _tell(
-    uow: UnitOfWork,
-    event: GroupEvent,
-    registrations: list[EventRegistration],
-    *,
-    now: Any,
-) -> int:
-    if not registrations:
-        return 0
-    by_citizen = {r.citizen_id: r for r in registrations}
-    identities = await uow.session.scalars(
-        select(ChannelIdentity).where(
-            ChannelIdentity.citizen_id.in_(list(by_citizen)),
-            ChannelIdentity.reachable.is_(True),
-        )
-    )
-    told = 0
-    text = CANCELLED_NOTICE.format(title=event.title)
-    for identity in identities:
-        registration = by_citizen[identity.citizen_id]
-        if identity.channel != registration.channel:
-            continue
-        uow.session.add(
-            OutboxMessage(
-                channel=identity.channel,
-                address=identity.address,
-                payload=Outbound(text).to_json(),
-                priority=NOTICE_PRIORITY,
-                due_at=now,
-                created_at=now,
-                kind="notice",
-                subject=f"event:{event.id}",
-                tenant_id=event.tenant_id,
-                idempotency_key=f"event-cancelled:{event.id}:{registration.id}",
-            )
-        )
-        told += 1
-    await uow.session.flush()
-    return told

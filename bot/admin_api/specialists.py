@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.admin_api import hooks
+from bot import notify
 from bot.admin_api.auth import scoped_tenant
 from bot.admin_api.bodies import json_object
 from bot.admin_api.context import context, principal, reading
@@ -314,17 +314,14 @@ async def day_off(request: web.Request) -> web.Response:
         closure = await roster.add_closure(
             uow, tenant.id, starts_on, ends_on, reason=reason, by=actor, specialist_id=spec_id
         )
-        hook = hooks.after_day_off()
-        followed: dict[str, int] | None = None
-        if hook is not None:
-            followed = await hook(
-                uow,
-                specialist_id=spec_id,
-                starts_on=starts_on,
-                ends_on=ends_on,
-                actor=actor,
-                now=now,
-            )
+        followed = await notify.after_day_off(
+            uow,
+            specialist_id=spec_id,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            actor=actor,
+            now=now,
+        )
         await uow.commit()
     return web.json_response(
         {

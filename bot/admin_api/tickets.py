@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
+from bot import relay
 from bot.admin_api.auth import scoped_tenant
 from bot.admin_api.bodies import iso, json_object, query_choice
 from bot.admin_api.context import context, principal, reading
@@ -81,9 +82,8 @@ async def assign_ticket(request: web.Request) -> web.Response:
         if not spec.active:
             raise invalid("the specialist is inactive", field="specialist_id")
         before = {"status": ticket.status, "specialist_id": ticket.specialist_id}
-        ticket.status = "assigned"
-        ticket.specialist_id = spec.id
-        ticket.assigned_at = ctx.clock()
+        # Starts the relay: both sides are told who they talk to (bot/relay.py).
+        await relay.assign(uow, ticket, spec, ctx.clock())
         await uow.session.flush()
         await audit.record(
             uow,

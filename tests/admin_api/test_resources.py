@@ -119,6 +119,18 @@ async def test_events_tickets_outbox(api: Api) -> None:
         {"specialist_id": cusco.specialist_id},
     )
     assert status == 200 and body["status"] == "assigned"
+    async with api.db.uow() as uow:  # the relay starts: both sides are told (bot/relay.py)
+        told = set(
+            await uow.session.scalars(
+                select(OutboxMessage.idempotency_key).where(
+                    OutboxMessage.subject == f"ticket:{cusco.ticket_id}"
+                )
+            )
+        )
+    assert told == {
+        f"ticket:{cusco.ticket_id}:assigned:{cusco.specialist_id}",
+        f"ticket:{cusco.ticket_id}:connected:{cusco.specialist_id}",
+    }
 
     status, body = await api.call("GET", f"{t}/outbox?status=failed", token)
     [stuck] = body["items"]
