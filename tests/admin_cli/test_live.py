@@ -441,3 +441,20 @@ async def test_a_hand_off_ticket_is_listed_and_assigned(live: Live) -> None:
     assert after["id"] == ticket["id"] and after["specialist_id"] == chosen["id"]
     refused = await live.run("tickets", "assign", str(ticket["id"]), "--specialist", "999999")
     assert refused.exit_code == ExitCode.INVALID
+
+
+async def test_graph_export_and_show_of_the_national_template(live: Live, tmp_path: Path) -> None:
+    graph = await live.run("flows", "graph", "book", "--out", str(tmp_path / "book.mmd"))
+    assert graph.exit_code == 0, graph.output
+    mermaid = (tmp_path / "book.mmd").read_text(encoding="utf-8")
+    assert mermaid.startswith("flowchart TD") and "-->" in mermaid
+    exported = await live.run("flows", "export", "book", str(tmp_path / "book.yaml"))
+    assert exported.exit_code == 0, exported.output
+    shown = await live.run("flows", "show", "book")
+    assert shown.stdout == (tmp_path / "book.yaml").read_text(encoding="utf-8")
+    assert "national template" in shown.stderr
+    assert (await live.run("flows", "show", "no_such_flow")).exit_code in (
+        ExitCode.NOT_FOUND,
+        ExitCode.INVALID,
+    )
+    assert (await live.run("flows", "publish", "book")).exit_code == ExitCode.CONFLICT  # no draft
