@@ -141,6 +141,8 @@ def _json_object_with_int_update_id(body: bytes) -> dict[str, Any] | None:
     update_id = value.get("update_id")
     if not isinstance(update_id, int) or isinstance(update_id, bool):
         return None
+    if not -(2**63) <= update_id < 2**63:  # Telegram's ids are signed 64-bit integers
+        return None
     return value
 
 
