@@ -120,10 +120,16 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
 
 
 def build_pacers(settings: Settings) -> dict[str, Pacer]:
-    """Telegram: 30/s overall, 1/s per chat with short bursts; WhatsApp: a set rate."""
+    """Telegram: 30/s overall, 1/s per chat with short bursts; WhatsApp: a set rate.
+
+    The overall rates are each worker's share: `PSV_OUTBOX_WORKERS` processes together keep
+    to the platform's limit (a chat's messages go one at a time whichever worker sends them).
+    """
+    share = settings.outbox_workers
+    telegram_rate, whatsapp_rate = 30 / share, settings.whatsapp_rate / share
     return {
-        telegram.CHANNEL: Pacer(30, 5, per_address=(1.0, 3.0)),
-        whatsapp.CHANNEL: Pacer(settings.whatsapp_rate, max(1.0, settings.whatsapp_rate / 6)),
+        telegram.CHANNEL: Pacer(telegram_rate, max(1.0, 5 / share), per_address=(1.0, 3.0)),
+        whatsapp.CHANNEL: Pacer(whatsapp_rate, max(1.0, whatsapp_rate / 6)),
     }
 
 

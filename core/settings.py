@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     meeting_url: str = "https://meet.jit.si"
     session_timeout_minutes: int = 30
     whatsapp_rate: float = 80.0
+    outbox_workers: int = 1  # processes sending at once: each paces at its share of the rates
     outbox_lease_seconds: float = 60.0
     twilio_templates: dict[str, str] = {}
     # ContentSid of a twilio/quick-reply template per number of buttons ("1", "2", "3")
@@ -89,6 +90,13 @@ class Settings(BaseSettings):
     def _positive_rate(cls, value: float) -> float:
         if not 0 < value <= 1000:
             raise ValueError("must be messages per second, more than 0 and at most 1000")
+        return value
+
+    @field_validator("outbox_workers")
+    @classmethod
+    def _worker_count(cls, value: int) -> int:
+        if not 1 <= value <= 100:
+            raise ValueError("must be the number of outbox worker processes, from 1 to 100")
         return value
 
     @field_validator("session_timeout_minutes")

@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from bot.pacing import MAX_ADDRESSES, Pacer, TokenBucket
+from bot.server import build_pacers
+from core.settings import Settings
 
 
 class FakeClock:
@@ -221,3 +223,13 @@ async def test_forgetting_idle_chats_keeps_the_limit_of_busy_ones(
     assert waits == []
     assert await _timed(clock, pacer.acquire, "busy") == pytest.approx(1.0)
     assert await _timed(clock, pacer.acquire, "idle0") == 0.0
+
+
+def test_several_workers_each_pace_at_their_share() -> None:
+    """Three workers at 10/s each keep Telegram's 30/s together; per chat stays 1/s."""
+    alone = build_pacers(Settings())
+    shared = build_pacers(Settings(outbox_workers=3, whatsapp_rate=90))
+    assert alone["telegram"].overall.rate == 30
+    assert shared["telegram"].overall.rate == 10
+    assert shared["whatsapp"].overall.rate == 30
+    assert shared["telegram"].per_address == alone["telegram"].per_address == (1.0, 3.0)

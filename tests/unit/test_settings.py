@@ -46,6 +46,7 @@ def test_env_file_is_read(tmp_path) -> None:  # type: ignore[no-untyped-def]
         ({"PSV_PUBLIC_URL": "psv.example"}, "PSV_PUBLIC_URL: must start with http"),
         ({"PSV_TELEGRAM_TOKEN": "123:abc"}, "PSV_TELEGRAM_SECRET is required"),
         ({"PSV_TWILIO_ACCOUNT_SID": "AC1"}, "must be set together"),
+        ({"PSV_OUTBOX_WORKERS": "0"}, "PSV_OUTBOX_WORKERS: must be the number of outbox worker"),
     ],
 )
 def test_wrong_setting_is_one_clear_line(
