@@ -29,7 +29,7 @@ from bot.understand import Choice, global_command, match_option
 from core import catalog
 from core.db import Database
 from core.errors import NotFound
-from core.models import Conversation, FlowVersion, InboundMessage, OutboxMessage
+from core.models import Conversation, FlowVersion, InboundMessage, OutboxMessage, Tenant
 from core.settings import Settings
 from core.types import utcnow
 from core.uow import UnitOfWork
@@ -106,6 +106,7 @@ class Engine:
         # Called after a transaction that queued replies commits (wakes the outbox worker).
         self.on_replies: Callable[[], object] | None = None
         self._flows: dict[int, CompiledFlow] = {}
+        self._tenant_ids: dict[str, int | None] = {}  # region code -> id (regions never move)
 
     async def start(self) -> None:
         """Publish changed national templates (call once at start-up)."""
@@ -149,6 +150,7 @@ class Engine:
         conversation_id: int | None,
         replies: list[Outbound],
         now: datetime,
+        tenant_id: int | None = None,
     ) -> None:
         for index, reply in enumerate(replies):
             uow.session.add(
@@ -160,6 +162,7 @@ class Engine:
                     due_at=now,
                     created_at=now,
                     conversation_id=conversation_id,
+                    tenant_id=tenant_id,
                     idempotency_key=f"reply:{inbound.channel}:{inbound.message_id}:{index}",
                 )
             )
@@ -182,7 +185,8 @@ class Engine:
             turn.store()
             replies = turn.replies
         conversation.last_inbound_at = now
-        self._queue(uow, inbound, conversation.id, replies, now)
+        tenant_id = await self._tenant_id(uow, conversation)
+        self._queue(uow, inbound, conversation.id, replies, now, tenant_id)
         log.debug(
             "handled %s message of %s: %d replies",
             inbound.channel,
@@ -190,6 +194,19 @@ class Engine:
             len(replies),
         )
         return replies
+
+    async def _tenant_id(self, uow: UnitOfWork, conversation: Conversation) -> int | None:
+        """The region the person is dealing with, so its admins see replies that failed."""
+        code = (conversation.answers or {}).get("region") or (conversation.memory or {}).get(
+            "region"
+        )
+        if not isinstance(code, str):
+            return None
+        if code not in self._tenant_ids:
+            self._tenant_ids[code] = await uow.session.scalar(
+                select(Tenant.id).where(Tenant.code == code)
+            )
+        return self._tenant_ids[code]
 
     # ---- the inbox: webhooks queue, processors run the turns ----------------------------
 

@@ -17,6 +17,7 @@ from core.models import (
     OutboxMessage,
     Specialist,
     SurveyResponse,
+    Tenant,
 )
 from tests.dialogs.support import Clock, Person, dialog, make_engine
 from tests.factories import NOW, add_specialist, lima
@@ -389,3 +390,20 @@ async def test_the_console_marks_its_replies_sent_but_not_later_reminders(db: Da
     async with db.uow() as uow:
         rows = await uow.session.execute(select(OutboxMessage.kind, OutboxMessage.status))
         assert sorted(rows.tuples()) == [("reminder", "pending"), ("reply", "sent")]
+
+
+async def test_replies_carry_the_region_so_its_admins_see_failures(
+    engine: Engine, db: Database
+) -> None:
+    citizen = Person(engine)
+    await dialog(citizen, BOOK)
+    async with db.uow() as uow:
+        arequipa = await uow.session.scalar(select(Tenant.id).where(Tenant.code == "PE-ARE"))
+        regions = set(
+            await uow.session.scalars(
+                select(OutboxMessage.tenant_id).where(
+                    OutboxMessage.address == citizen.user, OutboxMessage.kind == "reply"
+                )
+            )
+        )
+    assert regions == {None, arequipa}  # none before the region was chosen
