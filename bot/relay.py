@@ -36,7 +36,12 @@ from core.uow import UnitOfWork
 SPECIALIST_LANG = "es"
 OPEN, ASSIGNED, CLOSED = "open", "assigned", "closed"
 CLOSE_PAYLOAD = "relay:close"
-T_RELAY = "psv_relay_message"  # WhatsApp template for a relayed message outside the window
+T_RELAY = "psv_relay_message"
+# Chats a relay can reach (the demo roster's "demo" addresses cannot: its tickets wait).
+RELAY_CHANNELS = (
+    "telegram",
+    "whatsapp",
+)  # WhatsApp template for a relayed message outside the window
 
 
 @dataclass(frozen=True)
@@ -135,7 +140,9 @@ async def free_specialist(
 ) -> Specialist | None:
     """A free specialist of the region for the service (else anyone free there), least busy."""
     active = select(Specialist.id).where(
-        Specialist.tenant_id == tenant.id, Specialist.active.is_(True)
+        Specialist.tenant_id == tenant.id,
+        Specialist.active.is_(True),
+        Specialist.contact_channel.in_(RELAY_CHANNELS),
     )
     pools: list[list[int]] = []
     if service_id is not None:

@@ -407,3 +407,16 @@ async def test_replies_carry_the_region_so_its_admins_see_failures(
             )
         )
     assert regions == {None, arequipa}  # none before the region was chosen
+
+
+async def test_a_specialist_no_chat_can_reach_never_gets_a_relay(
+    engine: Engine, db: Database, staff: list[Specialist]
+) -> None:
+    async with db.uow() as uow:  # like the demo roster: addresses on no real channel
+        for person in staff:
+            (await uow.session.get_one(Specialist, person.id)).contact_channel = "demo"
+        await uow.commit()
+    await dialog(Person(engine), [*HANDOFF, ("Consulta", "en cuanto un especialista se libere")])
+    async with db.uow() as uow:
+        ticket = await uow.session.scalar(select(HandoffRequest))
+        assert ticket is not None and (ticket.status, ticket.specialist_id) == ("open", None)
