@@ -51,6 +51,11 @@ def api_error(response: httpx.Response) -> CliError:
     hint = None
     if status == 401:
         hint = "The token is unknown, revoked or expired: run psv-admin login again."
+    elif status == 429:
+        wait = response.headers.get("Retry-After", "60")
+        hint = (
+            f"Too many refused tokens came from this address: wait {wait} s, then check the token."
+        )
     elif status == 404 and not code:
         hint = "The server may not offer this route (is it an older psv version?)."
     elif status >= 500:

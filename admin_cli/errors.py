@@ -12,7 +12,7 @@ class ExitCode(IntEnum):
     OK = 0
     FAILURE = 1  # anything else: a local file that cannot be written, an aborted edit
     USAGE = 2  # wrong command line (Click's own code for usage errors)
-    UNAUTHORIZED = 3  # 401, or not logged in
+    UNAUTHORIZED = 3  # 401, or not logged in; 429 after too many refused tokens
     FORBIDDEN = 4  # 403: outside the token's role or region
     NOT_FOUND = 5  # 404
     INVALID = 6  # 422 or 400: the server refused what was sent
@@ -27,6 +27,7 @@ STATUS_EXIT = {
     404: ExitCode.NOT_FOUND,
     409: ExitCode.CONFLICT,
     422: ExitCode.INVALID,
+    429: ExitCode.UNAUTHORIZED,
 }
 
 

@@ -6,9 +6,10 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot.admin_api.context import PRINCIPAL, context, principal
-from bot.admin_api.errors import Handler
+from bot.admin_api.errors import Handler, error_response
+from bot.admin_api.throttle import client_address
 from core import access
-from core.access import Forbidden, Principal
+from core.access import Forbidden, Principal, Unauthorized
 from core.errors import NotFound
 from core.models import Tenant
 from core.uow import UnitOfWork
@@ -25,11 +26,30 @@ def bearer(request: web.Request, *, cookie: bool = False) -> str | None:
     return None
 
 
-async def authenticate(request: web.Request, token: str | None) -> Principal:
-    """Check a token in its own short transaction (nothing is written)."""
+def throttled(request: web.Request) -> int | None:
+    """Seconds to wait when this client has had too many tokens refused, else None."""
     ctx = context(request)
-    async with ctx.db.uow() as uow:
-        return await access.authenticate(uow, token, now=ctx.clock())
+    return ctx.failures.retry_after(client_address(request), ctx.clock())
+
+
+def too_many(retry_after: int) -> web.Response:
+    """The 429 answer of a throttled client (standard error body, Retry-After)."""
+    response = error_response(
+        429, f"too many refused tokens from this address; try again in {retry_after} s"
+    )
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+async def authenticate(request: web.Request, token: str | None) -> Principal:
+    """Check a token in its own short transaction (nothing is written); count refusals."""
+    ctx = context(request)
+    try:
+        async with ctx.db.uow() as uow:
+            return await access.authenticate(uow, token, now=ctx.clock())
+    except Unauthorized:
+        ctx.failures.failed(client_address(request), ctx.clock())
+        raise
 
 
 async def touch_after_success(request: web.Request, found: Principal) -> None:
@@ -44,7 +64,14 @@ async def touch_after_success(request: web.Request, found: Principal) -> None:
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Refuse a missing, unknown, revoked or expired token with 401 before any handler."""
+    """Refuse a missing, unknown, revoked or expired token with 401 before any handler.
+
+    A client with too many refused tokens in the last minute gets 429 before its token is
+    even looked at.
+    """
+    wait = throttled(request)
+    if wait is not None:
+        return too_many(wait)
     found = await authenticate(request, bearer(request))
     request[PRINCIPAL] = found
     response = await handler(request)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from bot.admin_api.throttle import FailureLimiter
 from core.access import Principal
 from core.db import Database
 from core.settings import Settings
@@ -27,6 +28,8 @@ class AdminContext:
     clock: Callable[[], datetime] = utcnow
     # The sandbox engine of `flows try`, made on first use.
     sandbox: Any = field(default=None)
+    # Refused tokens per client address (bot/admin_api/throttle.py).
+    failures: FailureLimiter = field(default_factory=FailureLimiter)
 
     @property
     def tz(self) -> ZoneInfo:

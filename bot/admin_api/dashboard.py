@@ -12,7 +12,7 @@ from html import escape
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.admin_api.auth import authenticate, bearer
+from bot.admin_api.auth import authenticate, bearer, throttled
 from bot.admin_api.context import context, reading
 from core import reports
 from core.access import Unauthorized
@@ -53,6 +53,12 @@ def _page(title: str, body: str) -> str:
 async def dashboard(request: web.Request) -> web.Response:
     """GET /dashboard: today's national and regional figures (refreshes every minute)."""
     ctx = context(request)
+    wait = throttled(request)
+    if wait is not None:
+        page = _page("PSV: acceso", f"<p>Demasiados intentos; espere {wait} s.</p>")
+        return web.Response(
+            text=page, status=429, content_type="text/html", headers={"Retry-After": str(wait)}
+        )
     try:
         caller = await authenticate(request, bearer(request, cookie=True))
     except Unauthorized as exc:

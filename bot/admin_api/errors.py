@@ -27,6 +27,7 @@ CODES = {
     409: "conflict",
     413: "too_large",
     422: "invalid",
+    429: "too_many_requests",
 }
 
 

@@ -54,6 +54,7 @@ class Api:
         self, method: str, path: str, token: str | None, body: Any = None, **kwargs: Any
     ) -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers.update(kwargs.pop("headers", None) or {})
         response = await self.client.request(
             method, f"/api/admin{path}", json=body, headers=headers, **kwargs
         )

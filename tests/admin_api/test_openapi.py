@@ -9,6 +9,7 @@ from aiohttp import web
 
 from bot import admin_api
 from bot.admin_api.context import AdminContext
+from bot.admin_api.errors import CODES
 from core.db import Database
 from core.settings import Settings
 
@@ -47,8 +48,15 @@ def test_every_operation_documents_errors_and_success() -> None:
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             codes = set(operation["responses"])
-            assert {"401", "403"} <= codes, (method, path)
+            assert {"401", "403", "429"} <= codes, (method, path)
             assert codes & {"200", "201"}, (method, path)
+
+
+def test_error_codes_match_the_api() -> None:
+    spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    assert set(spec["components"]["schemas"]["Error"]["properties"]["error"]["enum"]) == set(
+        CODES.values()
+    )
 
 
 def test_dashboard_is_mounted_beside_the_api() -> None:

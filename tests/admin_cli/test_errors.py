@@ -23,6 +23,7 @@ FLOWS = "/tenants/PE-ARE/flows"
         (404, "not_found", ExitCode.NOT_FOUND),
         (409, "conflict", ExitCode.CONFLICT),
         (422, "invalid", ExitCode.INVALID),
+        (429, "too_many_requests", ExitCode.UNAUTHORIZED),
         (500, "error", ExitCode.SERVER),
         (503, "error", ExitCode.SERVER),
     ],
