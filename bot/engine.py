@@ -51,7 +51,7 @@ FLOW_COMMANDS = {
 }
 
 
-SUCCESS = frozenset({"ok", "waitlisted"})
+SUCCESS = frozenset({"ok", "waitlisted", "ask"})  # "ask": a question is due
 
 
 def refusal_text(turn: Turn, reason: str) -> str:

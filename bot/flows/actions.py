@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from bot import i18n, notify, relay
 from bot.turn import Turn
 from core import booking, catalog, citizens, events, meetings
-from core.errors import DomainError, NotFound, SlotTaken
+from core.documents import normalise_phone
+from core.errors import DomainError, InvalidPhone, NotFound, SlotTaken
 from core.models import (
     Appointment,
     Citizen,
@@ -110,9 +111,62 @@ async def _confirmed(turn: Turn, appointment: Appointment) -> str:
     return "ok"
 
 
+def _channel_phone(turn: Turn) -> str | None:
+    """The Peruvian mobile number a WhatsApp message comes from (None elsewhere)."""
+    inbound = turn.inbound
+    if inbound.channel != "whatsapp":
+        return None
+    try:
+        return normalise_phone(inbound.user_ref.removeprefix("whatsapp:"))
+    except InvalidPhone:
+        return None
+
+
+async def phone_known(turn: Turn) -> str:
+    """ "ask" when a phone of the person is known and sharing it was not answered yet.
+
+    Known: the WhatsApp number they write from, or the one on file for the identified
+    person writing from their own address. Otherwise (or once answered) "ok".
+    """
+    if "share_phone" in turn.answers:
+        return "ok"
+    if _channel_phone(turn) is not None:
+        return "ask"
+    citizen_id = _citizen_id(turn)
+    inbound = turn.inbound
+    if citizen_id is not None and await citizens.owns_address(
+        turn.uow, citizen_id, inbound.channel, inbound.user_ref
+    ):
+        citizen = await turn.uow.session.get(Citizen, citizen_id)
+        if citizen is not None and citizen.phone:
+            return "ask"
+    return "ok"
+
+
+async def _apply_phone_consent(turn: Turn, citizen_id: int) -> None:
+    """Keep the person's answer about showing their phone on the case card.
+
+    Only for the owner of this address: someone typing another person's document here
+    neither gives nor withdraws that person's consent, nor changes their phone.
+    """
+    if "share_phone" not in turn.answers:
+        return
+    inbound = turn.inbound
+    if not await citizens.owns_address(turn.uow, citizen_id, inbound.channel, inbound.user_ref):
+        return
+    citizen = await turn.uow.session.get(Citizen, citizen_id)
+    if citizen is None:
+        return
+    citizen.share_phone = bool(turn.answers["share_phone"])
+    phone = _channel_phone(turn)
+    if citizen.share_phone and phone is not None:
+        citizen.phone = phone
+
+
 async def book(turn: Turn) -> str:
     """Book the chosen slot; on "slot_taken" the next free slots are kept to offer."""
     citizen_id = await _ensure_identified(turn)
+    await _apply_phone_consent(turn, citizen_id)
     slot = turn.slot()
     assert slot is not None
     try:
@@ -295,6 +349,7 @@ ACTIONS: dict[str, Action] = {
     "cancel_registration": cancel_registration,
     "handoff": handoff,
     "erase_data": erase_data,
+    "phone_known": phone_known,
 }
 
 

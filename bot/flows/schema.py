@@ -41,6 +41,7 @@ ACTIONS: Mapping[str, frozenset[str]] = {
     "cancel_registration": frozenset({"registration"}),
     "handoff": frozenset(),
     "erase_data": frozenset(),
+    "phone_known": frozenset(),
 }
 # Allowlisted conditions (bot/flows/conditions.py), for `skip_if` and branching `next`.
 CONDITIONS = frozenset(

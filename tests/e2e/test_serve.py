@@ -138,10 +138,12 @@ async def test_a_whole_booking_on_whatsapp(stack: Stack) -> None:
     assert "¿Cuál tiene?" in await say("1")
     assert "número de su DNI" in await say("1")
     assert "nombre completo" in await say("40123456")
-    assert "caso" in await say("Lucía Quispe")
+    assert "número de teléfono al especialista" in await say("Lucía Quispe")
+    assert "caso" in await say("sí")
     assert "¿Confirmo la cita?" in await say("Despido arbitrario")
     assert "confirmada" in await say("sí")
     assert _db(stack, "SELECT count(*) FROM appointment WHERE status = 'booked'") == [(1,)]
+    assert _db(stack, "SELECT share_phone, phone FROM citizen") == [(1, PHONE)]
 
 
 async def test_delivery_status_callbacks(stack: Stack) -> None:

@@ -144,8 +144,9 @@ def test_yaml_on_is_a_key_not_true() -> None:
 
 def test_branches_follow_facts() -> None:
     flow = compile_source(registry.template_sources()["book"], "book.yaml", KNOWN)
-    assert flow.fire("name", "next", {"service_asks_description": True}) == "description"
-    assert flow.fire("name", "next", {"service_asks_description": False}) == "confirm"
+    assert flow.fire("name", "next") == "phone_known"
+    assert flow.fire("phone_known", "next", {"service_asks_description": True}) == "description"
+    assert flow.fire("phone_known", "next", {"service_asks_description": False}) == "confirm"
     assert flow.fire("confirm", "yes") == "do_book"
 
 
