@@ -167,10 +167,26 @@ async def free_specialist(
             .group_by(HandoffRequest.specialist_id)
         )
         load = {sid: n for sid, n in counted}
-        chosen = min(candidates, key=lambda sid: (load.get(sid, 0), sid))
-        # Locks the specialist row: two tickets at once cannot both take them.
-        return await uow.session.get(Specialist, chosen, with_for_update=True)
+        for chosen in sorted(candidates, key=lambda sid: (load.get(sid, 0), sid)):
+            if await _claim(uow, chosen, now):
+                return await uow.session.get_one(Specialist, chosen)
     return None
+
+
+async def _claim(uow: UnitOfWork, specialist_id: int, now: datetime) -> bool:
+    """Lock the specialist's row, then check again that they relay nothing.
+
+    Two turns may pick the same free person at once: the second waits on the lock until
+    the first commits, and then (PostgreSQL reads committed rows statement by statement)
+    sees the ticket the first gave them, so it tries the next person instead. SQLite
+    serialises writers from the start of the transaction, so it never gets this far.
+    """
+    locked = await uow.session.scalar(
+        select(Specialist.id)
+        .where(Specialist.id == specialist_id, Specialist.active.is_(True))
+        .with_for_update()
+    )
+    return locked is not None and not await _busy(uow, [specialist_id], now)
 
 
 async def assign(
@@ -291,8 +307,10 @@ async def from_citizen(
     conversation = await uow.session.get(Conversation, ticket.conversation_id)
     lang = conversation.language if conversation else i18n.DEFAULT_LANGUAGE
     specialist = await uow.session.get(Specialist, ticket.specialist_id)
+    if specialist is None or not specialist.active:
+        return await requeue(uow, ticket, lang, now)
     text = _relayed_text(inbound)
-    if not text or specialist is None:
+    if not text:
         return [Outbound(i18n.t("relay.text_only", lang))]
     first = await _first_name(uow, ticket.citizen_id) or i18n.t("relay.a_citizen", "es")
     label = i18n.t("relay.from_citizen", SPECIALIST_LANG, citizen=first, ticket=ticket.id)
@@ -367,10 +385,38 @@ async def close(
     return []
 
 
+async def requeue(
+    uow: UnitOfWork, ticket: HandoffRequest, lang: str, now: datetime
+) -> list[Outbound]:
+    """The relaying specialist is gone (deactivated): find another, else wait in the queue.
+
+    Without this a citizen would write into a relay nobody reads, for ever.
+    """
+    ticket.status = OPEN
+    ticket.specialist_id = None
+    ticket.assigned_at = None
+    tenant = await uow.session.get(Tenant, ticket.tenant_id) if ticket.tenant_id else None
+    when = i18n.t("handoff.soon", lang)
+    if tenant is not None and await office_hours.is_open(uow, tenant, now):
+        specialist = await free_specialist(uow, tenant, ticket.service_id, now)
+        if specialist is not None:
+            await assign(uow, ticket, specialist, now)  # tells both sides
+            return [Outbound(i18n.t("relay.specialist_gone", lang))]
+    elif tenant is not None:
+        opens_at = await office_hours.next_opening(uow, tenant, now)
+        if opens_at is not None:
+            local = i18n.format_when(opens_at, lang, tenant.timezone)
+            when = i18n.t("handoff.from", lang, when=local)
+    return [
+        Outbound(i18n.t("relay.specialist_gone", lang)),
+        Outbound(i18n.t("relay.requeued", lang, answer_when=when)),
+    ]
+
+
 async def take_next(uow: UnitOfWork, specialist: Specialist, now: datetime) -> bool:
     """Give a now-free specialist the oldest ticket waiting in their region, if any."""
     tenant = await uow.session.get(Tenant, specialist.tenant_id)
-    if tenant is None or not await office_hours.is_open(uow, tenant, now):
+    if not specialist.active or tenant is None or not await office_hours.is_open(uow, tenant, now):
         return False
     competent = select(SpecialistService.service_id).where(
         SpecialistService.specialist_id == specialist.id

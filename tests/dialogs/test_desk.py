@@ -13,6 +13,7 @@ from core.db import Database
 from core.models import (
     Appointment,
     AppointmentStatus,
+    Citizen,
     HandoffRequest,
     OutboxMessage,
     Specialist,
@@ -420,3 +421,100 @@ async def test_a_specialist_no_chat_can_reach_never_gets_a_relay(
     async with db.uow() as uow:
         ticket = await uow.session.scalar(select(HandoffRequest))
         assert ticket is not None and (ticket.status, ticket.specialist_id) == ("open", None)
+
+
+async def case_card(db: Database) -> str:
+    async with db.uow() as uow:
+        [card] = list(
+            await uow.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "card"))
+        )
+        return str(card.payload["text"])
+
+
+@pytest.mark.parametrize(("answer", "shown"), [("sí", True), ("no", False)])
+async def test_on_whatsapp_the_citizen_chooses_whether_the_card_shows_their_phone(
+    engine: Engine, db: Database, answer: str, shown: bool
+) -> None:
+    citizen = Person(engine, user="whatsapp:+51987654321", channel="whatsapp")
+    await dialog(citizen, [*BOOK[:-3], ("Lucía Quispe", "número de teléfono al especialista")])
+    await dialog(citizen, [(answer, "caso"), ("Despido", "¿Confirmo"), ("sí", "confirmada")])
+    card = await case_card(db)
+    assert ("+51987654321" in card) is shown
+    async with db.uow() as uow:
+        person = await uow.session.scalar(
+            select(Citizen).where(Citizen.document_number == "40123456")
+        )
+        assert person is not None and person.share_phone is shown
+
+
+async def test_without_a_known_phone_the_question_is_not_asked(
+    engine: Engine, db: Database
+) -> None:
+    # A foreign WhatsApp number is no Peruvian mobile: nothing to show, nothing asked.
+    citizen = Person(engine, user="whatsapp:+14155550100", channel="whatsapp")
+    await dialog(citizen, BOOK)
+    assert "Teléfono" not in await case_card(db)
+
+
+async def test_someone_typing_another_persons_document_gives_no_consent_for_them(
+    engine: Engine, db: Database
+) -> None:
+    owner_chat = Person(engine, user="whatsapp:+51987654321", channel="whatsapp")
+    await dialog(owner_chat, [*BOOK[:-3], ("Lucía Quispe", "número de teléfono")])
+    await dialog(owner_chat, [("no", "caso"), ("Despido", "¿Confirmo"), ("sí", "confirmada")])
+    # Another number types the same DNI and says yes: the owner's answer stands.
+    other = Person(engine, user="whatsapp:+51911122233", channel="whatsapp")
+    await dialog(other, [*BOOK[:-4], ("40123456", "nombre completo")])
+    await dialog(other, [("Lucía Quispe", "número de teléfono"), ("sí", "caso")])
+    await dialog(other, [("Otro caso", "¿Confirmo"), ("sí", "confirmada")])
+    async with db.uow() as uow:
+        person = await uow.session.scalar(
+            select(Citizen).where(Citizen.document_number == "40123456")
+        )
+        assert person is not None
+        assert (person.share_phone, person.phone) == (False, None)
+
+
+async def set_active(db: Database, specialist_id: int, active: bool) -> None:
+    async with db.uow() as uow:
+        await uow.session.execute(
+            update(Specialist).where(Specialist.id == specialist_id).values(active=active)
+        )
+        await uow.commit()
+
+
+async def the_ticket(db: Database) -> HandoffRequest:
+    async with db.uow() as uow:
+        ticket = await uow.session.scalar(select(HandoffRequest))
+        assert ticket is not None
+        uow.session.expunge(ticket)
+        return ticket
+
+
+async def test_a_relay_outlives_its_specialist_being_deactivated(
+    engine: Engine, db: Database, staff: list[Specialist]
+) -> None:
+    citizen = Person(engine)
+    await dialog(citizen, [*HANDOFF, ("No me pagan la CTS", "especialista")])
+    first = await the_ticket(db)
+    assert first.status == "assigned" and first.specialist_id is not None
+    await set_active(db, first.specialist_id, False)
+
+    # The next message finds the other specialist, who gets the case; the citizen is told.
+    gone = await citizen.says("¿Sigue ahí?")
+    assert "ya no está disponible" in gone.text
+    second = await the_ticket(db)
+    other = next(s for s in staff if s.id != first.specialist_id)
+    assert (second.status, second.specialist_id) == ("assigned", other.id)
+    assert any("No me pagan la CTS" in t for t in await sent_to(db, other.contact_address))
+    assert (await citizen.says("Hola de nuevo")).messages == []
+    assert (await sent_to(db, other.contact_address))[-1].endswith("Hola de nuevo")
+
+    # Nobody left: the ticket waits in the queue and the citizen is told so, once.
+    await set_active(db, other.id, False)
+    waiting = await citizen.says("¿Hola?")
+    assert "vuelve a la cola" in waiting.text and "en cuanto" in waiting.text
+    third = await the_ticket(db)
+    assert (third.status, third.specialist_id) == ("open", None)
+    back = await citizen.says("hola")
+    assert "vuelve a la cola" not in back.text  # the bot answers again, no relay into the void
