@@ -159,7 +159,11 @@ async def publish(
     previous = await live(uow, tenant.id, name)
     if previous is not None:
         previous.status = RETIRED
-    before = _snapshot(previous) if previous is not None else None
+    # Before: what new conversations got until now (the national template when nothing of
+    # the region was live).
+    before = (
+        _snapshot(previous) if previous is not None else {"version": None, "source": "national"}
+    )
     chosen.status = PUBLISHED
     chosen.published_at = now
     await uow.session.flush()
