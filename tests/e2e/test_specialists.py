@@ -188,3 +188,95 @@ async def test_a_whatsapp_citizen_and_a_telegram_specialist_talk_through_the_bot
     assert f"{ticket_id} quedó cerrada" in _text(await stack.tg_wait(chat, before))
     assert _db(stack, "SELECT status, closed_by FROM handoff_request") == [("closed", "citizen")]
     assert "¿En qué le puedo ayudar?" in await _wa_say(stack, "menú")
+
+
+def _started_appointments(stack: Stack, count: int) -> tuple[int, list[int]]:
+    """A WhatsApp citizen with `count` booked appointments that began 20 minutes ago.
+
+    Written straight into the stack's database: the booking flow cannot book the past,
+    and an outcome can only be reported once the appointment has started.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    def stamp(moment: datetime) -> str:
+        return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    [(specialist_id, tenant_id)] = _db(
+        stack, f"SELECT id, tenant_id FROM specialist WHERE id IN ({AREQUIPA_STAFF}) LIMIT 1"
+    )
+    [(service_id,)] = _db(stack, "SELECT id FROM service WHERE code = 'consultas-laborales'")
+    _db(
+        stack,
+        "INSERT INTO citizen (document_type, document_number, name, preferred_language, "
+        "share_phone, created_at) VALUES ('dni', '40123456', 'Lucía Quispe', 'es', 0, ?)",
+        stamp(now),
+    )
+    [(citizen_id,)] = _db(stack, "SELECT id FROM citizen WHERE document_number = '40123456'")
+    _db(
+        stack,
+        "INSERT INTO channel_identity (citizen_id, channel, address, reachable) "
+        "VALUES (?, 'whatsapp', ?, 1)",
+        citizen_id,
+        f"whatsapp:{PHONE}",
+    )
+    ids = []
+    for n in range(count):
+        start = now - timedelta(minutes=20) - timedelta(hours=n)
+        _db(
+            stack,
+            "INSERT INTO appointment (tenant_id, service_id, specialist_id, citizen_id, "
+            "start_utc, end_utc, busy_until, status, channel, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'booked', 'whatsapp', ?)",
+            tenant_id,
+            service_id,
+            specialist_id,
+            citizen_id,
+            stamp(start),
+            stamp(start + timedelta(minutes=30)),
+            stamp(start + timedelta(minutes=30)),
+            stamp(now - timedelta(days=2)),
+        )
+        [(last,)] = _db(stack, "SELECT max(id) FROM appointment")
+        ids.append(int(last))
+    return int(specialist_id), ids
+
+
+async def test_outcomes_by_the_specialists_buttons_and_never_by_a_whatsapp_citizen(
+    stack: Stack,
+) -> None:
+    specialist_id, (first, second) = _started_appointments(stack, 2)
+    chat = FIRST_SPECIALIST_CHAT + specialist_id
+
+    # The citizen sends the specialist's payloads on WhatsApp: typed, and as a button
+    # payload (a quick reply's id). Nothing changes, and the specialist hears nothing.
+    await _wa_say(stack, "hola")
+    await _wa_say(stack, f"sp:attended:{first}")
+    before = len(stack.wa_sent(PHONE))
+    forged = stack.wa_params(PHONE, "Atendido", ButtonPayload=f"sp:no_show:{first}")
+    assert (await stack.wa_post(forged))[0] == 200
+    await stack.wa_wait(PHONE, before)
+    forged = stack.wa_params(PHONE, "Recibido", ButtonPayload=f"sp:ack:{second}")
+    assert (await stack.wa_post(forged))[0] == 200
+    await stack.wa_wait(PHONE, before + 1)
+    assert _db(stack, "SELECT status, acknowledged_at, outcome_at FROM appointment") == [
+        ("booked", None, None),
+        ("booked", None, None),
+    ]
+    assert stack.tg_sent(chat) == []
+
+    # The specialist taps attended on the first, then writes a note.
+    before_wa = len(stack.wa_sent(PHONE))
+    assert await _tg_tap(stack, chat, f"sp:attended:{first}") == 200
+    asked = _text(await stack.tg_wait(chat, 0))
+    assert "atendido" in asked and "nota" in asked.lower()
+    assert "Gracias por asistir" in _text(await stack.wa_wait(PHONE, before_wa))
+    await _tg_say(stack, chat, "Orientado sobre despido; presentará reclamo.")
+    # Then no-show on the second.
+    before_wa = len(stack.wa_sent(PHONE))
+    assert await _tg_tap(stack, chat, f"sp:no_show:{second}") == 200
+    assert "no se conectó" in _text(await stack.wa_wait(PHONE, before_wa))
+    assert _db(stack, "SELECT id, status, outcome_note FROM appointment ORDER BY id") == [
+        (first, "attended", "Orientado sobre despido; presentará reclamo."),
+        (second, "no_show", None),
+    ]
