@@ -826,3 +826,69 @@ async def test_two_tickets_at_once_never_take_the_same_specialist(
             )
         )
     assert [tuple(t) for t in tickets] == [("assigned", spec.id), ("open", None)]
+
+
+# ---- reminders go out when due, once, across a restart ------------------------------------
+
+
+async def test_reminders_go_out_at_their_local_time_once_across_a_restart(
+    db: Database, fake: FakeTelegram
+) -> None:
+    """Tuesday 1 December 09:00: the day-before reminder falls on 30 November (month end).
+
+    Two workers one after the other stand for a restart; the booking's notices are written
+    again in between, as a retried turn would. Each reminder leaves once, at its time.
+    """
+    async with db.uow() as uow:
+        await add_specialist(uow)
+        await uow.commit()
+    citizen = await person(db)
+    booked_at = lima(2026, 11, 27, 12)
+    start = lima(2026, 12, 1, 9)
+    appointment = await book(db, citizen.id, start, now=booked_at)
+    clock = Clock(booked_at + timedelta(seconds=10))
+
+    def reminders_sent() -> list[str]:
+        return [
+            str(c["text"])
+            for c in fake.calls_to("sendMessage")
+            if str(c["chat_id"]) == CHAT and "Recordatorio" in str(c["text"])
+        ]
+
+    first = TelegramChannel(TOKEN, fake.url, timeout=10)
+    try:
+        worker = OutboxWorker(db, {"telegram": first}, {}, clock=clock)
+        await drain(worker)
+        clock.now = lima(2026, 11, 30, 9) - timedelta(seconds=1)  # across the month's end
+        await drain(worker)
+        assert reminders_sent() == []
+        clock.now = lima(2026, 11, 30, 9)
+        await drain(worker)
+        assert len(reminders_sent()) == 1
+    finally:
+        await first.close()
+
+    async with db.uow() as uow:  # the same notices again: nothing new
+        await notify.appointment_booked(uow, appointment.id, now=clock.now)
+        await uow.commit()
+    second = TelegramChannel(TOKEN, fake.url, timeout=10)
+    try:
+        worker = OutboxWorker(db, {"telegram": second}, {}, clock=clock)
+        assert await drain(worker) == 0  # nothing lost, nothing resent after the restart
+        clock.now = lima(2026, 12, 1, 8) - timedelta(seconds=1)
+        await drain(worker)
+        assert len(reminders_sent()) == 1
+        clock.now = lima(2026, 12, 1, 8)  # 13:00 UTC: the hour-before reminder
+        await drain(worker)
+        clock.now = start + timedelta(days=1)
+        await drain(worker)
+    finally:
+        await second.close()
+    sent = reminders_sent()
+    link = (await stored(db, appointment.id)).session_link
+    assert len(sent) == 2 and link and all(link in text for text in sent)
+    found = by_key(await rows(db))
+    subject = f"appointment:{appointment.id}"
+    for minutes in (1440, 60):
+        assert found[f"{subject}:reminder:{minutes}"].status == "sent"
+    assert found[f"{subject}:survey"].status == "sent"
