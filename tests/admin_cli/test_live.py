@@ -458,3 +458,59 @@ async def test_graph_export_and_show_of_the_national_template(live: Live, tmp_pa
         ExitCode.INVALID,
     )
     assert (await live.run("flows", "publish", "book")).exit_code == ExitCode.CONFLICT  # no draft
+
+
+async def _until(probe: Any, what: str) -> Any:
+    """Poll `probe()` until it answers something truthy (the worker runs in the server)."""
+    for _ in range(150):
+        found = await probe()
+        if found:
+            return found
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"never happened: {what}")
+
+
+async def test_a_reply_that_failed_is_listed_and_retried(live: Live) -> None:
+    stack = live.stack
+    chat = 9100070
+    # The person has blocked the bot: Telegram refuses the reply for good (403).
+    stack.telegram.fail_next_recorded("error_403_blocked", method="sendMessage")
+    assert await stack.tg_post(stack.tg_text(chat, "/start PE-ARE")) == 200
+
+    async def failed() -> list[dict[str, Any]]:
+        items = await live.json("outbox", "failed", "--status", "failed")
+        return [m for m in items if m["address"] == "****" + str(chat)[-4:]]
+
+    stuck = await _until(failed, "the refused reply is listed as failed")
+    first = stuck[0]
+    assert first["channel"] == "telegram" and first["kind"] == "reply"
+    assert "blocked" in first["last_error"] and str(chat) not in json.dumps(stuck)
+    tried = len(stack.tg_sent(chat))  # the refused attempt
+    table = await live.run("outbox", "failed")
+    assert str(first["id"]) in table.stdout and str(chat) not in table.stdout
+    # Cusco's admin does not see it, and cannot retry it.
+    assert await live.json("outbox", "failed", role="cusco") == []
+    other = await live.run("outbox", "retry", str(first["id"]), "--tenant", "PE-ARE", role="cusco")
+    assert other.exit_code == ExitCode.FORBIDDEN
+    assert (await live.run("outbox", "retry", str(first["id"]), role="viewer")).exit_code == (
+        ExitCode.FORBIDDEN
+    )
+
+    # The person unblocked the bot; the admin retries every stuck reply, oldest first.
+    for message in sorted(stuck, key=lambda m: m["id"]):
+        retried = await live.run("outbox", "retry", str(message["id"]))
+        assert retried.exit_code == 0, retried.output
+        assert f"Message {message['id']} of PE-ARE is queued again" in retried.stdout
+
+    async def delivered() -> list[dict[str, Any]]:
+        return stack.tg_sent(chat)[tried:]
+
+    sent = await _until(delivered, "the retried reply reaches Telegram")
+    assert first["text"].split("\n")[0] in _text(sent)
+    assert await failed() == []
+    assert live.sql("SELECT status FROM outbox_message WHERE id = ?", first["id"]) == [("sent",)]
+    again = await live.run("outbox", "retry", str(first["id"]))
+    assert again.exit_code == ExitCode.CONFLICT
+    entries = await live.json("audit", "list", "--action", "outbox.retry")
+    assert {e["entity_id"] for e in entries} == {str(m["id"]) for m in stuck}
+    assert all(e["actor"].endswith(":ana") and e["before"]["status"] == "failed" for e in entries)
