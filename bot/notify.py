@@ -345,7 +345,7 @@ def _card(case: _Case, *, now: datetime, reassigned: bool = False) -> list[Note]
     aid = appointment.id
     options = tuple(
         Option(f"sp:{action}:{aid}", i18n.t(f"notify.card.{action}", lang))
-        for action in ("ack", "attended", "no_show", "reassign")
+        for action in ("ack", "attended", "no_show", "reschedule", "reassign")
     )
     message = Outbound("\n".join(lines), options=options)
     specialist = case.specialist

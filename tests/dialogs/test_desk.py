@@ -518,3 +518,48 @@ async def test_a_relay_outlives_its_specialist_being_deactivated(
     assert (third.status, third.specialist_id) == ("open", None)
     back = await citizen.says("hola")
     assert "vuelve a la cola" not in back.text  # the bot answers again, no relay into the void
+
+
+async def all_sent(db: Database) -> None:
+    """What a worker would have done: every queued row went out."""
+    async with db.uow() as uow:
+        await uow.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == "pending")
+            .values(status="sent", sent_at=NOW)
+        )
+        await uow.commit()
+
+
+async def test_a_whatsapp_specialist_answers_the_cards_numbered_options(
+    engine: Engine, db: Database, clock: Clock, staff: list[Specialist]
+) -> None:
+    for n, spec in enumerate(staff):
+        async with db.uow() as uow:
+            await uow.session.execute(
+                update(Specialist)
+                .where(Specialist.id == spec.id)
+                .values(contact_channel="whatsapp", contact_address=f"whatsapp:+5198700000{n}")
+            )
+            await uow.commit()
+        spec.contact_channel, spec.contact_address = "whatsapp", f"whatsapp:+5198700000{n}"
+    await dialog(Person(engine), BOOK)
+    booked = await only_appointment(db)
+    me = specialist_chat(engine, owner(staff, booked))
+    async with db.uow() as uow:
+        card = await uow.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "card"))
+        assert card is not None and card.address == me.user
+        actions = [payload.split(":")[1] for payload, _ in card.payload["options"]]
+    assert actions == ["ack", "attended", "no_show", "reschedule", "reassign"]
+    await all_sent(db)
+
+    assert f"caso {booked.id}" in (await me.says("1")).text  # 1. Recibido
+    assert (await only_appointment(db)).acknowledged_at is not None
+    await all_sent(db)
+    clock.now = booked.start_utc + timedelta(minutes=40)
+    assert "atendido" in (await me.says("2")).text  # the card again: 2. Asistió
+    await all_sent(db)
+    assert "sin nota" in (await me.says("1")).text.lower()  # 1. Sin nota
+    after = await only_appointment(db)
+    assert (after.status, after.outcome_note) == (AppointmentStatus.ATTENDED, None)
+    assert "«agenda»" in (await me.says("9")).text  # no such option: the desk's help

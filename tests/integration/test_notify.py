@@ -185,6 +185,7 @@ async def test_a_booking_writes_card_calendar_reminders_and_survey(db: Database)
         f"sp:ack:{appointment.id}",
         f"sp:attended:{appointment.id}",
         f"sp:no_show:{appointment.id}",
+        f"sp:reschedule:{appointment.id}",
         f"sp:reassign:{appointment.id}",
     ]
 
