@@ -31,7 +31,8 @@ def read_specialists_csv(file: Path) -> tuple[str, int]:
     if header is None:
         raise CliError(f"{file} is empty.", ExitCode.INVALID)
     names = [column.strip().lower() for column in header]
-    missing = [column for column in SPECIALIST_COLUMNS if column not in names]
+    # `hours` may be left out (as the server allows): the specialists get hours later.
+    missing = [column for column in SPECIALIST_COLUMNS[:4] if column not in names]
     if missing:
         raise CliError(
             f"{file}, line 1: the header lacks {', '.join(missing)}.",

@@ -185,7 +185,9 @@ async def add_specialist(request: web.Request) -> web.Response:
 
 def _csv_rows(text: str) -> list[tuple[int, Mapping[str, str]]]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip() for h in reader.fieldnames or []]
+    # Column names as spreadsheets write them: any case, stray spaces.
+    header = [h.strip().lower() for h in reader.fieldnames or []]
+    reader.fieldnames = header
     missing = [c for c in COLUMNS[:4] if c not in header]
     if missing:
         raise invalid(

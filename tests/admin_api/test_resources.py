@@ -45,6 +45,23 @@ async def test_csv_import_reports_bad_lines_and_is_all_or_nothing(api: Api) -> N
     assert ana["services"] == ["consultas-laborales"]
 
 
+async def test_csv_header_in_any_case_and_without_hours(api: Api) -> None:
+    token = await api.token("regional", "PE-ARE")
+    path = "/tenants/PE-ARE/specialists/import"
+    text = (
+        " Name ,Contact_Channel,CONTACT_ADDRESS,Services\n"
+        "Eva Ccori,telegram,444444,consultas-laborales\n"
+    )
+    status, body = await api.call("POST", path, token, {"csv": text})
+    assert status == 200 and body == {"imported": 1, "skipped": []}
+    status, body = await api.call("POST", path, token, {"csv": "name,services\nX,y\n"})
+    assert status == 422 and body["details"]["rows"][0]["line"] == 1
+    assert "contact_channel, contact_address" in body["message"]
+    status, body = await api.call("GET", "/tenants/PE-ARE/specialists", token)
+    [eva] = body["items"]
+    assert eva["name"] == "Eva Ccori" and eva["hours"] == []
+
+
 async def test_service_rules_validated_and_audited(api: Api) -> None:
     token = await api.token("regional", "PE-ARE", name="jefa")
     path = "/tenants/PE-ARE/services/consultas-laborales"

@@ -11,6 +11,7 @@ import asyncio
 import csv
 import json
 import re
+import shutil
 import sqlite3
 import subprocess
 from collections.abc import AsyncIterator
@@ -458,6 +459,24 @@ async def test_graph_export_and_show_of_the_national_template(live: Live, tmp_pa
         ExitCode.INVALID,
     )
     assert (await live.run("flows", "publish", "book")).exit_code == ExitCode.CONFLICT  # no draft
+
+
+async def test_every_national_flow_is_drawn(live: Live, tmp_path: Path) -> None:
+    """Mermaid for each flow; an SVG too where Graphviz (dot) or mmdc is installed."""
+    renderer = shutil.which("mmdc") or shutil.which("dot")
+    names = [f["name"] for f in await live.json("flows", "list", role="cusco")]
+    assert {"menu", "book"} <= set(names)
+    for name in names:
+        out = tmp_path / f"{name}.mmd"
+        drawn = await live.run("flows", "graph", name, "--out", str(out), role="cusco")
+        assert drawn.exit_code == 0, drawn.output
+        assert out.read_text(encoding="utf-8").startswith("flowchart TD")
+        svg = out.with_suffix(".svg")
+        if renderer:  # the real tool read what the CLI made of the Mermaid text
+            assert "<svg" in svg.read_text(encoding="utf-8"), name
+            assert f"rendered with {Path(renderer).name}" in drawn.stdout
+        else:
+            assert not svg.exists() and "is installed" in drawn.stdout
 
 
 async def _until(probe: Any, what: str) -> Any:

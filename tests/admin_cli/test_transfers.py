@@ -131,7 +131,18 @@ def test_import_refuses_a_file_without_the_columns(fake: FakeApi, cli: Cli, tmp_
     csv_file.write_text("nombre,telefono\nAna,1\n")
     result = cli("specialists", "import", str(csv_file))
     assert result.exit_code == ExitCode.INVALID
-    assert "line 1: the header lacks name, contact_channel, contact_address, services, hours" in (
+    assert "line 1: the header lacks name, contact_channel, contact_address, services." in (
         result.stderr.replace("\n", " ")
     )
     assert fake.requests("POST", "/tenants/PE-ARE/specialists/import") == []
+
+
+def test_import_takes_a_file_without_hours(fake: FakeApi, cli: Cli, tmp_path: Path) -> None:
+    fake.on("POST", "/tenants/PE-ARE/specialists/import", (200, {"imported": 1, "skipped": []}))
+    csv_file = tmp_path / "people.csv"
+    csv_file.write_text("Name,Contact_Channel,Contact_Address,Services\nAna,telegram,1,legal\n")
+    result = cli("specialists", "import", str(csv_file))
+    assert result.exit_code == 0, result.output
+    assert "Imported 1 of 1 rows" in result.stdout
+    [seen] = fake.requests("POST", "/tenants/PE-ARE/specialists/import")
+    assert seen.json()["csv"] == csv_file.read_text()
