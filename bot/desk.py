@@ -21,7 +21,7 @@ from bot.understand import global_command, normalise
 from bot.understand_dates import read_date
 from core import booking
 from core.errors import DomainError
-from core.models import Appointment, AppointmentStatus, Conversation, OutboxMessage, Specialist
+from core.models import Appointment, AppointmentStatus, Conversation, Specialist
 from core.reassign import reassign
 from core.uow import UnitOfWork
 
@@ -31,9 +31,6 @@ OUTCOMES = {"attended": AppointmentStatus.ATTENDED, "no_show": AppointmentStatus
 NO_NOTE = "sp:no_note"
 AGENDA_WORDS = ("agenda", "mi agenda", "citas", "mis citas")
 MAX_NOTE = 1000
-# How far back a typed option number looks for the list it answers (WhatsApp shows options
-# as a numbered list; a card's buttons are answered "2" there).
-RECENT_SENT = 10
 
 
 async def specialist_at(uow: UnitOfWork, channel: str, address: str) -> Specialist | None:
@@ -48,32 +45,6 @@ async def specialist_at(uow: UnitOfWork, channel: str, address: str) -> Speciali
         .order_by(Specialist.id)
         .limit(1)
     )
-
-
-async def typed_option(uow: UnitOfWork, inbound: Inbound) -> str | None:
-    """The payload of option "n" of the last message with options sent to this address.
-
-    Only a bare number counts (a note or an agenda request is never taken for an option).
-    """
-    text = inbound.text.strip()
-    if not text.isdigit() or len(text) > 2:
-        return None
-    rows = await uow.session.scalars(
-        select(OutboxMessage.payload)
-        .where(
-            OutboxMessage.channel == inbound.channel,
-            OutboxMessage.address == inbound.user_ref,
-            OutboxMessage.status == "sent",
-        )
-        .order_by(OutboxMessage.id.desc())
-        .limit(RECENT_SENT)
-    )
-    for payload in rows:
-        options = (payload or {}).get("options") or []
-        if options:
-            index = int(text) - 1
-            return str(options[index][0]) if 0 <= index < len(options) else None
-    return None
 
 
 def _t(key: str, **params: object) -> str:
@@ -144,7 +115,7 @@ class Desk:
             return await relay.close(uow, ticket, by="specialist", now=now)
         if not payload and ticket is None:
             # While relaying, a bare "2" is a message for the citizen, never an option.
-            typed = await typed_option(uow, inbound)
+            typed = await followups.typed_option(uow, inbound)
             if typed is not None:
                 payload = typed
                 inbound = dataclasses.replace(inbound, payload=typed, text="")

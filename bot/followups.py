@@ -27,6 +27,9 @@ from core.models import (
 )
 from core.uow import UnitOfWork
 
+# How far back a typed option number looks for the list it answers (WhatsApp shows options
+# as a numbered list: a card's buttons or the new times offered are answered "2" there).
+RECENT_SENT = 10
 SURVEY_WINDOW = timedelta(days=7)  # a typed "4" counts as a score this long after the prompt
 MAX_COMMENT = 1000
 COMMENT_FLAG = "survey_comment_for"
@@ -41,6 +44,32 @@ async def _owned(uow: UnitOfWork, appointment_id: int, inbound: Inbound) -> Appo
         uow, appointment.citizen_id, inbound.channel, inbound.user_ref
     )
     return appointment if mine else None
+
+
+async def typed_option(uow: UnitOfWork, inbound: Inbound) -> str | None:
+    """The payload of option "n" of the last message with options sent to this address.
+
+    Only a bare number counts (a note or an agenda request is never taken for an option).
+    """
+    text = inbound.text.strip()
+    if not text.isdigit() or len(text) > 2:
+        return None
+    rows = await uow.session.scalars(
+        select(OutboxMessage.payload)
+        .where(
+            OutboxMessage.channel == inbound.channel,
+            OutboxMessage.address == inbound.user_ref,
+            OutboxMessage.status == "sent",
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(RECENT_SENT)
+    )
+    for payload in rows:
+        options = (payload or {}).get("options") or []
+        if options:
+            index = int(text) - 1
+            return str(options[index][0]) if 0 <= index < len(options) else None
+    return None
 
 
 def _parts(payload: str, prefix: str) -> tuple[int, str] | None:
@@ -63,6 +92,11 @@ async def handle(
     pending_comment = memory.pop(COMMENT_FLAG, None)
     if pending_comment is not None:
         conversation.memory = memory  # one message only: the comment, or anything else
+    if not payload and conversation.step is None:
+        # New times offered as a numbered list (WhatsApp): "2" books the second one.
+        typed = await typed_option(uow, inbound)
+        if typed is not None and typed.startswith("rebook:"):
+            payload = typed
     survey = _parts(payload, "survey:")
     if survey is None and not payload and conversation.step is None:
         survey = await _typed_score(uow, inbound, now)

@@ -563,3 +563,31 @@ async def test_a_whatsapp_specialist_answers_the_cards_numbered_options(
     after = await only_appointment(db)
     assert (after.status, after.outcome_note) == (AppointmentStatus.ATTENDED, None)
     assert "«agenda»" in (await me.says("9")).text  # no such option: the desk's help
+
+
+async def test_new_times_offered_are_booked_by_their_number_typed_back(
+    engine: Engine, db: Database, clock: Clock, staff: list[Specialist]
+) -> None:
+    citizen = Person(engine, user="whatsapp:+51987654321", channel="whatsapp")
+    await dialog(citizen, [*BOOK[:-3], ("Lucía Quispe", "teléfono"), ("no", "caso")])
+    await dialog(citizen, [("Despido", "¿Confirmo"), ("sí", "confirmada")])
+    booked = await only_appointment(db)
+    clock.now = booked.start_utc + timedelta(minutes=5)
+    await specialist_chat(engine, owner(staff, booked)).says(payload=f"sp:reschedule:{booked.id}")
+    await all_sent(db)
+    async with db.uow() as uow:
+        notice = await uow.session.scalar(
+            select(OutboxMessage).where(
+                OutboxMessage.idempotency_key == f"appointment:{booked.id}:outcome:reschedule"
+            )
+        )
+        assert notice is not None
+        second_time = notice.payload["options"][1][0]
+    assert second_time.startswith(f"rebook:{booked.id}:")
+    done = await citizen.says("2")
+    assert "nueva cita" in done.text
+    async with db.uow() as uow:
+        rows = list(await uow.session.scalars(select(Appointment).order_by(Appointment.id)))
+        uow.session.expunge_all()
+    assert rows[1].status == AppointmentStatus.BOOKED
+    assert rows[1].start_utc.isoformat() == second_time.split(":", 2)[2]
