@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import functools
 import json
 import re
 import shutil
@@ -489,18 +490,35 @@ async def _until(probe: Any, what: str) -> Any:
     raise AssertionError(f"never happened: {what}")
 
 
+def _settled(live: Live, chat: int) -> list[str]:
+    """Statuses of the replies to a chat once none is waiting any more (else [])."""
+    found = [status for (status,) in live.sql(
+        "SELECT status FROM outbox_message WHERE channel = 'telegram' AND address = ?", str(chat)
+    )]  # fmt: skip
+    return found if found and "pending" not in found else []
+
+
 async def test_a_reply_that_failed_is_listed_and_retried(live: Live) -> None:
     stack = live.stack
-    chat = 9100070
-    # The person has blocked the bot: Telegram refuses the reply for good (403).
-    stack.telegram.fail_next_recorded("error_403_blocked", method="sendMessage")
-    assert await stack.tg_post(stack.tg_text(chat, "/start PE-ARE")) == 200
+    # The person has blocked the bot: Telegram refuses the reply for good (403). The fake
+    # refuses the next sendMessage of any chat: should a message of an earlier test still be
+    # on its way and take the refusal, a new person tries again.
+    for chat in range(9100070, 9100075):
+        stack.telegram.reset()
+        stack.telegram.fail_next_recorded("error_403_blocked", method="sendMessage")
+        assert await stack.tg_post(stack.tg_text(chat, "/start PE-ARE")) == 200
+        settled = functools.partial(asyncio.to_thread, _settled, live, chat)
+        statuses = await _until(settled, "the replies are sent or failed")
+        if "failed" in statuses:
+            break
+    else:
+        raise AssertionError("no reply was refused")
 
     async def failed() -> list[dict[str, Any]]:
         items = await live.json("outbox", "failed", "--status", "failed")
         return [m for m in items if m["address"] == "****" + str(chat)[-4:]]
 
-    stuck = await _until(failed, "the refused reply is listed as failed")
+    stuck = await failed()
     first = stuck[0]
     assert first["channel"] == "telegram" and first["kind"] == "reply"
     assert "blocked" in first["last_error"] and str(chat) not in json.dumps(stuck)
@@ -508,7 +526,7 @@ async def test_a_reply_that_failed_is_listed_and_retried(live: Live) -> None:
     table = await live.run("outbox", "failed")
     assert str(first["id"]) in table.stdout and str(chat) not in table.stdout
     # Cusco's admin does not see it, and cannot retry it.
-    assert await live.json("outbox", "failed", role="cusco") == []
+    assert first["id"] not in [m["id"] for m in await live.json("outbox", "failed", role="cusco")]
     other = await live.run("outbox", "retry", str(first["id"]), "--tenant", "PE-ARE", role="cusco")
     assert other.exit_code == ExitCode.FORBIDDEN
     assert (await live.run("outbox", "retry", str(first["id"]), role="viewer")).exit_code == (
