@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, func, or_, select, update
+from sqlalchemy import CursorResult, and_, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -253,6 +253,7 @@ class OutboxWorker:
 
     async def _record(self, results: list[tuple[_Job, SendResult | None]]) -> None:
         now = self.clock()
+        delivered: set[tuple[str, str]] = set()
         async with self.db.uow() as uow:
             for job, result in results:
                 # Only while the row is still this worker's claim: after its lease ran out
@@ -277,6 +278,7 @@ class OutboxWorker:
                         await _link_provider_id(uow, provider_id, job.id)
                 if result.outcome == Outcome.SENT:
                     values.update(status="sent", sent_at=now)
+                    delivered.add((job.channel, job.address))
                     self.stats.count(self.stats.sent, job.channel)
                 elif result.outcome == Outcome.RETRY and job.attempts < MAX_ATTEMPTS:
                     wait = backoff(job.attempts)
@@ -318,6 +320,19 @@ class OutboxWorker:
                         job.id,
                         job.channel,
                     )
+            if delivered:
+                # A message got through (e.g. an admin's retry after the person unblocked the
+                # bot): the person is reachable there again.
+                await uow.session.execute(
+                    update(ChannelIdentity)
+                    .where(
+                        ChannelIdentity.reachable.is_(False),
+                        tuple_(ChannelIdentity.channel, ChannelIdentity.address).in_(
+                            sorted(delivered)
+                        ),
+                    )
+                    .values(reachable=True)
+                )
             await uow.commit()
 
 

@@ -499,10 +499,20 @@ class ProviderMessage(Base):
 
 
 class HandoffRequest(Base):
-    """A citizen asked to talk to a person; specialists pick it up (later: relayed chat)."""
+    """A citizen asked to talk to a person: waiting ("open"), relayed ("assigned"), "closed"."""
 
     __tablename__ = "handoff_request"
-    __table_args__ = (Index("ix_handoff_tenant_status", "tenant_id", "status"),)
+    __table_args__ = (
+        Index("ix_handoff_tenant_status", "tenant_id", "status"),
+        # A specialist relays one conversation at a time, whatever path assigns it.
+        Index(
+            "uq_handoff_one_relay_per_specialist",
+            "specialist_id",
+            unique=True,
+            postgresql_where=text("status = 'assigned'"),
+            sqlite_where=text("status = 'assigned'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenant.id"), default=None)

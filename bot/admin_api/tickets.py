@@ -6,12 +6,13 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from bot import relay
 from bot.admin_api.auth import scoped_tenant
 from bot.admin_api.bodies import iso, json_object, query_choice
 from bot.admin_api.context import context, principal, reading
-from bot.admin_api.errors import ApiError, invalid
+from bot.admin_api.errors import ApiError, conflict, invalid
 from bot.admin_api.pagination import fetch, listing, page_of
 from core import audit, roster
 from core.errors import NotActive, NotFound
@@ -83,8 +84,15 @@ async def assign_ticket(request: web.Request) -> web.Response:
             raise invalid("the specialist is inactive", field="specialist_id")
         before = {"status": ticket.status, "specialist_id": ticket.specialist_id}
         # Starts the relay: both sides are told who they talk to (bot/relay.py).
-        await relay.assign(uow, ticket, spec, ctx.clock())
-        await uow.session.flush()
+        try:
+            async with uow.session.begin_nested():
+                await relay.assign(uow, ticket, spec, ctx.clock())
+                await uow.session.flush()
+        except IntegrityError:
+            # uq_handoff_one_relay_per_specialist: they are relaying another conversation.
+            raise conflict(
+                "the specialist is already talking with another citizen", field="specialist_id"
+            ) from None
         await audit.record(
             uow,
             actor=principal(request).actor,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from core.models import AuditEntry, OutboxMessage, Specialist
+from core.handoff import request_handoff
+from core.models import AuditEntry, Conversation, HandoffRequest, OutboxMessage, Specialist
 from tests.admin_api import world
 from tests.admin_api.conftest import Api
 
@@ -231,3 +232,38 @@ async def test_audit_list_is_scoped(api: Api) -> None:
     assert status == 403
     status, body = await api.call("GET", "/audit?tenant=PE-ARE", await api.token("national"))
     assert status == 200 and body["items"] == []
+
+
+async def test_a_specialist_relays_one_conversation_at_a_time(api: Api) -> None:
+    """The database refuses a second relay; the API says why and changes nothing."""
+    cusco = await world.build(api.db, "PE-CUS")
+    token = await api.token("regional", "PE-CUS")
+    async with api.db.uow() as uow:
+        other = Conversation(channel="telegram", user_ref="778", answers={}, memory={}, state={})
+        uow.session.add(other)
+        await uow.session.flush()
+        second = await request_handoff(
+            uow,
+            conversation_id=other.id,
+            tenant_id=(await uow.session.get_one(Specialist, cusco.specialist_id)).tenant_id,
+            service_id=None,
+            citizen_id=None,
+        )
+        second_id = second.id
+        await uow.commit()
+    path = "/tenants/PE-CUS/tickets/{}/assign"
+    body = {"specialist_id": cusco.specialist_id}
+    status, _ = await api.call("POST", path.format(cusco.ticket_id), token, body)
+    assert status == 200
+    status, answer = await api.call("POST", path.format(second_id), token, body)
+    assert (status, answer["error"]) == (409, "conflict")
+    assert "another citizen" in answer["message"]
+    async with api.db.uow() as uow:
+        row = await uow.session.get_one(HandoffRequest, second_id)
+        assert (row.status, row.specialist_id) == ("open", None)
+        told = await uow.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.subject == f"ticket:{second_id}")
+        )
+        assert told == 0

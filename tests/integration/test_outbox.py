@@ -534,6 +534,25 @@ async def test_blocked_chat_fails_and_stops_its_queue_only(
     assert [chat for chat, _ in sent(fake)] == ["3001", "3002", "3002"]
 
 
+async def test_a_message_that_gets_through_makes_the_person_reachable_again(
+    db: Database, fake: FakeTelegram, telegram: TelegramChannel, clock: Clock
+) -> None:
+    """An admin's retry after the person unblocked the bot: reachable again on that chat."""
+    await add_identity(db, "3001")
+    first = await add(db, "3001", "uno")
+    fake.fail_next_recorded("error_403_blocked", method="sendMessage")
+    worker = make_worker(db, telegram, clock)
+    await drain(worker)
+    assert await reachable(db) == {"3001": False}
+    async with db.uow() as uow:  # what `psv-admin outbox retry` does
+        retried = await uow.session.get_one(OutboxMessage, first)
+        retried.status, retried.attempts, retried.due_at = "pending", 0, clock.now
+        await uow.commit()
+    assert await drain(worker) == 1
+    assert (await row(db, first)).status == "sent"
+    assert await reachable(db) == {"3001": True}
+
+
 # --------------------------------------------------------------------------- 5. priority
 
 
