@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -220,6 +220,15 @@ def format_when(moment: datetime, lang: str, tz: str = DEFAULT_TIMEZONE) -> str:
     return pattern.replace("{0}", format_time(local.time(), lang)).replace(
         "{1}", format_day(local.date(), lang)
     )
+
+
+def format_weekdays(weekdays: Iterable[int], lang: str) -> str:
+    """Weekdays (Monday 0) in words: a run as "lunes a viernes", else a list."""
+    days = sorted(set(weekdays))
+    names = babel_dates.get_day_names("wide", locale=babel_locale(lang))
+    if len(days) > 2 and days == list(range(days[0], days[-1] + 1)):
+        return t("weekdays.range", lang, first=names[days[0]], last=names[days[-1]])
+    return ", ".join(str(names[d]) for d in days)
 
 
 def format_money(amount: Decimal | int | float, lang: str) -> str:

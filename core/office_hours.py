@@ -26,9 +26,17 @@ class OfficeHours:
     closes: time
 
     @classmethod
+    def national(cls) -> OfficeHours:
+        """The ministry's default hours."""
+        return cls._from(DEFAULT)
+
+    @classmethod
     def of(cls, tenant: Tenant) -> OfficeHours:
         """The tenant's own hours, else the national default."""
-        data = tenant.office_hours or DEFAULT
+        return cls._from(tenant.office_hours or DEFAULT)
+
+    @classmethod
+    def _from(cls, data: dict[str, Any]) -> OfficeHours:
         return cls(
             frozenset(int(d) for d in data.get("weekdays", DEFAULT["weekdays"])),
             time.fromisoformat(str(data.get("opens", DEFAULT["opens"]))),

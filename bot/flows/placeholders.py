@@ -11,6 +11,7 @@ from core import catalog
 from core.documents import mask_document
 from core.errors import NotFound
 from core.models import Service
+from core.office_hours import OfficeHours
 
 Resolver = Callable[[Turn], Awaitable[str]]
 
@@ -87,6 +88,21 @@ async def _doc_type(turn: Turn) -> str:
     return turn.t(f"doc_type.{kind}") if kind else ""
 
 
+async def _office_hours(turn: Turn) -> str:
+    code = turn.value("region")
+    try:
+        tenant = await catalog.get_tenant(turn.uow, str(code)) if code else None
+    except NotFound:
+        tenant = None
+    hours = OfficeHours.of(tenant) if tenant else OfficeHours.national()
+    return turn.t(
+        "office_hours.text",
+        days=i18n.format_weekdays(hours.weekdays, turn.lang),
+        opens=i18n.format_time(hours.opens, turn.lang),
+        closes=i18n.format_time(hours.closes, turn.lang),
+    )
+
+
 async def _description(turn: Turn) -> str:
     return str(turn.answers.get("description") or "")
 
@@ -104,6 +120,7 @@ RESOLVERS: dict[str, Resolver] = {
     "document": _document,
     "doc_type": _doc_type,
     "description": _description,
+    "office_hours": _office_hours,
 }
 # Set by actions during the turn (e.g. the booked specialist's first name).
 ACTION_VALUES = frozenset(

@@ -81,6 +81,7 @@ PLACEHOLDERS = frozenset(
         "document",
         "doc_type",
         "description",
+        "office_hours",
         "specialist",
         "appointment_when",
         "event_title",

@@ -591,3 +591,22 @@ async def test_new_times_offered_are_booked_by_their_number_typed_back(
         uow.session.expunge_all()
     assert rows[1].status == AppointmentStatus.BOOKED
     assert rows[1].start_utc.isoformat() == second_time.split(":", 2)[2]
+
+
+async def test_the_waiting_message_gives_the_regions_own_office_hours(
+    db: Database, staff: list[Specialist]
+) -> None:
+    async with db.uow() as uow:
+        arequipa = await uow.session.scalar(select(Tenant).where(Tenant.code == "PE-ARE"))
+        assert arequipa is not None
+        arequipa.office_hours = {
+            "weekdays": [0, 1, 2, 3, 4, 5],
+            "opens": "08:00",
+            "closes": "13:00",
+        }
+        await uow.commit()
+    sunday = lima(2026, 12, 6, 11)
+    engine = make_engine(db, Clock(sunday))
+    await engine.start()
+    reply = await dialog(Person(engine), [*HANDOFF, ("Consulta", "desde el lunes 7 de diciembre")])
+    assert "de lunes a sábado, de 8:00" in reply.text and "1:00" in reply.text
