@@ -1,8 +1,9 @@
 """The scheduler: once a minute, queue what is due by the calendar (the morning agenda).
 
 Each working day, from `PSV_AGENDA_TIME` (07:30 local) on, every active specialist with
-appointments still ahead that day gets their agenda. Weekends, national holidays, regional
-closures and the specialist's own days off are skipped. The outbox row's key is
+appointments still ahead that day gets their agenda. Days outside the region's office days
+(Monday to Friday by default), national holidays, regional closures and the specialist's own
+days off are skipped. The outbox row's key is
 "agenda:<specialist>:<day>", so a restart, a second scheduler process or a later tick never
 queues it twice. Reminders and surveys need no scheduler: they are outbox rows due later.
 """
@@ -29,6 +30,7 @@ from core.models import (
     Specialist,
     Tenant,
 )
+from core.office_hours import OfficeHours
 from core.settings import Settings
 from core.types import utcnow
 from core.uow import UnitOfWork
@@ -36,7 +38,6 @@ from core.uow import UnitOfWork
 log = logging.getLogger("psv.scheduler")
 
 TICK_SECONDS = 60.0
-WEEKEND = frozenset({5, 6})
 
 
 def agenda_key(specialist_id: int, day: date) -> str:
@@ -88,8 +89,16 @@ async def queue_agendas(uow: UnitOfWork, *, now: datetime, at: time) -> int:
         tz = ZoneInfo(zone)
         local = now.astimezone(tz)
         day = local.date()
-        if local.time() < at or day.weekday() in WEEKEND or await _is_holiday(uow, day):
+        if local.time() < at or await _is_holiday(uow, day):
             continue
+        # Working days are the region's office days (Monday to Friday unless it set others).
+        open_today = {
+            tenant.id
+            for tenant in await uow.session.scalars(
+                select(Tenant).where(Tenant.timezone == zone, Tenant.active.is_(True))
+            )
+            if day.weekday() in OfficeHours.of(tenant).weekdays
+        }
         since, until = _day_bounds(day, tz)
         closed_tenants, off = await _closed(uow, day)
         rows = await uow.session.execute(
@@ -111,7 +120,9 @@ async def queue_agendas(uow: UnitOfWork, *, now: datetime, at: time) -> int:
             .order_by(Specialist.id)
         )
         candidates = [
-            s for s in rows.scalars() if s.tenant_id not in closed_tenants and s.id not in off
+            s
+            for s in rows.scalars()
+            if s.tenant_id in open_today and s.tenant_id not in closed_tenants and s.id not in off
         ]
         if not candidates:
             continue

@@ -12,7 +12,7 @@ from bot.scheduler import Scheduler, agenda_key, queue_agendas, run_with_schedul
 from bot.worker import OutboxWorker
 from core import booking, meetings
 from core.db import Database
-from core.models import Appointment, OutboxMessage, Specialist
+from core.models import Appointment, OutboxMessage, Specialist, Tenant
 from core.settings import load_settings
 from tests.factories import NOW, add_citizen, add_closure, add_specialist, lima
 
@@ -112,9 +112,24 @@ async def test_nothing_after_the_days_last_appointment(db: Database) -> None:
 
 
 async def test_weekends_are_skipped(db: Database) -> None:
-    # Saturday 5 December 2026, a specialist who works Saturdays.
+    # Saturday 5 December 2026, a specialist who works Saturdays, in a Monday-Friday office.
     await booked(db, lima(2026, 12, 5, 10), weekdays=range(6))
     assert await queue(db, lima(2026, 12, 5, 8)) == 0
+
+
+async def test_a_region_open_on_saturdays_sends_its_saturday_agenda(db: Database) -> None:
+    async with db.uow() as uow:
+        arequipa = await uow.session.scalar(select(Tenant).where(Tenant.code == "PE-ARE"))
+        assert arequipa is not None
+        arequipa.office_hours = {
+            "weekdays": [0, 1, 2, 3, 4, 5],
+            "opens": "08:00",
+            "closes": "13:00",
+        }
+        await uow.commit()
+    await booked(db, lima(2026, 12, 5, 10), weekdays=range(6))
+    assert await queue(db, lima(2026, 12, 5, 8)) == 1
+    assert await queue(db, lima(2026, 12, 6, 8)) == 0  # Sunday: not an office day
 
 
 async def test_national_holidays_are_skipped(db: Database) -> None:
