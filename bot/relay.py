@@ -192,7 +192,23 @@ async def _claim(uow: UnitOfWork, specialist_id: int, now: datetime) -> bool:
 async def assign(
     uow: UnitOfWork, ticket: HandoffRequest, specialist: Specialist, now: datetime
 ) -> None:
-    """Start relaying: both sides are told who they talk to and how to end it."""
+    """Start relaying: both sides are told who they talk to and how to end it.
+
+    A ticket taken from another specialist (an admin reassigning it) tells them it moved on.
+    """
+    previous = ticket.specialist_id if ticket.status == ASSIGNED else None
+    if previous is not None and previous != specialist.id:
+        before = await uow.session.get(Specialist, previous)
+        if before is not None:
+            _send(
+                uow,
+                channel=before.contact_channel,
+                address=before.contact_address,
+                message=Outbound(i18n.t("relay.handed_over", SPECIALIST_LANG, ticket=ticket.id)),
+                key=f"ticket:{ticket.id}:handed-over:{previous}:{specialist.id}",
+                ticket=ticket,
+                now=now,
+            )
     ticket.status = ASSIGNED
     ticket.specialist_id = specialist.id
     ticket.assigned_at = now

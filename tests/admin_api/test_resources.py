@@ -8,6 +8,7 @@ from core.handoff import request_handoff
 from core.models import AuditEntry, Conversation, HandoffRequest, OutboxMessage, Specialist
 from tests.admin_api import world
 from tests.admin_api.conftest import Api
+from tests.factories import add_specialist
 
 HEADER = "name,contact_channel,contact_address,services,hours\n"
 
@@ -267,3 +268,26 @@ async def test_a_specialist_relays_one_conversation_at_a_time(api: Api) -> None:
             .where(OutboxMessage.subject == f"ticket:{second_id}")
         )
         assert told == 0
+
+
+async def test_reassigning_a_relayed_ticket_tells_the_previous_specialist(api: Api) -> None:
+    cusco = await world.build(api.db, "PE-CUS")
+    token = await api.token("regional", "PE-CUS")
+    async with api.db.uow() as uow:
+        colleague = (await add_specialist(uow, "PE-CUS", ())).id
+        await uow.commit()
+    path = f"/tenants/PE-CUS/tickets/{cusco.ticket_id}/assign"
+    status, _ = await api.call("POST", path, token, {"specialist_id": cusco.specialist_id})
+    assert status == 200
+    status, body = await api.call("POST", path, token, {"specialist_id": colleague})
+    assert (status, body["specialist_id"]) == (200, colleague)
+    async with api.db.uow() as uow:
+        keys = set(
+            await uow.session.scalars(
+                select(OutboxMessage.idempotency_key).where(
+                    OutboxMessage.subject == f"ticket:{cusco.ticket_id}"
+                )
+            )
+        )
+    assert f"ticket:{cusco.ticket_id}:handed-over:{cusco.specialist_id}:{colleague}" in keys
+    assert f"ticket:{cusco.ticket_id}:connected:{colleague}" in keys
