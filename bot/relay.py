@@ -429,6 +429,29 @@ async def requeue(
     ]
 
 
+async def release(uow: UnitOfWork, specialist_id: int, now: datetime) -> bool:
+    """A specialist leaves (deactivated): their relay goes on at once, and the citizen is told."""
+    ticket = await ticket_of_specialist(uow, specialist_id)
+    if ticket is None:
+        return False
+    conversation = await uow.session.get(Conversation, ticket.conversation_id)
+    lang = conversation.language if conversation else i18n.DEFAULT_LANGUAGE
+    told = await requeue(uow, ticket, lang, now)
+    if conversation is not None:
+        for n, message in enumerate(told):
+            _send(
+                uow,
+                channel=conversation.channel,
+                address=conversation.user_ref,
+                message=message,
+                key=f"ticket:{ticket.id}:released:{specialist_id}:{n}",
+                ticket=ticket,
+                now=now,
+                conversation_id=conversation.id,
+            )
+    return True
+
+
 async def take_next(uow: UnitOfWork, specialist: Specialist, now: datetime) -> bool:
     """Give a now-free specialist the oldest ticket waiting in their region, if any."""
     tenant = await uow.session.get(Tenant, specialist.tenant_id)

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from bot import notify
+from bot import notify, relay
 from bot.admin_api.auth import scoped_tenant
 from bot.admin_api.bodies import json_object
 from bot.admin_api.context import context, principal, reading
@@ -350,6 +350,8 @@ async def deactivate(request: web.Request) -> web.Response:
         if not spec.active:
             raise NotActive("the specialist is already inactive")
         await roster.deactivate(uow, tenant.id, spec_id, by=principal(request).actor)
+        # A conversation they were relaying goes to a colleague or back to the queue now.
+        await relay.release(uow, spec_id, ctx.clock())
         [answer] = await _json_of(uow, [spec])
         await uow.commit()
     return web.json_response(answer)

@@ -291,3 +291,25 @@ async def test_reassigning_a_relayed_ticket_tells_the_previous_specialist(api: A
         )
     assert f"ticket:{cusco.ticket_id}:handed-over:{cusco.specialist_id}:{colleague}" in keys
     assert f"ticket:{cusco.ticket_id}:connected:{colleague}" in keys
+
+
+async def test_deactivating_a_relaying_specialist_hands_the_citizen_on_at_once(api: Api) -> None:
+    cusco = await world.build(api.db, "PE-CUS")
+    token = await api.token("regional", "PE-CUS")
+    path = f"/tenants/PE-CUS/tickets/{cusco.ticket_id}/assign"
+    status, _ = await api.call("POST", path, token, {"specialist_id": cusco.specialist_id})
+    assert status == 200
+    status, _ = await api.call(
+        "POST", f"/tenants/PE-CUS/specialists/{cusco.specialist_id}/deactivate", token, {}
+    )
+    assert status == 200
+    async with api.db.uow() as uow:
+        ticket = await uow.session.get_one(HandoffRequest, cusco.ticket_id)
+        assert (ticket.status, ticket.specialist_id) == ("open", None)  # nobody else in Cusco
+        told = await uow.session.scalar(
+            select(OutboxMessage.payload).where(
+                OutboxMessage.idempotency_key
+                == f"ticket:{cusco.ticket_id}:released:{cusco.specialist_id}:0"
+            )
+        )
+    assert told is not None and "ya no está disponible" in told["text"]
