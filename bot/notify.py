@@ -838,6 +838,22 @@ async def _seat(uow: UnitOfWork, registration_id: int) -> _Seat:
     return _Seat(registration, event, tenant, reach, citizen.preferred_language)
 
 
+def _event_calendar(seat: _Seat, *, now: datetime) -> Attachment:
+    """The training event as a calendar file, with its link and an alarm an hour before."""
+    event = seat.event
+    text = ics.calendar_file(
+        uid=ics.uid("event", event.id),
+        start=event.start_utc,
+        end=event.start_utc + timedelta(minutes=event.duration_minutes),
+        summary=event.title,
+        description=seat.how(),
+        now=now,
+        url=event.session_link,
+        alarm_text=i18n.t("notify.calendar.alarm", seat.lang, service=event.title),
+    )
+    return Attachment(f"evento-{event.id}.ics", ics.MIME_TYPE, text)
+
+
 def _event_reminders(seat: _Seat, *, now: datetime) -> list[Note]:
     notes: list[Note] = []
     for minutes in EVENT_REMINDERS:
@@ -873,6 +889,17 @@ async def registration_confirmed(
         return
     await meetings.attach_link(uow, seat.event)
     notes = _event_reminders(seat, now=now)
+    title = seat.event.title
+    notes += seat.note(
+        f"{seat.generation}:calendar",
+        Outbound(
+            i18n.t("notify.event.calendar", seat.lang, title=title, when=seat.when()),
+            attachment=_event_calendar(seat, now=now),
+        ),
+        kind="notification",
+        due_at=now + FOLLOW_UP_DELAY,  # after the flow's own confirmation
+        template=T_EVENT_UPDATE,
+    )
     if promoted:
         text = i18n.t("notify.event.promoted", seat.lang, title=seat.event.title, when=seat.when())
         notes += seat.note(

@@ -681,6 +681,11 @@ async def test_event_participants_get_the_link_the_day_before_and_an_hour_before
     async with db.uow() as uow:
         link = (await uow.session.get(type(event), event.id)).session_link  # type: ignore[union-attr]
     assert link and all(link in r.payload["text"] for r in reminders)
+    [calendar] = [r for r in await rows(db, kind="notification") if r.address == "7001"]
+    filename, mime, content = calendar.payload["attachment"]
+    assert (filename, mime) == (f"evento-{event.id}.ics", "text/calendar")
+    assert "BEGIN:VALARM" in content and "Derechos laborales" in content
+    assert calendar.due_at > NOW  # after the flow's own confirmation
     later = NOW + timedelta(hours=1)
     async with db.uow() as uow:
         given_up = await events.cancel_registration(uow, event.id, one.id, now=later)
@@ -691,7 +696,13 @@ async def test_event_participants_get_the_link_the_day_before_and_an_hour_before
     after = await rows(db)
     assert {r.status for r in after if r.address == "7001"} == {"withdrawn"}
     promoted = [r for r in after if r.address == "7002"]
-    assert sorted(r.kind for r in promoted) == ["notification", "reminder", "reminder"]
+    # told of the promotion, the calendar file, two reminders
+    assert sorted(r.kind for r in promoted) == [
+        "notification",
+        "notification",
+        "reminder",
+        "reminder",
+    ]
     async with db.uow() as uow:
         told = await notify.event_cancelled(uow, event.id, now=later)
         await uow.commit()
