@@ -253,6 +253,12 @@ def _masked(number: str | None) -> str:
     return "****" + number[-4:]
 
 
+def template_for(name: str, lang: str) -> str:
+    """The template name in the citizen's language, e.g. "psv_appointment_reminder.en"."""
+    # The WhatsApp channel falls back to the plain (Spanish) name when that one is not set.
+    return name if lang == SPECIALIST_LANG else f"{name}.{lang}"
+
+
 def _vars(*values: str) -> dict[str, str]:
     return {str(i): value for i, value in enumerate(values, start=1)}
 
@@ -283,7 +289,7 @@ def _to_citizen(
             subject=case.subject,
             tenant_id=case.tenant.id,
             due_at=due_at,
-            template=template,
+            template=template_for(template, case.lang),
             template_vars=template_vars,
         )
     ]
@@ -817,7 +823,7 @@ class _Seat:
                 subject=self.subject,
                 tenant_id=self.tenant.id,
                 due_at=due_at,
-                template=template,
+                template=template_for(template, self.lang),
                 template_vars=_vars(self.event.title, self.when(), self.how()),
             )
         ]

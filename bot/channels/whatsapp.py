@@ -334,7 +334,9 @@ class WhatsAppChannel:
         """Deliver one message: a template outside the 24-hour window, else plain bodies."""
         to = _whatsapp(address)
         if self.outside_window(context):
-            content_sid = self._templates.get(context.template or "")
+            name = context.template or ""
+            # "psv_appointment_reminder.en": that language's template, else the plain name's.
+            content_sid = self._templates.get(name) or self._templates.get(name.split(".")[0])
             if content_sid is None:
                 return SendResult(
                     Outcome.NEEDS_TEMPLATE,

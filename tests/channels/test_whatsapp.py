@@ -669,3 +669,28 @@ async def test_a_tapped_quick_reply_comes_back_as_its_payload() -> None:
     parsed = parse_message(params)
     assert parsed.inbound is not None
     assert parsed.inbound.payload == "yes"
+
+
+async def test_a_template_in_the_citizens_language_else_the_plain_one(fake: FakeTwilio) -> None:
+    english = "HX" + "e" * 32
+    whatsapp = WhatsAppChannel(
+        fake.account_sid,
+        fake.auth_token,
+        SENDER,
+        fake.url,
+        templates={**TEMPLATES, "recordatorio_cita.en": english},
+        clock=lambda: NOW,
+        timeout=0.5,
+    )
+    try:
+        late = NOW - timedelta(hours=30)
+        for name in ("recordatorio_cita.en", "recordatorio_cita.qu", "recordatorio_cita"):
+            result = await whatsapp.send(PERSON, Outbound("Recordatorio"), notice(late, name))
+            assert result.outcome is Outcome.SENT
+    finally:
+        await whatsapp.close()
+    assert [call["ContentSid"] for call in fake.calls] == [
+        english,
+        TEMPLATES["recordatorio_cita"],
+        TEMPLATES["recordatorio_cita"],
+    ]

@@ -904,3 +904,22 @@ async def test_reminders_go_out_at_their_local_time_once_across_a_restart(
     for minutes in (1440, 60):
         assert found[f"{subject}:reminder:{minutes}"].status == "sent"
     assert found[f"{subject}:survey"].status == "sent"
+
+
+async def test_templates_are_named_in_the_citizens_language(db: Database) -> None:
+    async with db.uow() as uow:
+        await add_specialist(uow)
+        await uow.commit()
+    english = await person(db, address="7101", lang="en")
+    spanish = await person(db, address="7102")
+    await book(db, english.id, lima(2026, 12, 2, 10))
+    await book(db, spanish.id, lima(2026, 12, 2, 11))
+    reminders = await rows(db, kind="reminder")
+    by_address = {(r.address, r.template) for r in reminders}
+    assert by_address == {
+        ("7101", "psv_appointment_reminder.en"),
+        ("7102", "psv_appointment_reminder"),
+    }
+    cards = await rows(db, kind="card")
+    assert len(cards) == 2
+    assert {c.template for c in cards} == {"psv_new_case"}  # specialists read Spanish
