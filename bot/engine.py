@@ -176,6 +176,11 @@ class Engine:
         return replies
 
     async def _turn(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> list[Outbound]:
+        return (await self._conversation_turn(uow, inbound, now))[1]
+
+    async def _conversation_turn(
+        self, uow: UnitOfWork, inbound: Inbound, now: datetime
+    ) -> tuple[Conversation, list[Outbound]]:
         conversation = await self._conversation(uow, inbound, now)
         # A specialist's message, or a citizen's while a person answers them, skips the flows.
         replies = await self.desk.handle(uow, conversation, inbound, now)
@@ -193,6 +198,32 @@ class Engine:
             pseudonym(inbound.user_ref),
             len(replies),
         )
+        return conversation, replies
+
+    async def rehearse(self, inbound: Inbound) -> list[Outbound]:
+        """Run a turn for its replies only (`psv-admin flows try`): every effect is rolled back.
+
+        Bookings, notices, tickets and outbox rows never leave the transaction; only the
+        conversation's own progress (step, answers, state) is kept, so the next line goes on.
+        """
+        now = self.clock()
+        fields = ("flow_version_id", "step", "answers", "memory", "state", "language")
+        try:
+            async with self.db.uow() as uow:  # left without commit: rolled back
+                conversation, replies = await self._conversation_turn(uow, inbound, now)
+                progress = {name: getattr(conversation, name) for name in fields}
+                progress["misunderstood"] = conversation.misunderstood
+                conversation_id = conversation.id
+        except Exception:
+            log.exception("rehearsed turn failed")
+            return [self._apology()]
+        async with self.db.uow() as uow:
+            await uow.session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id)
+                .values(**progress, last_inbound_at=now)
+            )
+            await uow.commit()
         return replies
 
     async def _tenant_id(self, uow: UnitOfWork, conversation: Conversation) -> int | None:

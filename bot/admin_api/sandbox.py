@@ -1,9 +1,9 @@
 """`flows try`: one engine turn with a chosen flow version in a sandbox conversation.
 
-The conversation is on channel "try", which no outbox worker sends on; its queued replies
-are removed after the turn and returned instead. Whatever the turn did to the calendar is
-undone at once: appointments it booked are cancelled (their notices withdrawn), event seats
-given back, hand-off requests closed.
+The conversation is on channel "try", which no outbox worker sends on. Each turn runs with
+`Engine.rehearse`: in a transaction that is rolled back, so nothing it does (a booking, a
+specialist's card, a hand-off, any outbox row) ever exists outside it; only the sandbox
+conversation's progress is kept for the next line.
 
 Starting a session uses only the engine's public `handle`: the conversation is pinned to the
 version at its first step with that step in its history, and a "back" command makes the
@@ -18,26 +18,18 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 
 from bot.admin_api.context import AdminContext
 from bot.engine import Engine
 from bot.flows.registry import compiled
 from bot.messages import Inbound, Outbound
-from core import events
 from core.errors import NotFound
 from core.models import (
-    Appointment,
-    AppointmentStatus,
     Conversation,
-    EventRegistration,
     FlowVersion,
-    HandoffRequest,
-    OutboxMessage,
-    RegistrationStatus,
     Tenant,
 )
-from core.uow import UnitOfWork
 
 CHANNEL = "try"
 SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
@@ -114,64 +106,12 @@ async def run(
         if found is None:
             raise NotFound("no such try session in this region")
         inbound = Inbound(CHANNEL, _user_ref(tenant, session), uuid.uuid4().hex, text=text)
-    replies = await engine.handle(inbound)
+    replies = await engine.rehearse(inbound)
     async with ctx.db.uow() as uow:
-        step = await _undo_effects(uow, _user_ref(tenant, session), ctx)
-        await uow.commit()
+        step = await uow.session.scalar(
+            select(Conversation.step).where(
+                Conversation.channel == CHANNEL,
+                Conversation.user_ref == _user_ref(tenant, session),
+            )
+        )
     return TryResult(session, replies, step)
-
-
-async def _undo_effects(uow: UnitOfWork, user_ref: str, ctx: AdminContext) -> str | None:
-    session = uow.session
-    now = ctx.clock()
-    conversation = await session.scalar(
-        select(Conversation).where(
-            Conversation.channel == CHANNEL, Conversation.user_ref == user_ref
-        )
-    )
-    await session.execute(
-        delete(OutboxMessage).where(
-            OutboxMessage.channel == CHANNEL, OutboxMessage.address == user_ref
-        )
-    )
-    booked = list(
-        await session.scalars(
-            select(Appointment).where(
-                Appointment.channel == CHANNEL, Appointment.status == AppointmentStatus.BOOKED
-            )
-        )
-    )
-    for appointment in booked:
-        appointment.status = AppointmentStatus.CANCELLED
-        appointment.cancelled_at = now
-        appointment.cancelled_by = "try"
-        appointment.cancel_reason = "flow try sandbox"
-        await session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.subject == f"appointment:{appointment.id}",
-                OutboxMessage.status == "pending",
-            )
-            .values(status="withdrawn")
-        )
-    registrations = await session.execute(
-        select(EventRegistration.event_id, EventRegistration.citizen_id).where(
-            EventRegistration.channel == CHANNEL,
-            EventRegistration.status != RegistrationStatus.CANCELLED,
-        )
-    )
-    for event_id, citizen_id in list(registrations):
-        await events.cancel_registration(uow, event_id, citizen_id, now=now)
-    if conversation is not None:
-        await session.execute(
-            update(HandoffRequest)
-            .where(
-                HandoffRequest.conversation_id == conversation.id,
-                HandoffRequest.status != "closed",
-            )
-            .values(status="closed", closed_at=now, closed_by="try")
-        )
-    await session.flush()
-    if conversation is None:
-        raise NotFound("the try session ended")
-    return conversation.step

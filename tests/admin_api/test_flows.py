@@ -9,8 +9,16 @@ from sqlalchemy import func, select
 from bot.engine import Engine
 from bot.flows.registry import template_sources
 from bot.messages import Inbound
-from core.models import AuditEntry, Conversation, FlowVersion, OutboxMessage
+from core.models import (
+    Appointment,
+    AuditEntry,
+    Citizen,
+    Conversation,
+    FlowVersion,
+    OutboxMessage,
+)
 from tests.admin_api.conftest import Api
+from tests.factories import add_specialist
 
 NATIONAL_TEXT = "¿En qué le puedo ayudar?"
 _ids = itertools.count(1)
@@ -202,3 +210,29 @@ async def test_try_runs_a_draft_without_reaching_anyone(api: Api) -> None:
     # The draft stayed a draft.
     status, body = await api.call("GET", f"{base}/versions", token)
     assert [v["status"] for v in body["items"]] == ["draft"]
+
+
+async def test_a_booking_tried_in_the_sandbox_leaves_nothing_behind(api: Api) -> None:
+    """Every effect of a tried turn is rolled back: no appointment, card, citizen or row."""
+    async with api.db.uow() as uow:
+        await add_specialist(uow, "PE-ARE")
+        await uow.commit()
+    token = await api.token("regional", "PE-ARE")
+    base = "/tenants/PE-ARE/flows/menu"
+    await api.call("POST", f"{base}/drafts", token, {"yaml": menu("¿Probando el borrador?")})
+    status, body = await api.call("POST", f"{base}/try", token, {"version": 1, "text": ""})
+    session = body["session"]
+    said = [
+        "pedir una cita", "consultas laborales", "lo antes posible", "1", "1", "40123456",
+        "Lucía Quispe", "Despido sin pago", "sí",
+    ]  # fmt: skip
+    for text in said:
+        status, body = await api.call(
+            "POST", f"{base}/try", token, {"session": session, "text": text}
+        )
+        assert status == 200, body
+    assert any("confirmada" in r["text"] for r in body["replies"]), body["replies"]
+    async with api.db.uow() as uow:
+        for model in (Appointment, OutboxMessage, Citizen):
+            count = await uow.session.scalar(select(func.count()).select_from(model))
+            assert count == 0, model.__name__
