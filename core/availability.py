@@ -221,6 +221,32 @@ def compute_slots(
     return found
 
 
+def free_at(schedule: Schedule, start: datetime) -> list[int]:
+    """Specialists free for [start, start + duration), whatever their own slot grid.
+
+    For a time already promised to a citizen (reassignment): the colleague's hours must
+    cover it, with no break, day off, holiday, closure or appointment (and buffer) in it.
+    """
+    rules, tz = schedule.rules, schedule.tz
+    end = start + rules.duration
+    day = start.astimezone(tz).date()
+    if day in schedule.holidays or day in schedule.closed:
+        return []
+    weekday = day.weekday()
+    free = []
+    for spec in schedule.specialists:
+        if day in spec.days_off:
+            continue
+        hours = [(_local(day, a, tz), _local(day, b, tz)) for a, b in spec.hours.get(weekday, [])]
+        if not any(a <= start and end <= b for a, b in hours):
+            continue
+        off = [(_local(day, a, tz), _local(day, b, tz)) for a, b in spec.breaks.get(weekday, [])]
+        if _overlaps_any(off, start, end) or spec.is_busy(start, end + rules.buffer):
+            continue
+        free.append(spec.id)
+    return free
+
+
 def _open_offer(
     tenant: Tenant, service: Service, tenant_service: TenantService | None
 ) -> tuple[TenantService, Rules]:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core import audit, booking
-from core.availability import compute_slots, load_schedule, tenant_service_rules
+from core.availability import free_at, load_schedule, tenant_service_rules
 from core.errors import NotActive, NotFound
 from core.models import Appointment, AppointmentStatus, Service, Tenant
 from core.uow import UnitOfWork
@@ -50,16 +50,12 @@ async def colleagues(uow: UnitOfWork, appointment: Appointment, now: datetime) -
     day_from = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
     day_to = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
     schedule = await load_schedule(uow, tenant, service, rules, day_from, day_to)
-    # `now` at the start itself: neither notice nor horizon stands in the way of a kept time.
-    slots = compute_slots(schedule, start, start + rules.duration, start)
-    slot = next((s for s in slots if s.start == start), None)
-    if slot is None:
-        return []
+    # Not the slot grid: a colleague whose slots start at other times may still be free then.
+    free = [sid for sid in free_at(schedule, start) if sid != appointment.specialist_id]
     load = {
         spec.id: sum(1 for busy_from, _ in spec.busy if day_from <= busy_from < day_to)
         for spec in schedule.specialists
     }
-    free = [sid for sid in slot.specialist_ids if sid != appointment.specialist_id]
     return sorted(free, key=lambda sid: (load.get(sid, 0), sid))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -923,3 +923,22 @@ async def test_templates_are_named_in_the_citizens_language(db: Database) -> Non
     cards = await rows(db, kind="card")
     assert len(cards) == 2
     assert {c.template for c in cards} == {"psv_new_case"}  # specialists read Spanish
+
+
+async def test_reassign_finds_a_colleague_whose_slots_start_at_other_times(db: Database) -> None:
+    """A colleague working from 08:45 (slots 08:45, 09:15...) is free for a 10:00 case."""
+    async with db.uow() as uow:
+        first = await add_specialist(uow)
+        await uow.commit()
+    citizen = await person(db)
+    appointment = await book(db, citizen.id, lima(2026, 12, 2, 10))
+    assert appointment.specialist_id == first.id
+    async with db.uow() as uow:
+        offset = await add_specialist(uow, hours=((time(8, 45), time(17, 0)),), lunch=None)
+        busy = await add_specialist(uow, hours=((time(8, 45), time(17, 0)),), lunch=None)
+        await add_closure(uow, "day_off", date(2026, 12, 2), specialist=busy)
+        await uow.commit()
+    async with db.uow() as uow:
+        moved = await reassign.reassign(uow, appointment.id, now=NOW, by="specialist")
+        assert moved is not None and moved.specialist_id == offset.id
+        await uow.commit()
