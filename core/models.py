@@ -181,7 +181,11 @@ class Specialist(Base):
     """A lawyer, conciliator or counsellor of one region."""
 
     __tablename__ = "specialist"
-    __table_args__ = (UniqueConstraint("tenant_id", "contact_channel", "contact_address"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "contact_channel", "contact_address"),
+        # Every inbound asks whether its address is a specialist's (bot/desk.py).
+        Index("ix_specialist_contact", "contact_channel", "contact_address"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id"), index=True)
@@ -504,6 +508,8 @@ class HandoffRequest(Base):
     __tablename__ = "handoff_request"
     __table_args__ = (
         Index("ix_handoff_tenant_status", "tenant_id", "status"),
+        # Every inbound asks whether its conversation is being relayed (bot/desk.py).
+        Index("ix_handoff_conversation_status", "conversation_id", "status"),
         # A specialist relays one conversation at a time, whatever path assigns it.
         Index(
             "uq_handoff_one_relay_per_specialist",
