@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from core.handoff import request_handoff
 from core.models import AuditEntry, Conversation, HandoffRequest, OutboxMessage, Specialist
 from tests.admin_api import world
 from tests.admin_api.conftest import Api
@@ -243,13 +242,14 @@ async def test_a_specialist_relays_one_conversation_at_a_time(api: Api) -> None:
         other = Conversation(channel="telegram", user_ref="778", answers={}, memory={}, state={})
         uow.session.add(other)
         await uow.session.flush()
-        second = await request_handoff(
-            uow,
+        second = HandoffRequest(
             conversation_id=other.id,
             tenant_id=(await uow.session.get_one(Specialist, cusco.specialist_id)).tenant_id,
             service_id=None,
             citizen_id=None,
         )
+        uow.session.add(second)
+        await uow.session.flush()
         second_id = second.id
         await uow.commit()
     path = "/tenants/PE-CUS/tickets/{}/assign"

@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 
 from core import booking, catalog, events, roster
 from core.db import Database
-from core.handoff import request_handoff
 from core.models import (
     Appointment,
     AuditEntry,
@@ -90,14 +89,14 @@ async def build(db: Database, tenant: str = "PE-CUS") -> World:
         )
         uow.session.add(conversation)
         await uow.session.flush()
-        ticket = await request_handoff(
-            uow,
+        ticket = HandoffRequest(
             conversation_id=conversation.id,
             tenant_id=tenant_row.id,
             service_id=None,
             citizen_id=citizen.id,
             note="quiere hablar con alguien",
         )
+        uow.session.add(ticket)
         stuck = OutboxMessage(
             channel="whatsapp",
             address=PHONE,
