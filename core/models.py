@@ -464,6 +464,8 @@ class OutboxMessage(Base):
     __tablename__ = "outbox_message"
     __table_args__ = (
         Index("ix_outbox_due", "status", "priority", "due_at"),
+        # What was last sent to an address (a typed "2" answering a notification's options).
+        Index("ix_outbox_address", "channel", "address", "id"),
         CheckConstraint(
             "status IN ('pending', 'sending', 'sent', 'failed', 'withdrawn', 'needs_template')",
             name="status",
