@@ -276,9 +276,37 @@ def _to_citizen(
     template: str,
     template_vars: dict[str, str],
 ) -> list[Note]:
-    if case.reach is None:
+    return _to_reach(
+        case.reach,
+        case.lang,
+        key=key,
+        message=message,
+        kind=kind,
+        subject=case.subject,
+        tenant_id=case.tenant.id,
+        due_at=due_at,
+        template=template,
+        template_vars=template_vars,
+    )
+
+
+def _to_reach(
+    reach: tuple[str, str] | None,
+    lang: str,
+    *,
+    key: str,
+    message: Outbound,
+    kind: str,
+    subject: str,
+    tenant_id: int,
+    due_at: datetime,
+    template: str,
+    template_vars: dict[str, str],
+) -> list[Note]:
+    """A note to a citizen's chat, if they have one we can reach; the template in their language."""
+    if reach is None:
         return []
-    channel, address = case.reach
+    channel, address = reach
     return [
         Note(
             key=key,
@@ -286,10 +314,10 @@ def _to_citizen(
             address=address,
             message=message,
             kind=kind,
-            subject=case.subject,
-            tenant_id=case.tenant.id,
+            subject=subject,
+            tenant_id=tenant_id,
             due_at=due_at,
-            template=template_for(template, case.lang),
+            template=template_for(template, lang),
             template_vars=template_vars,
         )
     ]
@@ -810,23 +838,18 @@ class _Seat:
     def note(
         self, key: str, message: Outbound, *, kind: str, due_at: datetime, template: str
     ) -> list[Note]:
-        if self.reach is None:
-            return []
-        channel, address = self.reach
-        return [
-            Note(
-                key=key,
-                channel=channel,
-                address=address,
-                message=message,
-                kind=kind,
-                subject=self.subject,
-                tenant_id=self.tenant.id,
-                due_at=due_at,
-                template=template_for(template, self.lang),
-                template_vars=_vars(self.event.title, self.when(), self.how()),
-            )
-        ]
+        return _to_reach(
+            self.reach,
+            self.lang,
+            key=key,
+            message=message,
+            kind=kind,
+            subject=self.subject,
+            tenant_id=self.tenant.id,
+            due_at=due_at,
+            template=template,
+            template_vars=_vars(self.event.title, self.when(), self.how()),
+        )
 
 
 async def _seat(uow: UnitOfWork, registration_id: int) -> _Seat:

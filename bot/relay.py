@@ -85,6 +85,49 @@ def _send(
     )
 
 
+def _to_specialist(
+    uow: UnitOfWork,
+    specialist: Specialist,
+    *,
+    message: Outbound,
+    key: str,
+    ticket: HandoffRequest,
+    now: datetime,
+) -> None:
+    """Queue a relay message to a specialist's chat."""
+    _send(
+        uow,
+        channel=specialist.contact_channel,
+        address=specialist.contact_address,
+        message=message,
+        key=key,
+        ticket=ticket,
+        now=now,
+    )
+
+
+def _to_citizen(
+    uow: UnitOfWork,
+    conversation: Conversation,
+    *,
+    message: Outbound,
+    key: str,
+    ticket: HandoffRequest,
+    now: datetime,
+) -> None:
+    """Queue a relay message to the citizen's conversation."""
+    _send(
+        uow,
+        channel=conversation.channel,
+        address=conversation.user_ref,
+        message=message,
+        key=key,
+        ticket=ticket,
+        now=now,
+        conversation_id=conversation.id,
+    )
+
+
 async def _first_name(uow: UnitOfWork, citizen_id: int | None) -> str:
     citizen = await uow.session.get(Citizen, citizen_id) if citizen_id else None
     name = (citizen.name or "").strip() if citizen else ""
@@ -200,10 +243,9 @@ async def assign(
     if previous is not None and previous != specialist.id:
         before = await uow.session.get(Specialist, previous)
         if before is not None:
-            _send(
+            _to_specialist(
                 uow,
-                channel=before.contact_channel,
-                address=before.contact_address,
+                before,
                 message=Outbound(i18n.t("relay.handed_over", SPECIALIST_LANG, ticket=ticket.id)),
                 key=f"ticket:{ticket.id}:handed-over:{previous}:{specialist.id}",
                 ticket=ticket,
@@ -224,20 +266,18 @@ async def assign(
         citizen=first or i18n.t("relay.a_citizen", sp),
         note=ticket.note or "—",
     )
-    _send(
+    _to_specialist(
         uow,
-        channel=specialist.contact_channel,
-        address=specialist.contact_address,
+        specialist,
         message=Outbound(card, options=(Option(CLOSE_PAYLOAD, i18n.t("relay.option.close", sp)),)),
         key=f"ticket:{ticket.id}:assigned:{specialist.id}",
         ticket=ticket,
         now=now,
     )
     lang = conversation.language
-    _send(
+    _to_citizen(
         uow,
-        channel=conversation.channel,
-        address=conversation.user_ref,
+        conversation,
         message=Outbound(
             i18n.t("relay.citizen.connected", lang, specialist=specialist.name.split(" ")[0]),
             options=(Option(CLOSE_PAYLOAD, i18n.t("relay.option.close", lang)),),
@@ -245,7 +285,6 @@ async def assign(
         key=f"ticket:{ticket.id}:connected:{specialist.id}",
         ticket=ticket,
         now=now + timedelta(seconds=1),  # after the flow's own reply of this turn
-        conversation_id=conversation.id,
     )
 
 
@@ -330,10 +369,9 @@ async def from_citizen(
         return [Outbound(i18n.t("relay.text_only", lang))]
     first = await _first_name(uow, ticket.citizen_id) or i18n.t("relay.a_citizen", "es")
     label = i18n.t("relay.from_citizen", SPECIALIST_LANG, citizen=first, ticket=ticket.id)
-    _send(
+    _to_specialist(
         uow,
-        channel=specialist.contact_channel,
-        address=specialist.contact_address,
+        specialist,
         message=Outbound(f"{label}\n{text}"),
         key=f"relay:{inbound.channel}:{inbound.message_id}",
         ticket=ticket,
@@ -353,15 +391,13 @@ async def from_specialist(
     label = i18n.t(
         "relay.from_specialist", conversation.language, specialist=specialist.name.split(" ")[0]
     )
-    _send(
+    _to_citizen(
         uow,
-        channel=conversation.channel,
-        address=conversation.user_ref,
+        conversation,
         message=Outbound(f"{label}\n{text}"),
         key=f"relay:{inbound.channel}:{inbound.message_id}",
         ticket=ticket,
         now=now,
-        conversation_id=conversation.id,
     )
     return []
 
@@ -376,21 +412,18 @@ async def close(
     conversation = await uow.session.get(Conversation, ticket.conversation_id)
     specialist = await uow.session.get(Specialist, ticket.specialist_id)
     if conversation is not None:
-        _send(
+        _to_citizen(
             uow,
-            channel=conversation.channel,
-            address=conversation.user_ref,
+            conversation,
             message=Outbound(i18n.t("relay.closed.citizen", conversation.language)),
             key=f"ticket:{ticket.id}:closed:citizen",
             ticket=ticket,
             now=now,
-            conversation_id=conversation.id,
         )
     if specialist is not None:
-        _send(
+        _to_specialist(
             uow,
-            channel=specialist.contact_channel,
-            address=specialist.contact_address,
+            specialist,
             message=Outbound(i18n.t("relay.closed.specialist", SPECIALIST_LANG, ticket=ticket.id)),
             key=f"ticket:{ticket.id}:closed:specialist",
             ticket=ticket,
@@ -439,15 +472,13 @@ async def release(uow: UnitOfWork, specialist_id: int, now: datetime) -> bool:
     told = await requeue(uow, ticket, lang, now)
     if conversation is not None:
         for n, message in enumerate(told):
-            _send(
+            _to_citizen(
                 uow,
-                channel=conversation.channel,
-                address=conversation.user_ref,
+                conversation,
                 message=message,
                 key=f"ticket:{ticket.id}:released:{specialist_id}:{n}",
                 ticket=ticket,
                 now=now,
-                conversation_id=conversation.id,
             )
     return True
 
