@@ -91,39 +91,3 @@ async def current_version(uow: UnitOfWork, name: str, tenant_code: str | None) -
     if national is None:
         raise LookupError(f"flow {name!r} has no published version; run sync_templates")
     return national
-
-
-async def publish(
-    uow: UnitOfWork, tenant_id: int, name: str, source: str, *, by: str, now: datetime
-) -> FlowVersion:
-    """Validate and publish a region's own version of a flow (running conversations keep theirs)."""
-    tenant_languages = await uow.session.scalar(
-        select(Tenant.languages).where(Tenant.id == tenant_id)
-    )
-    load_valid(
-        source,
-        f"{name}.yaml",
-        known_flows=template_names(),
-        tenant_languages=tenant_languages or (),
-    )
-    previous = await _current(uow, name, tenant_id)
-    if previous is not None:
-        previous.status = "retired"
-    last = await uow.session.scalar(
-        select(func.max(FlowVersion.version)).where(
-            FlowVersion.name == name, FlowVersion.tenant_id == tenant_id
-        )
-    )
-    version = FlowVersion(
-        tenant_id=tenant_id,
-        name=name,
-        version=(last or 0) + 1,
-        source=source,
-        checksum=checksum(source),
-        status="published",
-        created_by=by,
-        published_at=now,
-    )
-    uow.session.add(version)
-    await uow.session.flush()
-    return version

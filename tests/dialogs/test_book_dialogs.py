@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import func, select
 
+from bot.admin_api import flow_store
 from bot.engine import Engine
 from bot.flows import registry
 from bot.i18n import t
@@ -188,7 +189,9 @@ async def test_flow_published_mid_conversation(engine: Engine, db: Database) -> 
     )
     async with db.uow() as uow:
         arequipa = await catalog.get_tenant(uow, "PE-ARE")
-        await registry.publish(uow, arequipa.id, "book", source, by="admin:are", now=NOW)
+        # The admin API's path: a draft, then publish (bot/admin_api/flow_store.py).
+        await flow_store.save_draft(uow, arequipa, "book", source, by="admin:are", now=NOW)
+        await flow_store.publish(uow, arequipa, "book", None, by="admin:are", now=NOW)
         await uow.commit()
     # The running conversation finishes on the version it started with.
     await dialog(early, [("arequipa", "¿Qué día")])
