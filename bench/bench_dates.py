@@ -1,4 +1,4 @@
-"""Time read_date over the shared fixture phrases: mean and p95 microseconds per call, calls/s.
+"""Time read_date over the fixture phrases (tests/fixtures/dates_es.tsv): mean and p95 microseconds per call, calls/s.
 
 Run: .venv/bin/python bench/bench_dates.py [repeats]
 "Warm" lets the small dateparser result cache work, as in a running server where citizens type
@@ -19,7 +19,7 @@ from bot import understand_dates
 from bot.understand_dates import read_date
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURE = ROOT.parent / "shared" / "fixtures" / "dates_es.tsv"
+FIXTURE = ROOT / "tests" / "fixtures" / "dates_es.tsv"
 NOW = dt.datetime.fromisoformat("2027-03-15T16:30:00-05:00")
 
 

@@ -1,4 +1,4 @@
-"""Messages and formats in the citizen's language: gettext catalogues under `locales/` plus Babel.
+"""Messages and formats in the citizen's language: gettext catalogues under `bot/locales/` plus Babel.
 
 Message ids are stable keys (``misunderstood``, ``refusal.slot_taken``), never English sentences.
 Spanish (``es``) is the source language and the fallback; English (``en``) and Southern Quechua
@@ -76,8 +76,9 @@ _SOLES_PATTERN: Final = "S/\u00a0#,##0.00"
 _PLACEHOLDER: Final = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def _repository_locales() -> Path:
-    return Path(__file__).resolve().parents[1] / "locales"
+def _package_locales() -> Path:
+    # Package data beside this module, so an installed wheel carries its translations.
+    return Path(__file__).resolve().parent / "locales"
 
 
 def placeholders(text: str) -> frozenset[str]:
@@ -101,7 +102,7 @@ class Catalogues:
     """The message catalogues of every language, keyed by msgid; `load()` reads them."""
 
     def __init__(self, directory: Path | str | None = None) -> None:
-        self.directory = Path(directory) if directory is not None else _repository_locales()
+        self.directory = Path(directory) if directory is not None else _package_locales()
         self._messages: dict[str, dict[str, str]] | None = None
 
     def path(self, lang: str) -> Path:

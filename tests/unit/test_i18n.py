@@ -30,7 +30,7 @@ from core.documents import normalise_document, normalise_phone
 from core.errors import DomainError, InvalidDocument, InvalidPhone
 from core.models import DocumentType, Modality
 
-LOCALES = Path(__file__).resolve().parents[2] / "locales"
+LOCALES = Path(__file__).resolve().parents[2] / "bot" / "locales"
 # Read at collection time so that completeness is parametrised per key and language.
 REPO = Catalogues(LOCALES).load()
 SPANISH_KEYS = REPO.keys()
@@ -394,7 +394,7 @@ def test_a_missing_catalogue_file_fails_loudly(tmp_path: Path) -> None:
         Catalogues(root).load()
 
 
-def test_default_directory_is_the_repository_locales() -> None:
+def test_default_directory_is_the_package_locales() -> None:
     assert Catalogues().directory == LOCALES
 
 

@@ -7,8 +7,7 @@ import pytest
 
 from bot.understand_dates import DateReading, read_date
 
-# The shared folder sits beside the repository root (a sibling of the clone in CI).
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "dates_es.tsv"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "dates_es.tsv"
 LIMA = dt.timezone(dt.timedelta(hours=-5))
 NOW = dt.datetime(2027, 3, 15, 16, 30, tzinfo=LIMA)  # the fixture's now: a Monday afternoon
 
@@ -45,7 +44,7 @@ def reading(text: str, now: dt.datetime = NOW, lang: str = "es") -> dict[str, st
     return read_date(text, now, lang).to_json()
 
 
-# --------------------------------------------------------------------------- the shared fixture
+# --------------------------------------------------------------------------- the date fixture
 
 
 def test_fixture_has_all_rows() -> None:
