@@ -39,8 +39,9 @@ def free_port() -> int:
 class Stack:
     """Fake platforms plus one `psv serve` process; restartable to test crashes."""
 
-    def __init__(self, tmp: Path, database_url: str | None = None) -> None:
+    def __init__(self, tmp: Path, database_url: str | None = None, psv: str = PSV) -> None:
         self.tmp = tmp
+        self.psv = psv
         self.port = free_port()
         self.database_url = database_url or f"sqlite+aiosqlite:///{tmp / 'psv.db'}"
         self.telegram = FakeTelegram()
@@ -54,7 +55,9 @@ class Stack:
         return f"http://127.0.0.1:{self.port}"
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PSV_")}
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith("PSV_") and k != "PYTHONPATH"
+        }
         env.update(
             PSV_DATABASE_URL=self.database_url,
             PSV_PUBLIC_URL=self.base,
@@ -74,7 +77,7 @@ class Stack:
         await self.twilio.__aenter__()
         for command in (["db", "upgrade"], ["seed", "--demo"]):
             done = subprocess.run(
-                [PSV, *command], env=self.env(), cwd=self.tmp, capture_output=True, timeout=300
+                [self.psv, *command], env=self.env(), cwd=self.tmp, capture_output=True, timeout=300
             )
             assert done.returncode == 0, done.stderr.decode()
         await self.start()
@@ -84,7 +87,7 @@ class Stack:
         """Start (or restart) the server and wait until it is healthy."""
         log = (self.tmp / "server.log").open("ab")
         self.proc = subprocess.Popen(
-            [PSV, "serve", "--host", "127.0.0.1", "--port", str(self.port), *self.serve_args],
+            [self.psv, "serve", "--host", "127.0.0.1", "--port", str(self.port), *self.serve_args],
             env=self.env(),
             cwd=self.tmp,
             stdout=log,
