@@ -251,7 +251,11 @@ class Closure(Base):
 
 
 class Citizen(Base):
-    """A person (or a company through its representative) who books."""
+    """A person (or a company through its representative) who books.
+
+    A chat address (`ChannelIdentity`) belongs to at most one citizen; the document is the
+    record's own only when it was first typed from that record's chat (core/identity.py).
+    """
 
     __tablename__ = "citizen"
     __table_args__ = (UniqueConstraint("document_type", "document_number"),)
@@ -267,6 +271,12 @@ class Citizen(Base):
     share_phone: Mapped[bool] = mapped_column(Boolean, default=False)
     erased_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A document typed from this record's chat that already belongs to another record bound
+    # to another chat (core/identity.py): kept here, unverified, never as this record's own.
+    claimed_document_type: Mapped[DocumentType | None] = mapped_column(
+        _enum(DocumentType), default=None
+    )
+    claimed_document_number: Mapped[str | None] = mapped_column(String(20), default=None)
 
 
 class ChannelIdentity(Base):
