@@ -5,32 +5,45 @@ transaction with `FOR UPDATE SKIP LOCKED`, so several workers on several hosts n
 the same row. Only the oldest unsent message of each address is claimed, so a person's
 messages go in order, one at a time (a message scheduled for later and not tried yet does not
 hold back the ones due now). After the send, the result is recorded in another
-short transaction: sent (with the platform's ids), retry later (exponential backoff,
-or the platform's own `retry_after`), failed for good (the person may be marked
+short transaction as soon as that one send returns (never after a whole batch): sent
+(with the platform's ids), retry later (capped exponential backoff, or the platform's own
+`retry_after`, for `retry_for` in all), failed for good (the person may be marked
 unreachable), or held as "needs template".
+
+`run()` keeps up to `batch` sends in flight and claims again as soon as one ends, so a
+chat waiting for its pacer holds back only itself, never another chat's messages.
 
 The one window no system closes: a crash after the platform accepted a message and
 before the worker recorded it. The row stays "sending" until its lease ends, and is then
-sent again (at least once, never lost). The lease is short and the record is written
-right after the send, so the window is the length of one database commit.
+sent again (at least once, never lost). The record is written right after the send, so
+the window is the length of one database commit. A worker that sent a message and could
+not record it (the database is down) keeps the result in memory and records it when the
+database answers again, before it claims anything, instead of sending it twice. A worker
+with a name tags its leases (see `lease_tag`), so when it restarts it takes back at once
+the messages its previous life was sending instead of leaving those chats silent for a
+whole lease.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import socket
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, func, or_, select, tuple_, update
+from sqlalchemy import CursorResult, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.channels.base import Channel, Outcome, SendContext, SendResult
 from bot.messages import Outbound
+from bot.outage import DatabaseWatch
 from bot.pacing import Pacer
 from core.db import Database
 from core.models import ChannelIdentity, Conversation, OutboxMessage, ProviderMessage
@@ -39,17 +52,43 @@ from core.uow import UnitOfWork
 
 log = logging.getLogger("psv.worker")
 
-MAX_ATTEMPTS = 8
 BASE_BACKOFF = timedelta(seconds=2)
-MAX_BACKOFF = timedelta(minutes=30)
+MAX_BACKOFF = timedelta(seconds=60)  # a platform back from an outage is used within a minute
+RETRY_FOR = timedelta(hours=2)  # default of PSV_OUTBOX_RETRY_SECONDS
+CLAIM_INTERVAL_S = 0.05  # while sends are in flight, claim at most this often
 MAX_ADDRESSES_PER_CLAIM = 10_000  # well under asyncpg's 32,767 parameters per statement
 ERROR_LIMIT = 300  # characters of OutboxMessage.last_error
 
 
 def backoff(attempts: int) -> timedelta:
-    """How long to wait before try number `attempts + 1` (2 s, 4 s, 8 s ... 30 min)."""
-    wait: timedelta = BASE_BACKOFF * 2 ** max(0, attempts - 1)
+    """How long to wait before try number `attempts + 1` (2 s, 4 s, 8 s ... 60 s)."""
+    wait: timedelta = BASE_BACKOFF * 2 ** min(20, max(0, attempts - 1))
     return min(MAX_BACKOFF, wait)
+
+
+def attempts_for(retry_for: timedelta) -> int:
+    """How many tries a transient failure gets: enough for their backoffs to cover `retry_for`.
+
+    The table has no "first tried at" column, so the time bound is kept as a count: the
+    backoffs alone add up to `retry_for`, and a platform's longer `retry_after` only
+    stretches it (a message is retried at least that long, never less).
+    """
+    total, attempts = timedelta(0), 1
+    while total < retry_for:
+        total += backoff(attempts)
+        attempts += 1
+    return attempts
+
+
+def lease_tag(name: str) -> int:
+    """This worker's mark in the microseconds of its lease ends (1..999,983), from its name.
+
+    The identity is the host name plus the configured worker name, stable across restarts.
+    A lease end is precise to the second only; its microseconds carry the tag, so a restarted
+    worker recognises the leases of its previous life without another column.
+    """
+    identity = f"{socket.gethostname()}/{name}"
+    return zlib.crc32(identity.encode()) % 999_983 + 1
 
 
 @dataclass
@@ -100,17 +139,23 @@ def _first_waiting_query(now: datetime, channels: list[str]):  # type: ignore[no
     )
 
 
-def _claim_query(now: datetime, ids: list[int], batch: int):  # type: ignore[no-untyped-def]
+def _claim_query(  # type: ignore[no-untyped-def]
+    now: datetime, ids: list[int], batch: int, own: list[int]
+):
     """Of those first messages, the due ones not taken by another worker, best priority first.
 
-    Two statements rather than one with `id IN (subquery)`: right after a burst, before the
-    table has statistics, PostgreSQL planned the single statement as a nested loop that
-    re-ran the aggregate per row (10 s per claim behind 12,000 waiting replies).
+    `own` are messages this worker was sending when it last stopped (leases with its tag):
+    taken back at once, lease or not. Two statements rather than one with `id IN
+    (subquery)`: right after a burst, before the table has statistics, PostgreSQL planned
+    the single statement as a nested loop that re-ran the aggregate per row (10 s per claim
+    behind 12,000 waiting replies).
     """
     due = or_(
         and_(OutboxMessage.status == "pending", OutboxMessage.due_at <= now),
         and_(OutboxMessage.status == "sending", OutboxMessage.leased_until < now),
     )
+    if own:
+        due = or_(due, and_(OutboxMessage.status == "sending", OutboxMessage.id.in_(own)))
     return (
         select(OutboxMessage)
         .where(OutboxMessage.id.in_(ids), due)
@@ -133,6 +178,9 @@ class OutboxWorker:
         batch: int = 50,
         lease: timedelta = timedelta(seconds=60),
         idle_wait: float = 0.5,
+        retry_for: timedelta = RETRY_FOR,
+        name: str | None = None,
+        watch: DatabaseWatch | None = None,
     ) -> None:
         self.db = db
         self.channels = dict(channels)
@@ -141,48 +189,139 @@ class OutboxWorker:
         self.batch = batch
         self.lease = lease
         self.idle_wait = idle_wait
+        self.max_attempts = attempts_for(retry_for)
+        self.tag = None if name is None else lease_tag(name)
+        self.watch = watch or DatabaseWatch(db)
         self.stats = WorkerStats()
         self.wake = asyncio.Event()
+        # Sent (or tried) but not recorded: the database did not answer. Recorded first thing
+        # when it answers again; never sent a second time by this worker.
+        self.unrecorded: list[tuple[_Job, SendResult | None]] = []
+        self._reclaim: set[int] | None = None  # own leases of a previous life, found once
+        self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._stopping = False
 
+    # ---- the loop ---------------------------------------------------------------------
+
     async def run(self) -> None:
-        """Send until `stop()`; a batch in flight is always finished and recorded."""
-        while not self._stopping:
-            try:
-                done = await self.run_once()
-            except Exception:
-                log.exception("outbox round failed; trying again shortly")
-                done = 0
-            if done == 0 and not self._stopping:
+        """Send until `stop()`; every send in flight is finished and recorded (or kept)."""
+        try:
+            while not self._stopping:
                 self.wake.clear()
+                try:
+                    claimed = await self._fill()
+                except Exception as exc:
+                    await self._trouble(exc, "outbox round failed; trying again shortly")
+                    claimed = 0
+                if self._stopping:
+                    break
+                if claimed and len(self._in_flight) < self.batch:
+                    await asyncio.sleep(CLAIM_INTERVAL_S)  # more may be due: claim again soon
+                    continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), timeout=self.idle_wait)
+        finally:
+            if self._in_flight:
+                await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+            await self._flush_before_exit()
 
     def stop(self) -> None:
-        """Finish the current batch, then return from `run()`."""
+        """Finish the sends in flight, record them, then return from `run()`."""
         self._stopping = True
         self.wake.set()
 
     async def run_once(self) -> int:
-        """Claim one batch of due messages, send them, record the results; returns how many."""
+        """Record what was kept, claim one batch, send each and record it as it returns."""
         if not self.channels:
             return 0
-        jobs = await self._claim()
+        await self.flush()
+        jobs = await self._claim(self.batch)
         if jobs:
-            results = await asyncio.gather(*(self._send(job) for job in jobs))
-            await self._record(list(zip(jobs, results, strict=True)))
+            await asyncio.gather(*(self._deliver(job) for job in jobs))
         return len(jobs)
 
-    async def _claim(self) -> list[_Job]:
+    async def _fill(self) -> int:
+        """Claim as many as there is room for and start sending each on its own."""
+        if not self.channels:
+            return 0
+        await self.flush()
+        room = self.batch - len(self._in_flight)
+        if room <= 0:
+            return 0
+        jobs = await self._claim(room)
+        self.watch.answered()
+        for job in jobs:
+            task = asyncio.create_task(self._deliver(job))
+            self._in_flight[job.id] = task
+            task.add_done_callback(functools.partial(self._finished, job.id))
+        return len(jobs)
+
+    def _finished(self, job_id: int, _task: asyncio.Task[None]) -> None:
+        self._in_flight.pop(job_id, None)
+        self.wake.set()  # that chat's next message may be due now
+
+    async def _deliver(self, job: _Job) -> None:
+        """Send one message and record its result at once (or keep it if that fails)."""
+        result = await self._send(job)
+        try:
+            await self._record(job, result)
+        except Exception as exc:
+            self.unrecorded.append((job, result))
+            self.wake.set()
+            await self._trouble(exc, f"could not record outbox {job.id}; kept to record later")
+
+    async def flush(self) -> int:
+        """Record the results kept while the database was down; raises if it still is."""
+        done = 0
+        while self.unrecorded:
+            job, result = self.unrecorded[0]
+            await self._record(job, result)
+            self.unrecorded.pop(0)
+            done += 1
+        if done:
+            self.watch.answered()
+            log.info("recorded %d outbox results kept while the database was down", done)
+        return done
+
+    async def _flush_before_exit(self) -> None:
+        for _ in range(3):
+            try:
+                await self.flush()
+                return
+            except Exception:
+                await asyncio.sleep(1)
+        if self.unrecorded:
+            # Their leases will run out and they will be sent again: say which.
+            log.error(
+                "stopping with %d sent messages not recorded (outbox ids %s)",
+                len(self.unrecorded),
+                ", ".join(str(job.id) for job, _ in self.unrecorded),
+            )
+
+    async def _trouble(self, error: Exception, what: str) -> None:
+        """One warning per database outage; a failure while the database answers is a bug."""
+        if await self.watch.is_outage(error):
+            return
+        log.error(what, exc_info=error)
+
+    # ---- claiming ---------------------------------------------------------------------
+
+    async def _claim(self, limit: int) -> list[_Job]:
         now = self.clock()
         async with self.db.uow() as uow:
+            if self._reclaim is None:
+                self._reclaim = await self._own_leases(uow, now)
             firsts = list(await uow.session.scalars(_first_waiting_query(now, list(self.channels))))
+            # A message this worker is still sending (past its lease or not) is not claimed again.
+            firsts = [i for i in firsts if i not in self._in_flight]
             if not firsts:
                 return []
             # Bound the statement's parameters; beyond that many addresses, the oldest first.
             firsts = sorted(firsts)[:MAX_ADDRESSES_PER_CLAIM]
-            rows = list(await uow.session.scalars(_claim_query(now, firsts, self.batch)))
+            own = sorted(self._reclaim)[:MAX_ADDRESSES_PER_CLAIM]
+            rows = list(await uow.session.scalars(_claim_query(now, firsts, limit, own)))
             if not rows:
+                self._reclaim.clear()
                 return []
             seen: set[tuple[str, str]] = set()
             chosen = []
@@ -193,6 +332,8 @@ class OutboxWorker:
                     chosen.append(row)
             windows = await self._last_inbound(uow, chosen)
             lease_end = now + self.lease
+            if self.tag is not None:
+                lease_end = lease_end.replace(microsecond=self.tag)
             jobs = []
             for row in chosen:
                 row.status = "sending"
@@ -213,7 +354,31 @@ class OutboxWorker:
                     )
                 )
             await uow.commit()
+        taken = {job.id for job in jobs}
+        if taken & self._reclaim:
+            log.info(
+                "took back %d messages this worker was sending before it restarted",
+                len(taken & self._reclaim),
+            )
+        self._reclaim = set() if len(rows) < limit else self._reclaim - taken
         return jobs
+
+    async def _own_leases(self, uow: UnitOfWork, now: datetime) -> set[int]:
+        """Messages "sending" under a live lease with this worker's tag: its previous life's."""
+        if self.tag is None:
+            return set()
+        found = await uow.session.execute(
+            select(OutboxMessage.id, OutboxMessage.leased_until).where(
+                OutboxMessage.status == "sending",
+                OutboxMessage.leased_until >= now,
+                OutboxMessage.channel.in_(list(self.channels)),
+            )
+        )
+        return {
+            outbox_id
+            for outbox_id, until in found
+            if until is not None and until.microsecond == self.tag
+        }
 
     @staticmethod
     async def _last_inbound(
@@ -226,6 +391,8 @@ class OutboxWorker:
             )
         )
         return {(channel, ref): last for channel, ref, last in found}
+
+    # ---- sending and recording ----------------------------------------------------------
 
     async def _send(self, job: _Job) -> SendResult | None:
         """The send's result; None when not sent because the lease ran out in the pacer."""
@@ -251,89 +418,97 @@ class OutboxWorker:
             log.exception("send through %s failed unexpectedly", job.channel)
             return SendResult(Outcome.RETRY, error=f"{type(exc).__name__}")
 
-    async def _record(self, results: list[tuple[_Job, SendResult | None]]) -> None:
+    async def _record(self, job: _Job, result: SendResult | None) -> None:
+        """Record one send's result in its own short transaction (counted once committed)."""
         now = self.clock()
-        delivered: set[tuple[str, str]] = set()
+        # Only while the row is still this worker's claim: after its lease ran out another
+        # worker may have claimed it again (counting one more attempt).
+        still_mine = and_(
+            OutboxMessage.id == job.id,
+            OutboxMessage.status == "sending",
+            OutboxMessage.attempts == job.attempts,
+        )
         async with self.db.uow() as uow:
-            for job, result in results:
-                # Only while the row is still this worker's claim: after its lease ran out
-                # another worker may have claimed it again (counting one more attempt).
-                still_mine = and_(
-                    OutboxMessage.id == job.id,
-                    OutboxMessage.status == "sending",
-                    OutboxMessage.attempts == job.attempts,
+            if result is None:  # not sent: give the claim back as it was
+                await uow.session.execute(
+                    update(OutboxMessage)
+                    .where(still_mine)
+                    .values(status="pending", attempts=job.attempts - 1, leased_until=None)
                 )
-                if result is None:  # not sent: give the claim back as it was
-                    await uow.session.execute(
-                        update(OutboxMessage)
-                        .where(still_mine)
-                        .values(status="pending", attempts=job.attempts - 1, leased_until=None)
+                await uow.commit()
+                return
+            values: dict[str, object] = {"leased_until": None}
+            if result.provider_ids:
+                # Kept on failures too, so a retry sends only the parts still missing.
+                values["provider_ids"] = [*job.sent_ids, *result.provider_ids]
+                for provider_id in dict.fromkeys(result.provider_ids):
+                    await _link_provider_id(uow, provider_id, job.id)
+            bucket = self.stats.failed
+            if result.outcome == Outcome.SENT:
+                values.update(status="sent", sent_at=now)
+                bucket = self.stats.sent
+            elif result.outcome == Outcome.RETRY and job.attempts < self.max_attempts:
+                wait = backoff(job.attempts)
+                if result.retry_after is not None:
+                    wait = max(wait, timedelta(seconds=result.retry_after))
+                values.update(status="pending", due_at=now + wait, last_error=_error(result))
+                bucket = self.stats.retried
+            elif result.outcome == Outcome.NEEDS_TEMPLATE:
+                values.update(status="needs_template", last_error=_error(result))
+                bucket = self.stats.held
+            else:
+                values.update(status="failed", last_error=_error(result) or "")
+            if result.unreachable:
+                await uow.session.execute(
+                    update(ChannelIdentity)
+                    .where(
+                        ChannelIdentity.channel == job.channel,
+                        ChannelIdentity.address == job.address,
                     )
-                    continue
-                values: dict[str, object] = {"leased_until": None}
-                if result.provider_ids:
-                    # Kept on failures too, so a retry sends only the parts still missing.
-                    values["provider_ids"] = [*job.sent_ids, *result.provider_ids]
-                    for provider_id in dict.fromkeys(result.provider_ids):
-                        await _link_provider_id(uow, provider_id, job.id)
-                if result.outcome == Outcome.SENT:
-                    values.update(status="sent", sent_at=now)
-                    delivered.add((job.channel, job.address))
-                    self.stats.count(self.stats.sent, job.channel)
-                elif result.outcome == Outcome.RETRY and job.attempts < MAX_ATTEMPTS:
-                    wait = backoff(job.attempts)
-                    if result.retry_after is not None:
-                        wait = max(wait, timedelta(seconds=result.retry_after))
-                    values.update(status="pending", due_at=now + wait, last_error=_error(result))
-                    self.stats.count(self.stats.retried, job.channel)
-                elif result.outcome == Outcome.NEEDS_TEMPLATE:
-                    values.update(status="needs_template", last_error=_error(result))
-                    self.stats.count(self.stats.held, job.channel)
-                else:
-                    values.update(status="failed", last_error=_error(result) or "")
-                    self.stats.count(self.stats.failed, job.channel)
-                if result.unreachable:
-                    await uow.session.execute(
-                        update(ChannelIdentity)
-                        .where(
-                            ChannelIdentity.channel == job.channel,
-                            ChannelIdentity.address == job.address,
-                        )
-                        .values(reachable=False)
-                    )
-                    # Nothing more can reach this person here: stop the queue behind it.
-                    await uow.session.execute(
-                        update(OutboxMessage)
-                        .where(
-                            OutboxMessage.channel == job.channel,
-                            OutboxMessage.address == job.address,
-                            OutboxMessage.status == "pending",
-                        )
-                        .values(status="failed", last_error="unreachable")
-                    )
-                recorded = await uow.session.execute(
-                    update(OutboxMessage).where(still_mine).values(**values)
+                    .values(reachable=False)
                 )
-                if cast("CursorResult[Any]", recorded).rowcount == 0:
-                    log.warning(
-                        "outbox %d was claimed again while %s sent it; not recorded here",
-                        job.id,
-                        job.channel,
+                # Nothing more can reach this person here: stop the queue behind it.
+                await uow.session.execute(
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.channel == job.channel,
+                        OutboxMessage.address == job.address,
+                        OutboxMessage.status == "pending",
                     )
-            if delivered:
+                    .values(status="failed", last_error="unreachable")
+                )
+            recorded = await uow.session.execute(
+                update(OutboxMessage).where(still_mine).values(**values)
+            )
+            if cast("CursorResult[Any]", recorded).rowcount == 0:
+                await self._not_mine(uow, job)
+                return
+            if result.outcome == Outcome.SENT:
                 # A message got through (e.g. an admin's retry after the person unblocked the
                 # bot): the person is reachable there again.
                 await uow.session.execute(
                     update(ChannelIdentity)
                     .where(
                         ChannelIdentity.reachable.is_(False),
-                        tuple_(ChannelIdentity.channel, ChannelIdentity.address).in_(
-                            sorted(delivered)
-                        ),
+                        ChannelIdentity.channel == job.channel,
+                        ChannelIdentity.address == job.address,
                     )
                     .values(reachable=True)
                 )
             await uow.commit()
+        self.stats.count(bucket, job.channel)
+
+    async def _not_mine(self, uow: UnitOfWork, job: _Job) -> None:
+        """Nothing matched: recorded already (a commit whose answer was lost) or claimed again."""
+        current = await uow.session.execute(
+            select(OutboxMessage.status, OutboxMessage.attempts).where(OutboxMessage.id == job.id)
+        )
+        found = current.first()
+        if found is not None and found.attempts == job.attempts and found.status != "sending":
+            return  # this very result was recorded by an earlier try
+        log.warning(
+            "outbox %d was claimed again while %s sent it; not recorded here", job.id, job.channel
+        )
 
 
 def _error(result: SendResult) -> str | None:

@@ -39,6 +39,19 @@ class Settings(BaseSettings):
     whatsapp_rate: float = 80.0
     outbox_workers: int = 1  # processes sending at once: each paces at its share of the rates
     outbox_lease_seconds: float = 60.0
+    # Reliability (docs/reliability.md): transient send failures are retried this long, with
+    # backoff capped at a minute; the worker's name (with the host) marks its leases so a
+    # restart takes them back at once.
+    outbox_retry_seconds: float = 7200.0
+    outbox_worker_name: str = ""
+    # Slow clients: a request's headers (and an idle keep-alive connection) and its body must
+    # arrive within these; a proxy in front should buffer requests (docs/operations.md).
+    header_timeout_seconds: float = 15.0
+    body_timeout_seconds: float = 10.0
+    # One chat's flood: past a burst, this many messages a minute are run as turns; the rest
+    # are kept but not answered, and the person is told once.
+    flood_burst: int = 12
+    flood_per_minute: float = 20.0
     twilio_templates: dict[str, str] = {}
     # ContentSid of a twilio/quick-reply template per number of buttons ("1", "2", "3")
     twilio_quick_replies: dict[str, str] = {}
@@ -97,6 +110,22 @@ class Settings(BaseSettings):
     def _worker_count(cls, value: int) -> int:
         if not 1 <= value <= 100:
             raise ValueError("must be the number of outbox worker processes, from 1 to 100")
+        return value
+
+    @field_validator(
+        "outbox_retry_seconds", "header_timeout_seconds", "body_timeout_seconds", "flood_per_minute"
+    )
+    @classmethod
+    def _positive_seconds(cls, value: float) -> float:
+        if not 0 < value <= 7 * 24 * 3600:
+            raise ValueError("must be a positive number (of seconds, or per minute)")
+        return value
+
+    @field_validator("flood_burst")
+    @classmethod
+    def _burst(cls, value: int) -> int:
+        if not 1 <= value <= 1000:
+            raise ValueError("must be a number of messages from 1 to 1000")
         return value
 
     @field_validator("session_timeout_minutes")

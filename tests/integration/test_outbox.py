@@ -21,7 +21,7 @@ from bot.channels.base import Channel, Outcome, SendContext, SendResult
 from bot.channels.telegram import TelegramChannel
 from bot.messages import Outbound
 from bot.pacing import Pacer
-from bot.worker import MAX_ATTEMPTS, OutboxWorker, backoff, record_delivery
+from bot.worker import OutboxWorker, attempts_for, backoff, record_delivery
 from core.db import Database
 from core.models import ChannelIdentity, Citizen, OutboxMessage, ProviderMessage
 from core.types import utcnow
@@ -382,7 +382,10 @@ async def test_server_errors_back_off_then_fail_after_max_attempts(
     outbox_id = await add(db, "1001", "hola")
     behind = await add(db, "1001", "detrás")
     other = await add(db, "1002", "otra persona")
-    worker = make_worker(db, telegram, clock)
+    # Retried for 30 s of backoff in all (2 + 4 + 8 + 16): five tries.
+    worker = make_worker(db, telegram, clock, retry_for=timedelta(seconds=30))
+    MAX_ATTEMPTS = worker.max_attempts  # noqa: N806
+    assert MAX_ATTEMPTS == 5
     fake.fail_next(500, server_error(), method="sendMessage")
     # Order the failure for chat 1001 only: 1002's head goes in the same round, so send alone.
     assert await make_worker(db, telegram, clock, batch=1).run_once() == 1
@@ -422,7 +425,9 @@ async def test_server_errors_back_off_then_fail_after_max_attempts(
 def test_backoff_doubles_up_to_the_cap() -> None:
     assert [backoff(n).total_seconds() for n in range(1, 6)] == [2, 4, 8, 16, 32]
     assert backoff(0) == backoff(1)
-    assert backoff(40) == timedelta(minutes=30)
+    assert backoff(40) == backoff(7) == timedelta(seconds=60)
+    # The default keeps a message through two hours of outage: 2+4+...+32, then a minute each.
+    assert attempts_for(timedelta(hours=2)) == 6 + 119
 
 
 async def test_flood_control_waits_at_least_retry_after(
