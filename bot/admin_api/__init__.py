@@ -12,6 +12,7 @@ from bot.admin_api.auth import auth_middleware
 from bot.admin_api.context import CONTEXT, AdminContext
 from bot.admin_api.dashboard import dashboard
 from bot.admin_api.errors import error_middleware
+from bot.admin_api.guard import input_middleware
 from bot.admin_api.routes import ROUTES
 from core.db import Database
 from core.settings import Settings
@@ -20,8 +21,8 @@ PREFIX = "/api/admin"
 
 
 def build(ctx: AdminContext) -> web.Application:
-    """The admin API as an aiohttp sub-application (errors outside, auth inside)."""
-    api = web.Application(middlewares=[error_middleware, auth_middleware])
+    """The admin API as an aiohttp sub-application (errors outside, then input checks, auth)."""
+    api = web.Application(middlewares=[error_middleware, input_middleware, auth_middleware])
     api[CONTEXT] = ctx
     for method, path, handler in ROUTES:
         api.router.add_route(method, path, handler)

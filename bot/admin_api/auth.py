@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 from sqlalchemy import select
 
@@ -13,6 +15,9 @@ from core.access import Forbidden, Principal, Unauthorized
 from core.errors import NotFound
 from core.models import Tenant
 from core.uow import UnitOfWork
+
+# What a region code can look like (ISO 3166-2:PE, stored in 10 characters at most).
+CODE_RE = re.compile(r"[A-Z]{2}-[A-Z0-9]{1,7}")
 
 
 def bearer(request: web.Request, *, cookie: bool = False) -> str | None:
@@ -90,6 +95,9 @@ async def scoped_tenant(uow: UnitOfWork, request: web.Request, *, admin: bool = 
     if admin:
         caller.require_admin()
     code = request.match_info["t"]
+    if not CODE_RE.fullmatch(code):
+        # No region has such a code, so refusing it says nothing about other regions.
+        raise NotFound(f"no region {code[:20]!r} (codes are like PE-ARE)")
     tenant = await uow.session.scalar(select(Tenant).where(Tenant.code == code))
     if tenant is None:
         if caller.is_national:

@@ -1,7 +1,14 @@
-"""Reading JSON bodies and query values, refusing bad ones with a reason (422) or 400."""
+"""Reading JSON bodies and query values, refusing bad ones with a reason (422) or 400.
+
+A body is read within budgets before any handler sees it (docs/admin-api.md, "Limits"):
+1 MiB (the server's `client_max_size`, answered 413), nesting depth, number of values,
+digits of an integer, and no NUL character (PostgreSQL text cannot hold one). Large bodies
+are parsed in a worker thread so that the event loop keeps answering webhooks.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -12,26 +19,100 @@ from aiohttp import web
 from bot.admin_api.errors import ApiError, invalid
 
 MISSING: Any = object()
+MAX_DEPTH = 32
+MAX_VALUES = 100_000
+MAX_INT_DIGITS = 20
+# Bodies above this size are parsed off the event loop.
+THREAD_FROM = 64 * 1024
+# A path or query identifier: ASCII digits, at most this many (ids are 64-bit integers).
+MAX_ID_DIGITS = 12
+
+
+class _OverBudget(Exception):
+    """A body beyond one of the budgets; the message names the limit."""
 
 
 async def json_object(request: web.Request, *, allowed: frozenset[str]) -> Fields:
     """The body as a JSON object whose keys are all in `allowed`."""
-    try:
-        data = await request.json(loads=_loads)
-    except ValueError as exc:
-        raise ApiError(400, f"the body is not valid JSON ({exc})") from None
+    raw = await request.read()
+    data = await asyncio.to_thread(read_json, raw) if len(raw) > THREAD_FROM else read_json(raw)
     if not isinstance(data, dict):
         raise invalid("the body must be a JSON object")
     unknown = sorted(set(data) - allowed)
     if unknown:
-        raise invalid(
-            f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
-        )
+        shown = ", ".join(repr(name[:40]) for name in unknown[:10])
+        raise invalid(f"unknown field(s) {shown}; allowed: {', '.join(sorted(allowed))}")
     return Fields(data)
 
 
-def _loads(text: str) -> Any:
-    return json.loads(text) if text.strip() else {}
+def read_json(raw: bytes) -> Any:
+    """Parse a JSON body within the budgets, or ApiError(400) naming what is wrong."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "the body is not UTF-8 text") from None
+    if not text.strip():
+        return {}
+    try:
+        data = json.loads(text, parse_int=_integer, parse_constant=_constant)
+        _within_budget(data)
+    except _OverBudget as exc:
+        raise ApiError(400, str(exc)) from None
+    except RecursionError:
+        raise ApiError(400, f"the body is nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:
+        raise ApiError(400, f"the body is not valid JSON ({exc})") from None
+    return data
+
+
+def _integer(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+        raise _OverBudget(f"the body has an integer of more than {MAX_INT_DIGITS} digits")
+    return int(digits)
+
+
+def _constant(name: str) -> Any:
+    raise _OverBudget(f"the body has {name}, which is not JSON")
+
+
+def _within_budget(data: Any) -> None:
+    """Walk the parsed body (without recursion) checking depth, size and NUL characters."""
+    todo: list[tuple[Any, int]] = [(data, 1)]
+    seen = 0
+    while todo:
+        value, depth = todo.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            raise _OverBudget(f"the body has more than {MAX_VALUES} values")
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise _OverBudget("the body has a NUL character in a text")
+        elif isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                raise _OverBudget(f"the body is nested deeper than {MAX_DEPTH} levels")
+            items = list(value.items()) if isinstance(value, dict) else value
+            for item in items:
+                if isinstance(item, tuple):
+                    todo.append((item[0], depth + 1))
+                    todo.append((item[1], depth + 1))
+                else:
+                    todo.append((item, depth + 1))
+
+
+def ascii_id(raw: str | None) -> int | None:
+    """A positive id written as 1 to 12 ASCII digits, else None («³», «٣», «３» are not)."""
+    if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > MAX_ID_DIGITS:
+        return None
+    return int(raw)
+
+
+def path_id(request: web.Request, what: str, key: str = "id") -> int:
+    """The numeric id of the path, or a 404 naming what was looked for."""
+    raw = request.match_info[key]
+    found = ascii_id(raw)
+    if found is None:
+        raise ApiError(404, f"no {what} {raw[:40]!r}")
+    return found
 
 
 class Fields:
@@ -159,9 +240,12 @@ def query_int(request: web.Request, name: str) -> int | None:
     raw = request.query.get(name)
     if raw is None or raw == "":
         return None
-    if not raw.isdigit():
-        raise invalid(f"'{name}' must be a positive whole number", field=name)
-    return int(raw)
+    found = ascii_id(raw)
+    if found is None:
+        raise invalid(
+            f"'{name}' must be a whole number of at most {MAX_ID_DIGITS} digits 0-9", field=name
+        )
+    return found
 
 
 def query_choice(request: web.Request, name: str, choices: tuple[str, ...]) -> str | None:

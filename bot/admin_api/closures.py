@@ -8,9 +8,9 @@ from typing import Any
 from aiohttp import web
 
 from bot.admin_api.auth import scoped_tenant
-from bot.admin_api.bodies import json_object, query_day
+from bot.admin_api.bodies import json_object, path_id, query_day
 from bot.admin_api.context import context, principal, reading
-from bot.admin_api.errors import ApiError, invalid
+from bot.admin_api.errors import invalid
 from bot.admin_api.pagination import encode_cursor, listing, page_of
 from core import roster
 from core.models import Closure
@@ -67,12 +67,10 @@ async def add_closure(request: web.Request) -> web.Response:
 
 async def remove_closure(request: web.Request) -> web.Response:
     """DELETE /tenants/{t}/closures/{id}: only the region's own closures."""
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 12:
-        raise ApiError(404, f"no closure {raw!r}")
+    closure_id = path_id(request, "closure")
     ctx = context(request)
     async with ctx.db.uow() as uow:
         tenant = await scoped_tenant(uow, request)
-        await roster.remove_closure(uow, tenant.id, int(raw), by=principal(request).actor)
+        await roster.remove_closure(uow, tenant.id, closure_id, by=principal(request).actor)
         await uow.commit()
-    return web.json_response({"id": int(raw), "deleted": True})
+    return web.json_response({"id": closure_id, "deleted": True})

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from bot import notify
 from bot.admin_api.auth import scoped_tenant
-from bot.admin_api.bodies import iso, json_object
+from bot.admin_api.bodies import iso, json_object, path_id
 from bot.admin_api.context import context, principal, reading
-from bot.admin_api.errors import ApiError, invalid
+from bot.admin_api.errors import invalid
 from bot.admin_api.formats import first_name, mask_document
 from bot.admin_api.pagination import fetch, listing, page_of
 from core import audit, events, meetings
@@ -30,10 +30,7 @@ from core.uow import UnitOfWork
 
 
 def _event_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 12:
-        raise ApiError(404, f"no event {raw!r}")
-    return int(raw)
+    return path_id(request, "event")
 
 
 async def _event(uow: UnitOfWork, tenant: Tenant, event_id: int) -> GroupEvent:

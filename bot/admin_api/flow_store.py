@@ -9,6 +9,7 @@ publication history and repeated rollbacks walk back v3 -> v2 -> v1.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -32,10 +33,17 @@ def check_name(name: str) -> None:
 
 def validate_source(source: str, name: str, tenant: Tenant) -> FlowDefinition:
     """Parse and validate a region's flow text, with line-numbered errors."""
+    return _validate(source, name, tuple(tenant.languages or ()))
+
+
+async def check_source(source: str, name: str, tenant: Tenant) -> FlowDefinition:
+    """`validate_source` in a worker thread: parsing a large flow never stalls the event loop."""
+    return await asyncio.to_thread(_validate, source, name, tuple(tenant.languages or ()))
+
+
+def _validate(source: str, name: str, languages: tuple[str, ...]) -> FlowDefinition:
     file = f"{name}.yaml"
-    flow = load_valid(
-        source, file, known_flows=template_names(), tenant_languages=tenant.languages or ()
-    )
+    flow = load_valid(source, file, known_flows=template_names(), tenant_languages=languages)
     if flow.name != name:
         raise InvalidFlow(
             [FlowError(file, 1, None, f"the flow is named {flow.name!r} but saved as {name!r}")]
@@ -108,7 +116,7 @@ async def save_draft(
     uow: UnitOfWork, tenant: Tenant, name: str, source: str, *, by: str, now: datetime
 ) -> FlowVersion:
     """Validate and store a draft (retiring an earlier unpublished one)."""
-    validate_source(source, name, tenant)
+    await check_source(source, name, tenant)
     earlier = await draft(uow, tenant.id, name)
     before = _snapshot(earlier) if earlier is not None else None
     if earlier is not None:
@@ -155,7 +163,7 @@ async def publish(
         chosen = await version(uow, tenant.id, name, number)
     if chosen.status == PUBLISHED:
         raise NotActive(f"version {chosen.version} of {name!r} is already live")
-    validate_source(chosen.source, name, tenant)
+    await check_source(chosen.source, name, tenant)
     previous = await live(uow, tenant.id, name)
     if previous is not None:
         previous.status = RETIRED
@@ -200,7 +208,7 @@ async def rollback(uow: UnitOfWork, tenant: Tenant, name: str, *, by: str) -> Fl
     )
     if previous is None:
         raise NotActive(f"flow {name!r} has no earlier version of this region to roll back to")
-    validate_source(previous.source, name, tenant)
+    await check_source(previous.source, name, tenant)
     before = _snapshot(current_row)
     current_row.status = RETIRED
     current_row.published_at = None

@@ -12,14 +12,12 @@ from bot.admin_api import flow_store, sandbox
 from bot.admin_api.auth import scoped_tenant
 from bot.admin_api.bodies import iso, json_object, query_choice, query_int
 from bot.admin_api.context import context, principal, reading
-from bot.admin_api.errors import conflict, flow_errors, invalid
+from bot.admin_api.errors import ApiError, conflict, flow_errors, invalid
 from bot.admin_api.pagination import fetch, listing, page_of
 from bot.flows.registry import compiled, template_names
-from bot.flows.schema import InvalidFlow
+from bot.flows.schema import MAX_BYTES, InvalidFlow
 from core.models import FlowVersion, Tenant
 from core.uow import UnitOfWork
-
-MAX_FLOW = 200_000
 
 
 def _version_json(row: FlowVersion) -> dict[str, Any]:
@@ -100,8 +98,11 @@ async def _yaml(request: web.Request) -> str:
     source = body.data.get("yaml")
     if not isinstance(source, str) or not source.strip():
         raise invalid("'yaml' must be the flow's text", field="yaml")
-    if len(source) > MAX_FLOW:
-        raise invalid(f"'yaml' is longer than {MAX_FLOW} characters", field="yaml")
+    size = len(source.encode("utf-8", "surrogatepass"))
+    if size > MAX_BYTES:
+        raise ApiError(
+            413, f"'yaml' has {size} bytes; the limit is {MAX_BYTES}", details={"field": "yaml"}
+        )
     return source
 
 
@@ -111,7 +112,7 @@ async def validate_flow(request: web.Request) -> web.Response:
     async with reading(request) as uow:
         tenant = await scoped_tenant(uow, request)
         name = _name(request)
-    flow_store.validate_source(source, name, tenant)
+    await flow_store.check_source(source, name, tenant)
     return web.json_response({"ok": True})
 
 

@@ -12,7 +12,9 @@ from core.roster import WeeklySpan
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Spanish abbreviations are accepted too (lun, mar, mie, jue, vie, sab, dom).
 SPANISH = ("lun", "mar", "mie", "jue", "vie", "sab", "dom")
-SPAN_RE = re.compile(r"^\s*([a-zé]{3})\w*\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+SPAN_RE = re.compile(
+    r"\s*([a-zé]{3})[^\W\d_]*\s+([0-9]{1,2}):([0-9]{2})\s*-\s*([0-9]{1,2}):([0-9]{2})\s*"
+)
 
 
 class SpanError(ValueError):
@@ -21,7 +23,7 @@ class SpanError(ValueError):
 
 def parse_span(text: str) -> WeeklySpan:
     """Read "mon 08:30-13:00" (or "lun 08:30-13:00") into a weekly span."""
-    match = SPAN_RE.match(text.lower())
+    match = SPAN_RE.fullmatch(text.lower())
     if match is None:
         raise SpanError(f"{text!r} is not like 'mon 08:30-13:00'")
     day = match.group(1).replace("é", "e")

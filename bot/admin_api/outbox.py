@@ -8,9 +8,8 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot.admin_api.auth import scoped_tenant
-from bot.admin_api.bodies import iso, json_object, query_choice
+from bot.admin_api.bodies import iso, json_object, path_id, query_choice
 from bot.admin_api.context import context, principal, reading
-from bot.admin_api.errors import ApiError
 from bot.admin_api.formats import mask_document
 from bot.admin_api.pagination import fetch, listing, page_of
 from core import audit
@@ -55,15 +54,13 @@ async def list_outbox(request: web.Request) -> web.Response:
 async def retry_message(request: web.Request) -> web.Response:
     """POST /tenants/{t}/outbox/{id}/retry: back to pending with attempts reset."""
     await json_object(request, allowed=frozenset())
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 12:
-        raise ApiError(404, f"no message {raw!r}")
+    message_id = path_id(request, "message")
     ctx = context(request)
     async with ctx.db.uow() as uow:
         tenant = await scoped_tenant(uow, request)
         row = await uow.session.scalar(
             select(OutboxMessage)
-            .where(OutboxMessage.id == int(raw), OutboxMessage.tenant_id == tenant.id)
+            .where(OutboxMessage.id == message_id, OutboxMessage.tenant_id == tenant.id)
             .with_for_update()
         )
         if row is None:

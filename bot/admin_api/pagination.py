@@ -38,9 +38,9 @@ def _decode(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         after = json.loads(raw)["after"]
-    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
-        raise invalid("the cursor is not one this API gave") from exc
-    if not isinstance(after, int) or isinstance(after, bool):
+    except (binascii.Error, ValueError, KeyError, TypeError, RecursionError):
+        raise invalid("the cursor is not one this API gave") from None
+    if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 10**15:
         raise invalid("the cursor is not one this API gave")
     return after
 
@@ -48,10 +48,8 @@ def _decode(cursor: str) -> int:
 def page_of(request: web.Request) -> Page:
     """Read `limit` and `cursor` from the query, refusing bad values with 422."""
     raw = request.query.get("limit", str(DEFAULT_LIMIT))
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise invalid(f"limit must be a whole number from 1 to {MAX_LIMIT}") from None
+    # ASCII digits only: int() would also read " 5", "+5", "5_0" and "٥".
+    limit = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 3 else 0
     if not 1 <= limit <= MAX_LIMIT:
         raise invalid(f"limit must be a whole number from 1 to {MAX_LIMIT}")
     cursor = request.query.get("cursor")

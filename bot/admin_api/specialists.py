@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bot import notify, relay
 from bot.admin_api.auth import scoped_tenant
-from bot.admin_api.bodies import json_object
+from bot.admin_api.bodies import json_object, path_id
 from bot.admin_api.context import context, principal, reading
 from bot.admin_api.errors import ApiError, conflict, invalid
 from bot.admin_api.formats import SpanError, format_hours, parse_spans
@@ -33,8 +33,9 @@ from core.roster import WeeklySpan
 from core.uow import UnitOfWork
 
 CHANNELS = ("telegram", "whatsapp")
-TELEGRAM_ID = re.compile(r"^-?\d{1,20}$")
-E164 = re.compile(r"^\+\d{8,15}$")
+# ASCII digits only (\d would take «٣» too), matched whole (fullmatch, not $).
+TELEGRAM_ID = re.compile(r"-?[0-9]{1,20}")
+E164 = re.compile(r"\+[0-9]{8,15}")
 COLUMNS = ("name", "contact_channel", "contact_address", "services", "hours")
 MAX_ROWS = 5000
 
@@ -69,9 +70,9 @@ def _check(
     address = address.strip() if isinstance(address, str) else ""
     if channel == "whatsapp":
         address = address.removeprefix("whatsapp:")
-        if not E164.match(address):
+        if not E164.fullmatch(address):
             raise RowError("a WhatsApp contact_address is a number like +51987654321")
-    elif not TELEGRAM_ID.match(address):
+    elif not TELEGRAM_ID.fullmatch(address):
         raise RowError("a Telegram contact_address is the numeric chat id")
     if not isinstance(services, list) or not services:
         raise RowError("services must list at least one service code")
@@ -293,10 +294,7 @@ async def set_hours(request: web.Request) -> web.Response:
 
 
 def _spec_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 12:
-        raise ApiError(404, f"no specialist {raw!r}")
-    return int(raw)
+    return path_id(request, "specialist")
 
 
 async def day_off(request: web.Request) -> web.Response:

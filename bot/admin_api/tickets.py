@@ -10,9 +10,9 @@ from sqlalchemy.exc import IntegrityError
 
 from bot import relay
 from bot.admin_api.auth import scoped_tenant
-from bot.admin_api.bodies import iso, json_object, query_choice
+from bot.admin_api.bodies import iso, json_object, path_id, query_choice
 from bot.admin_api.context import context, principal, reading
-from bot.admin_api.errors import ApiError, conflict, invalid
+from bot.admin_api.errors import conflict, invalid
 from bot.admin_api.pagination import fetch, listing, page_of
 from core import audit, roster
 from core.errors import NotActive, NotFound
@@ -57,9 +57,7 @@ async def assign_ticket(request: web.Request) -> web.Response:
     body = await json_object(request, allowed=frozenset({"specialist_id"}))
     specialist_id = body.integer("specialist_id", low=1, high=10**12)
     assert specialist_id is not None
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 12:
-        raise ApiError(404, f"no ticket {raw!r}")
+    ticket_id = path_id(request, "ticket")
     ctx = context(request)
     async with ctx.db.uow() as uow:
         tenant = await scoped_tenant(uow, request)
@@ -67,7 +65,7 @@ async def assign_ticket(request: web.Request) -> web.Response:
             await uow.session.execute(
                 select(HandoffRequest, Service.code)
                 .outerjoin(Service, Service.id == HandoffRequest.service_id)
-                .where(HandoffRequest.id == int(raw), HandoffRequest.tenant_id == tenant.id)
+                .where(HandoffRequest.id == ticket_id, HandoffRequest.tenant_id == tenant.id)
                 .with_for_update(of=HandoffRequest)
             )
         ).first()

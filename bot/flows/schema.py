@@ -197,8 +197,56 @@ class FlowDefinition:
     description: str = ""
 
 
+# Budgets a flow document must fit before it is built (docs/flows.md, "Limits"). The national
+# templates are under 8 KB, 400 nodes and 6 levels deep; these leave room for any real flow
+# and keep parsing a hostile document to a few tens of milliseconds.
+MAX_BYTES = 64 * 1024
+MAX_DEPTH = 16
+MAX_NODES = 5000
+MAX_INT_CHARS = 12
+TOP_KEYS = frozenset({"flow", "languages", "start", "steps", "description"})
+
+
 class _LineLoader(yaml.SafeLoader):
-    """A safe loader that remembers the line of every mapping (as key `__line__`)."""
+    """A safe loader with budgets that remembers the line of every mapping (`__line__`).
+
+    Anchors and aliases are refused outright: admins' flows do not need them, and an alias
+    lets a few hundred bytes stand for gigabytes of shared structure ("billion laughs").
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        """Compose one node within the depth and node budgets, refusing anchors and aliases."""
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "anchors (&name) and aliases (*name) are not allowed in flows",
+                event.start_mark,
+            )
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise yaml.composer.ComposerError(
+                None, None, f"more than {MAX_NODES} values (the limit)", event.start_mark
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"nested deeper than {MAX_DEPTH} levels (the limit)",
+                    event.start_mark,
+                )
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        return node
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
@@ -210,7 +258,21 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str,
     return mapping
 
 
+def _construct_int(loader: _LineLoader, node: yaml.ScalarNode) -> int:
+    value = loader.construct_scalar(node)
+    if not isinstance(value, str) or len(value) > MAX_INT_CHARS:
+        raise yaml.constructor.ConstructorError(
+            None,
+            None,
+            f"a number longer than {MAX_INT_CHARS} characters (the limit)",
+            node.start_mark,
+        )
+    number: int = yaml.SafeLoader.construct_yaml_int(loader, node)
+    return number
+
+
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 # YAML 1.1 reads on/off/yes/no as booleans; in flows `on:` is a key and "no" a word, so only
 # true/false are booleans here.
 _LineLoader.yaml_implicit_resolvers = {
@@ -220,6 +282,20 @@ _LineLoader.yaml_implicit_resolvers = {
 _LineLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
+
+
+def _load(text: str, file: str) -> Any:
+    """The YAML document within the budgets, or InvalidFlow naming the limit or the error."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_BYTES:
+        message = f"the flow has {size} bytes; the limit is {MAX_BYTES}"
+        raise InvalidFlow([FlowError(file, 1, None, message)])
+    try:
+        return yaml.load(text, Loader=_LineLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise InvalidFlow([FlowError(file, line, None, f"not valid YAML: {exc}")]) from None
 
 
 def _strip_lines(value: Any) -> Any:
@@ -265,7 +341,11 @@ def _branches(value: Any, where: _Collector, line: int, step: str) -> tuple[Bran
         if not isinstance(item, dict) or "goto" not in item:
             where.add(line, step, "each branch of next needs 'goto' (and optionally 'if')")
             continue
-        found.append(Branch(str(item["goto"]), item.get("if")))
+        condition = item.get("if")
+        if condition is not None and not isinstance(condition, str):
+            where.add(line, step, "the 'if' of a branch must be a condition name")
+            continue
+        found.append(Branch(str(item["goto"]), condition))
     return tuple(found)
 
 
@@ -293,16 +373,30 @@ def _options(value: Any, where: _Collector, line: int, step: str) -> tuple[Stati
     return tuple(found)
 
 
+# Step fields that hold one name (of a source, an answer, a target, an action, a condition).
+WORD_KEYS = ("source", "save", "on_yes", "on_no", "action", "skip_if")
+
+
+def _word(raw: dict[Any, Any], key: str, where: _Collector, line: int, step: str) -> str | None:
+    """A field that must be a single name: a text, or absent."""
+    value = raw.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    where.add(line, step, f"{key} must be a name, not {type(value).__name__}")
+    return None
+
+
 def _parse_step(name: str, raw: Any, where: _Collector, default_line: int) -> Step | None:
     if not isinstance(raw, dict):
         where.add(default_line, name, "a step must be a mapping")
         return None
     line = int(raw.get("__line__", default_line))
     unknown = set(raw) - STEP_KEYS - {"__line__", "__keys__"}
-    for key in sorted(unknown):
-        where.add(line, name, f"unknown field '{key}'")
+    for key in sorted(unknown, key=str):
+        where.add(line, name, f"unknown field {str(key)[:60]!r}")
+    words = {key: _word(raw, key, where, line, name) for key in WORD_KEYS}
     kind = raw.get("kind")
-    if kind not in STEP_KINDS:
+    if not isinstance(kind, str) or kind not in STEP_KINDS:
         where.add(
             line, name, f"unknown step kind {kind!r} (known: {', '.join(sorted(STEP_KINDS))})"
         )
@@ -321,14 +415,14 @@ def _parse_step(name: str, raw: Any, where: _Collector, default_line: int) -> St
         line=line,
         prompt=_texts(raw.get("prompt"), where, line, name, "prompt"),
         options=_options(raw.get("options"), where, line, name),
-        source=raw.get("source"),
-        save=raw.get("save"),
+        source=words["source"],
+        save=words["save"],
         next=_branches(raw.get("next"), where, line, name),
-        on_yes=raw.get("on_yes"),
-        on_no=raw.get("on_no"),
-        action=raw.get("action"),
+        on_yes=words["on_yes"],
+        on_no=words["on_no"],
+        action=words["action"],
         on={str(k): str(v) for k, v in _strip_lines(on_raw).items()},
-        skip_if=raw.get("skip_if"),
+        skip_if=words["skip_if"],
         max_length=max_length,
     )
 
@@ -336,14 +430,12 @@ def _parse_step(name: str, raw: Any, where: _Collector, default_line: int) -> St
 def parse_flow(text: str, file: str = "<flow>") -> FlowDefinition:
     """Parse YAML into a FlowDefinition, or raise InvalidFlow with located errors."""
     where = _Collector(file)
-    try:
-        raw = yaml.load(text, Loader=_LineLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise InvalidFlow([FlowError(file, line, None, f"not valid YAML: {exc}")]) from None
+    raw = _load(text, file)
     if not isinstance(raw, dict):
         raise InvalidFlow([FlowError(file, 1, None, "a flow must be a mapping")])
+    top_lines: dict[Any, int] = raw.get("__keys__", {})
+    for key in sorted(set(raw) - TOP_KEYS - {"__line__", "__keys__"}, key=str):
+        where.add(top_lines.get(key, 1), None, f"unknown top-level field {str(key)[:60]!r}")
     for key in ("flow", "languages", "start", "steps"):
         if key not in raw:
             where.add(1, None, f"missing '{key}'")
@@ -354,6 +446,9 @@ def parse_flow(text: str, file: str = "<flow>") -> FlowDefinition:
     if not isinstance(languages, list) or not all(isinstance(x, str) for x in languages):
         where.add(1, None, "languages must be a list such as [es, en, qu]")
         languages = []
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        where.add(top_lines.get("description", 1), None, "description must be a text")
     steps_raw = raw.get("steps") or {}
     if not isinstance(steps_raw, dict):
         where.add(1, None, "steps must be a mapping of step name to step")
@@ -380,7 +475,7 @@ def parse_flow(text: str, file: str = "<flow>") -> FlowDefinition:
         start=str(raw["start"]),
         steps=steps,
         file=file,
-        description=str(raw.get("description", "")),
+        description=description,
     )
 
 
