@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot import i18n
+from bot import i18n, places
 from bot.flows.machine import option_trigger
 from bot.flows.placeholders import render
 from bot.flows.schema import Step
@@ -344,6 +344,8 @@ async def _accept_choice(step: Step, turn: Turn) -> AcceptResult:
         if step.source == "regions":
             choices = [Choice(c.payload, (*c.labels, c.payload)) for c in choices]
     result = match_option(turn.inbound.text, choices, payload=turn.inbound.payload)
+    if step.source == "regions":
+        result = places.resolve_region(turn.inbound.text, choices, result)
     chosen = result.payload
     if chosen is None and step.source == "services":
         return await _search_services(step, turn)

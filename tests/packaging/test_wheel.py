@@ -75,7 +75,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
 
 
 def _data_files(names: list[str]) -> set[str]:
-    suffixes = (".po", ".yaml", ".mako")
+    suffixes = (".po", ".yaml", ".mako", ".tsv")
     return {
         n.split("/", 1)[1] if n.startswith("psv-") else n for n in names if n.endswith(suffixes)
     }
@@ -94,7 +94,7 @@ def test_wheel_and_sdist_carry_translations_flows_migrations_and_seed_data(
         str(p.relative_to(ROOT))
         for folder in ("bot/locales", "bot/flows", "core/data", "core/migrations")
         for p in (ROOT / folder).rglob("*")
-        if p.suffix in (".po", ".yaml", ".mako")
+        if p.suffix in (".po", ".yaml", ".mako", ".tsv")
     }
     assert {"bot/locales/qu/LC_MESSAGES/psv.po", "bot/flows/book.yaml"} <= expected
     assert expected <= in_wheel
