@@ -22,6 +22,8 @@ Decisions on ambiguous phrases (``now`` is first converted to America/Lima; "tod
 - An hour with no am/pm marker and no part of the day ("a las 4") is read within office hours:
   1 to 6 mean the afternoon (13:00-18:00), 7 to 12 are kept. "de la tarde"/"de la noche"/"pm"
   add twelve hours; "12 de la noche" and "12 am" are 00:00; "mediodía" is 12:00.
+- Minutes may be digits or words, up to fifty-nine ("las once y cuarenta y cinco" is 11:45);
+  "y media", "y cuarto" and "menos cuarto" as usual.
 - ``period`` is only set when there is no clock time; a part of the day next to a bare hour
   ("en la tarde a las 4") just fixes that hour (16:00). "antes/después del mediodía" are the
   morning/afternoon. With several times or parts of the day, the first mentioned is kept.
@@ -161,6 +163,20 @@ _ES_NUMBERS: Final[dict[str, int]] = {
     "veintisiete": 27, "veintiocho": 28, "veintinueve": 29, "treinta": 30,
     "treinta y uno": 31, "treinta y un": 31, "primero": 1,
 }  # fmt: skip
+# Minutes in words: "las once y cuarenta y cinco" is 11:45.
+_ES_UNITS: Final = ("uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve")
+_ES_TENS: Final = {"treinta": 30, "cuarenta": 40, "cincuenta": 50}
+_ES_NUMBERS.update(
+    {
+        **_ES_TENS,
+        **{
+            f"{tens} y {unit}": value + index
+            for tens, value in _ES_TENS.items()
+            for index, unit in enumerate(_ES_UNITS, 1)
+        },
+        "treinta y uno": 31,  # kept as written above: also a day
+    }
+)
 _ES_WEEKDAYS: Final[dict[str, int]] = {
     "lunes": 0, "lune": 0, "lun": 0,
     "martes": 1, "marte": 1,

@@ -191,6 +191,12 @@ def test_parts_of_the_day(text: str, date: str | None, period: str) -> None:
         ("9:45", "09:45"),
         ("en la tarde a las 4", "16:00"),  # the part of the day settles the hour
         ("a las 4 en la mañana", "04:00"),
+        # minutes in words
+        ("las once y cuarenta y cinco", "11:45"),  # was read 11:00
+        ("a las diez y treinta y cinco", "10:35"),
+        ("a las 9 y cincuenta", "09:50"),
+        ("a las tres y veinte", "15:20"),
+        ("a las 4 y diez", "16:10"),
     ],
 )
 def test_clock_times(text: str, time: str) -> None:
