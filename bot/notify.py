@@ -31,7 +31,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot import i18n
 from bot.messages import Attachment, Option, Outbound
-from core import booking, ics, meetings, reassign
+from core import booking, ics, identity, meetings, reassign
 from core.availability import first_free_slots
 from core.errors import DomainError
 from core.models import (
@@ -76,6 +76,7 @@ T_CASE_UPDATE = "psv_case_update"
 T_AGENDA = "psv_agenda"
 T_EVENT_REMINDER = "psv_event_reminder"
 T_EVENT_UPDATE = "psv_event_update"
+T_DOCUMENT_USED = "psv_document_used"
 
 BY_CITIZEN = "citizen"
 
@@ -298,7 +299,7 @@ def _to_reach(
     message: Outbound,
     kind: str,
     subject: str,
-    tenant_id: int,
+    tenant_id: int | None,
     due_at: datetime,
     template: str,
     template_vars: dict[str, str],
@@ -356,6 +357,8 @@ def _card(case: _Case, *, now: datetime, reassigned: bool = False) -> list[Note]
     """The specialist's case card with its buttons."""
     lang = SPECIALIST_LANG
     appointment, citizen = case.appointment, case.citizen
+    unverified = citizen is not None and identity.is_unverified(citizen)
+    shown = citizen.claimed_document_number if unverified and citizen else None
     lines = [
         i18n.t("notify.card.reassigned" if reassigned else "notify.card.title", lang),
         i18n.t(
@@ -364,9 +367,11 @@ def _card(case: _Case, *, now: datetime, reassigned: bool = False) -> list[Note]
             service=case.service_name(lang),
             when=case.when(lang),
             first_name=case.first_name(),
-            document=_masked(citizen.document_number if citizen else None),
+            document=_masked(shown or (citizen.document_number if citizen else None)),
         ),
     ]
+    if unverified:
+        lines.append(i18n.t("notify.card.unverified", lang))
     if citizen is not None and citizen.share_phone and citizen.phone:
         lines.append(i18n.t("notify.card.phone", lang, phone=citizen.phone))
     description = (appointment.case_description or "").strip()
@@ -492,6 +497,35 @@ async def _new_times(uow: UnitOfWork, case: _Case, *, now: datetime) -> tuple[Op
 
 def _schedule(case: _Case, *, now: datetime) -> list[Note]:
     return [*_card(case, now=now), *_reminders(case, now=now), *_survey(case)]
+
+
+# ---- identity ----------------------------------------------------------------------------
+
+
+async def document_used(uow: UnitOfWork, owner_id: int, claimer_id: int, *, now: datetime) -> int:
+    """Tell a document's owner, on their own chat, that another chat typed their document.
+
+    Nothing about the other person is said; one notice per claiming record (keyed).
+    """
+    owner = await uow.session.get(Citizen, owner_id)
+    if owner is None or owner.erased_at is not None:
+        return 0
+    lang = owner.preferred_language
+    document = _masked(owner.document_number)
+    text = i18n.t("notify.document_used", lang, document=document)
+    notes = _to_reach(
+        await _reach(uow, owner_id, None),
+        lang,
+        key=f"citizen:{owner_id}:document_used:{claimer_id}",
+        message=Outbound(text),
+        kind="notification",
+        subject=f"citizen:{owner_id}",
+        tenant_id=None,
+        due_at=now,
+        template=T_DOCUMENT_USED,
+        template_vars=_vars(document),
+    )
+    return await write(uow, notes, now=now)
 
 
 # ---- appointments ---------------------------------------------------------------------

@@ -734,8 +734,11 @@ def _has_unsure(words: Sequence[str]) -> bool:
     )
 
 
-def yes_no(text: str, lang: str = "es") -> bool | None:
-    """Read a yes/no reply in Spanish, English or Quechua; None when it is unclear."""
+def yes_no(text: str, lang: str = "es", *, emoji: bool = True) -> bool | None:
+    """Read a yes/no reply in Spanish, English or Quechua; None when it is unclear.
+
+    With `emoji` False an emoji alone answers nothing (a clear yes needs words).
+    """
     text = text[:MAX_TEXT_CHARS]
     clauses = _clauses(text)
     words = [w for clause in clauses for w in clause]
@@ -759,15 +762,17 @@ def yes_no(text: str, lang: str = "es") -> bool | None:
         follow = _lead_answer(rest)  # "si no": a second answer right after the first
         if follow is not None and (follow[0] > 1 or rest[0] in _BARE_ANSWERS):
             answers.append(follow[1])
-    emoji = _emoji_polarity(text)
+    said_by_emoji = _emoji_polarity(text)
     if answers:
         first = answers[0]
-        if any(a != first for a in answers) or (emoji is not None and emoji != first):
+        if any(a != first for a in answers) or (
+            said_by_emoji is not None and said_by_emoji != first
+        ):
             return None  # "sí, no", "sí pero no el lunes", "no 👍"
         return first
-    if emoji is None or len(words) > _EMOJI_CONTEXT_WORDS:
+    if not emoji or said_by_emoji is None or len(words) > _EMOJI_CONTEXT_WORDS:
         return None
-    return emoji
+    return said_by_emoji
 
 
 # --- global commands --------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Citizens: identity by document, channel identities, language and consent."""
+"""Citizens: records by document, language, consent and erasure (chats: core.identity)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from core.models import (
     Citizen,
     DocumentType,
     EventRegistration,
+    HandoffRequest,
     RegistrationStatus,
+    SurveyResponse,
 )
 from core.uow import UnitOfWork
 
@@ -62,7 +64,7 @@ async def by_channel(uow: UnitOfWork, channel: str, address: str) -> Citizen | N
 
 
 async def link_channel(uow: UnitOfWork, citizen: Citizen, channel: str, address: str) -> None:
-    """Remember that this citizen writes from this channel address (moving it if needed)."""
+    """Bind a channel address to this citizen (set-up and tests; chats go through core.identity)."""
     identity = await uow.session.scalar(
         select(ChannelIdentity).where(
             ChannelIdentity.channel == channel, ChannelIdentity.address == address
@@ -74,26 +76,6 @@ async def link_channel(uow: UnitOfWork, citizen: Citizen, channel: str, address:
         identity.citizen_id = citizen.id
         identity.reachable = True
     await uow.session.flush()
-
-
-async def claim_channel(uow: UnitOfWork, citizen: Citizen, channel: str, address: str) -> bool:
-    """Link this address to the citizen unless the citizen is known only from elsewhere.
-
-    True when the address is (now) the citizen's: a new citizen, one already linked to
-    this address, or one with no address yet. An address once linked to someone else
-    moves to this citizen (a shared or handed-on phone).
-    """
-    identities = list(
-        await uow.session.scalars(
-            select(ChannelIdentity).where(ChannelIdentity.citizen_id == citizen.id)
-        )
-    )
-    if any(i.channel == channel and i.address == address for i in identities):
-        return True
-    if identities:
-        return False
-    await link_channel(uow, citizen, channel, address)
-    return True
 
 
 async def owns_address(uow: UnitOfWork, citizen_id: int, channel: str, address: str) -> bool:
@@ -138,10 +120,23 @@ async def erase(uow: UnitOfWork, citizen_id: int, *, now: datetime) -> int:
         appointment.cancelled_at = now
         appointment.case_description = None
         cancelled += 1
+    # Free text written by or about the person goes; the anonymous rows stay for the figures.
     await uow.session.execute(
         update(Appointment)
         .where(Appointment.citizen_id == citizen_id)
-        .values(case_description=None)
+        .values(case_description=None, outcome_note=None)
+    )
+    await uow.session.execute(
+        update(HandoffRequest).where(HandoffRequest.citizen_id == citizen_id).values(note=None)
+    )
+    sessions = select(Appointment.id).where(Appointment.citizen_id == citizen_id)
+    seats = select(EventRegistration.id).where(EventRegistration.citizen_id == citizen_id)
+    await uow.session.execute(
+        update(SurveyResponse)
+        .where(
+            SurveyResponse.appointment_id.in_(sessions) | SurveyResponse.registration_id.in_(seats)
+        )
+        .values(comment=None)
     )
     await uow.session.execute(
         update(EventRegistration)
@@ -160,6 +155,9 @@ async def erase(uow: UnitOfWork, citizen_id: int, *, now: datetime) -> int:
     citizen.representative_name = None
     citizen.phone = None
     citizen.consent_at = None
+    citizen.share_phone = False
+    citizen.claimed_document_type = None
+    citizen.claimed_document_number = None
     citizen.erased_at = now
     await uow.session.flush()
     await audit.record(

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot import i18n, notify, relay
 from bot.turn import Turn
-from core import booking, catalog, citizens, events, meetings
+from core import booking, catalog, citizens, events, identity, meetings
 from core.documents import normalise_phone
 from core.errors import DomainError, InvalidPhone, NotFound, SlotTaken
 from core.models import (
@@ -34,14 +34,17 @@ def _citizen_id(turn: Turn) -> int | None:
     return int(raw) if raw else None
 
 
+async def _bound(turn: Turn) -> Citizen | None:
+    """The record this chat address is bound to (never one merely typed here)."""
+    return await identity.bound_to(turn.uow, turn.inbound.channel, turn.inbound.user_ref)
+
+
 async def record_consent(turn: Turn) -> str:
-    """Note that the person accepted the privacy notice."""
+    """Note that the person accepted the privacy notice (on this address's own record)."""
     turn.memory["consent"] = turn.now.isoformat()
-    citizen_id = _citizen_id(turn)
-    if citizen_id is not None:
-        citizen = await turn.uow.session.get(Citizen, citizen_id)
-        if citizen is not None:
-            await citizens.record_consent(turn.uow, citizen, turn.now)
+    citizen = await _bound(turn)
+    if citizen is not None:
+        await citizens.record_consent(turn.uow, citizen, turn.now)
     return "ok"
 
 
@@ -52,47 +55,68 @@ async def set_language(turn: Turn) -> str:
         return "not_found"
     turn.memory["language"] = lang
     turn.conversation.language = lang
-    citizen_id = _citizen_id(turn)
-    if citizen_id is not None:
-        citizen = await turn.uow.session.get(Citizen, citizen_id)
-        if citizen is not None:
-            citizen.preferred_language = lang
+    citizen = await _bound(turn)
+    if citizen is not None:
+        citizen.preferred_language = lang
     return "ok"
 
 
-async def identify(turn: Turn) -> str:
-    """Find or register the person by document, and link this channel to them."""
+async def _identify(turn: Turn, *, may_create: bool) -> Citizen | None:
+    """The record this address speaks for once it typed its document (core/identity.py).
+
+    Only that record, bound to this address, takes the name, language and consent typed
+    here; the owner of a claimed document is told on their own chat, and nothing else.
+    """
     doc_type = DocumentType(str(turn.value("doc_type")))
-    company = doc_type == DocumentType.RUC
-    citizen = await citizens.identify(
+    resolved = await identity.resolve(
         turn.uow,
+        turn.inbound.channel,
+        turn.inbound.user_ref,
         doc_type,
         str(turn.value("document")),
-        name=None if company else str(turn.value("name")),
-        representative_name=str(turn.value("name")) if company else None,
-        language=turn.lang,
+        may_create=may_create,
     )
-    if company and turn.answers.get("company_name"):
-        citizen.name = str(turn.answers["company_name"])
+    if resolved is None:
+        return None
+    citizen = resolved.citizen
+    name = turn.value("name")
+    if doc_type == DocumentType.RUC:
+        if name:
+            citizen.representative_name = str(name).strip()
+        if turn.answers.get("company_name"):
+            citizen.name = str(turn.answers["company_name"]).strip()
+    elif name:
+        citizen.name = str(name).strip()
+    citizen.preferred_language = turn.lang
     if turn.memory.get("consent") and citizen.consent_at is None:
         await citizens.record_consent(turn.uow, citizen, turn.now)
-    linked = await citizens.claim_channel(
-        turn.uow, citizen, turn.inbound.channel, turn.inbound.user_ref
-    )
     turn.conversation.citizen_id = citizen.id
     turn.memory["citizen_id"] = citizen.id
-    # A document already used from another number may book, but not read or change that
-    # person's appointments from here (anyone can type someone else's DNI).
-    return "ok" if linked else "not_linked"
+    if resolved.new_claim and resolved.claimed_from is not None:
+        await notify.document_used(turn.uow, resolved.claimed_from.id, citizen.id, now=turn.now)
+    return citizen
+
+
+async def identify(turn: Turn) -> str:
+    """Find the person's own record to list their appointments or registrations.
+
+    "not_linked" when the document belongs to a record bound to another address and this
+    address has none: nothing is created, nothing of that record is shown.
+    """
+    found = await _identify(turn, may_create=False)
+    return "ok" if found is not None else "not_linked"
 
 
 async def _ensure_identified(turn: Turn) -> int:
-    citizen_id = _citizen_id(turn)
-    if citizen_id is None or turn.answers.get("document"):
-        await identify(turn)  # "not_linked" still books: the real site books by DNI alone
-        citizen_id = _citizen_id(turn)
-    assert citizen_id is not None
-    return citizen_id
+    """The id of the record this address books for (created or claimed when needed)."""
+    bound = await _bound(turn)
+    if bound is None or turn.answers.get("document"):
+        found = await _identify(turn, may_create=True)
+        assert found is not None
+        return found.id
+    turn.memory["citizen_id"] = bound.id
+    turn.conversation.citizen_id = bound.id
+    return bound.id
 
 
 def _keep_alternatives(turn: Turn, refused: SlotTaken) -> None:
@@ -319,11 +343,16 @@ async def handoff(turn: Turn) -> str:
 
 
 async def erase_data(turn: Turn) -> str:
-    """Erase the person's data; the conversation keeps only the chosen language."""
-    citizen_id = _citizen_id(turn)
-    if citizen_id is not None:
-        upcoming = await booking.appointments_of(turn.uow, citizen_id, now=turn.now)
-        await citizens.erase(turn.uow, citizen_id, now=turn.now)
+    """Erase this address's own record; the conversation keeps only the chosen language.
+
+    Future appointments are cancelled with a notice to their specialists (the citizen is
+    named "—"), the record's chats are unbound and every conversation forgets the person.
+    """
+    citizen = await _bound(turn)
+    if citizen is not None:
+        upcoming = await booking.appointments_of(turn.uow, citizen.id, now=turn.now)
+        await identity.forget_conversations(turn.uow, citizen.id, keep=turn.conversation.id)
+        await citizens.erase(turn.uow, citizen.id, now=turn.now)
         for appointment in upcoming:  # withdraw their reminders, tell the specialists
             if appointment.start_utc > turn.now:
                 await notify.appointment_cancelled(

@@ -43,8 +43,11 @@ from core.models import (
     ServiceKind,
     Tenant,
 )
+from core.names import looks_like_name
 
 MAX_SLOTS_SHOWN = 8
+# Text answers that must look like a name (core/names.py); each has a "<key>.invalid" message.
+NAME_ANSWERS = frozenset({"name", "company_name"})
 MAX_DAYS_SHOWN = 5
 PERIODS = {
     "morning": (time(0), time(12)),
@@ -300,7 +303,13 @@ async def accept(step: Step, turn: Turn) -> AcceptResult:
             if turn.inbound.payload == "no"
             else None
         )
-        answer = yes_no(turn.inbound.text, turn.lang) if said is None else said == "yes"
+        if said is None and turn.state.get("offered_step") == step.name:
+            said = _typed_number(turn)  # «1» at a «1. Sí / 2. No» list
+        # A clear answer only: words, the option's number or the button; an emoji alone
+        # (👍 is often a mere acknowledgment) never consents, confirms or erases.
+        answer = (
+            yes_no(turn.inbound.text, turn.lang, emoji=False) if said is None else said == "yes"
+        )
         if answer is None:
             return Rejected(turn.t("hint.yes_no"))
         return Accepted("yes" if answer else "no", value=answer)
@@ -323,8 +332,20 @@ async def accept(step: Step, turn: Turn) -> AcceptResult:
             return Rejected(turn.t("text.empty"))
         if len(text) > step.max_length:
             return Rejected(turn.t("text.too_long", max=step.max_length), understood=True)
+        if step.save in NAME_ANSWERS and not looks_like_name(
+            text, company=step.save == "company_name"
+        ):
+            return Rejected(turn.t(f"{step.save}.invalid"))
         return Accepted(value=text)
     raise ValueError(f"step kind {kind} takes no input")
+
+
+def _typed_number(turn: Turn) -> str | None:
+    """The payload of the offered option whose number was typed, if a bare number was."""
+    text = turn.inbound.text.strip()
+    if not text.isdigit() or len(text) > 2:
+        return None
+    return _match(turn, _offered(turn))
 
 
 async def _accept_choice(step: Step, turn: Turn) -> AcceptResult:
