@@ -209,7 +209,16 @@ def serve(
             logging.getLogger("psv.server").info("created the embedded database with a demo roster")
 
     server = Server(settings, db, run_worker=not no_worker, run_inbox=not no_inbox, prepare=prepare)
-    web.run_app(server.app, host=host, port=port, print=None, access_log=None)
+    web.run_app(
+        server.app,
+        host=host,
+        port=port,
+        print=None,
+        access_log=None,
+        # aiohttp's keep-alive timer also runs before a connection's first request: the
+        # header read timeout (a request's headers must arrive within it).
+        keepalive_timeout=settings.header_timeout_seconds,
+    )
 
 
 @app.command()
@@ -225,6 +234,8 @@ def worker() -> None:
             channels,
             build_pacers(settings),
             lease=timedelta(seconds=settings.outbox_lease_seconds),
+            retry_for=timedelta(seconds=settings.outbox_retry_seconds),
+            name=settings.outbox_worker_name or "worker",
         )
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -22,9 +22,11 @@ from core.models import InboundMessage
 _INSERT = (
     "INSERT INTO inbound_message "
     "(channel, message_id, user_ref, payload, status, received_at) "
-    "VALUES ($1, $2, $3, $4::json, 'queued', $5) "
+    "VALUES ($1, $2, $3, $4::json, $6, $5) "
     "ON CONFLICT (channel, message_id) DO NOTHING RETURNING id"
 )
+
+CONNECT_TIMEOUT_S = 5.0
 
 
 class InboxWriter:
@@ -42,11 +44,15 @@ class InboxWriter:
                 url.render_as_string(hide_password=False),
                 min_size=1,
                 max_size=self.pool_size,
+                timeout=CONNECT_TIMEOUT_S,  # an unreachable database fails the webhook soon: 503
             )
         return self._pool
 
-    async def queue(self, inbound: Inbound, now: datetime) -> bool:
-        """Queue one message; False when it was already queued (a redelivery)."""
+    async def queue(self, inbound: Inbound, now: datetime, *, status: str = "queued") -> bool:
+        """Queue one message; False when it was already queued (a redelivery).
+
+        `status` "flooded" keeps a message of a chat over its flood limit without running it.
+        """
         payload = inbound_to_json(inbound)
         if self.db.is_postgres:
             pool = await self._postgres()
@@ -57,6 +63,7 @@ class InboxWriter:
                 inbound.user_ref,
                 json.dumps(payload, ensure_ascii=False),
                 now,
+                status,
             )
             return queued is not None
         async with self.db.uow() as uow:
@@ -67,7 +74,7 @@ class InboxWriter:
                     message_id=inbound.message_id,
                     user_ref=inbound.user_ref,
                     payload=payload,
-                    status="queued",
+                    status=status,
                     received_at=now,
                 )
                 .on_conflict_do_nothing(index_elements=["channel", "message_id"])

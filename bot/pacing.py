@@ -94,3 +94,46 @@ class Pacer:
             for address, bucket in self._addresses.items()
             if address == keep or not bucket.full()
         }
+
+
+class FloodGuard:
+    """Per chat: a burst, then `per_minute` messages a minute run as turns; the rest wait out.
+
+    `check` answers "run" (a normal message), "tell" (the first one past the limit: keep it
+    unanswered and tell the person once to slow down) or "hold" (keep it unanswered, say
+    nothing more). A chat that stays calm until its bucket is full again starts afresh.
+    """
+
+    def __init__(
+        self, burst: int, per_minute: float, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.burst = burst
+        self.rate = per_minute / 60
+        self._clock = clock
+        self._buckets: dict[str, TokenBucket] = {}
+        self._told: set[str] = set()
+
+    def check(self, chat: str) -> str:
+        """What to do with this chat's next message: "run", "tell" or "hold"."""
+        bucket = self._buckets.get(chat)
+        if bucket is None:
+            bucket = self._buckets[chat] = TokenBucket(self.rate, self.burst, clock=self._clock)
+            if len(self._buckets) > MAX_ADDRESSES:
+                self._forget_calm(keep=chat)
+        elif bucket.full():
+            self._told.discard(chat)
+        if bucket.delay() <= 0:
+            bucket.take()
+            return "run"
+        if chat in self._told:
+            return "hold"
+        self._told.add(chat)
+        return "tell"
+
+    def _forget_calm(self, keep: str) -> None:
+        self._buckets = {
+            chat: bucket
+            for chat, bucket in self._buckets.items()
+            if chat == keep or not bucket.full()
+        }
+        self._told &= set(self._buckets)

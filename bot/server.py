@@ -4,6 +4,13 @@ A webhook authenticates the request, parses it into an `Inbound` and queues it i
 database (a redelivered id is acknowledged and dropped), then answers at once. Inbox
 processors run the queued turns (a person's messages in order, one at a time) and the
 outbox worker sends the replies. Rejected requests change nothing.
+
+While the database does not answer, webhooks answer 503 with Retry-After (the platforms
+deliver again later) and the log says so once per outage (`bot/outage.py`). A request's
+body must arrive within `PSV_BODY_TIMEOUT_SECONDS` (408 otherwise), its headers within
+`PSV_HEADER_TIMEOUT_SECONDS` (aiohttp's keep-alive timer, which also runs before the first
+request of a connection). A chat past its flood limit is kept but not answered, and told
+once (`FloodGuard`).
 """
 
 from __future__ import annotations
@@ -17,22 +24,27 @@ from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 
-from bot import admin_api
+from bot import admin_api, i18n
 from bot.channels import telegram, whatsapp
 from bot.channels.base import Channel, Parsed, WebhookError
-from bot.engine import Engine
-from bot.pacing import Pacer
+from bot.engine import Engine, pseudonym
+from bot.messages import Inbound, Outbound
+from bot.outage import DatabaseWatch
+from bot.pacing import FloodGuard, Pacer
 from bot.scheduler import run_with_scheduler
 from bot.worker import OutboxWorker, record_delivery
 from core.db import Database
-from core.models import ChannelIdentity, InboundMessage, OutboxMessage
+from core.models import ChannelIdentity, Conversation, InboundMessage, OutboxMessage
 from core.settings import Settings
 
 log = logging.getLogger("psv.server")
 
 MAX_BODY = 1024 * 1024
+RETRY_AFTER_S = 5  # what a 503 asks the platform to wait during a database outage
+FLOODED = "flooded"  # inbound status of a message kept but not run (over the flood limit)
+REPLY_PRIORITY = 10
 
 
 @dataclass
@@ -58,10 +70,18 @@ class Counters:
 class Inbox:
     """Processor tasks that run queued turns until stopped."""
 
-    def __init__(self, engine: Engine, *, concurrency: int, idle_wait: float = 1.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        concurrency: int,
+        idle_wait: float = 1.0,
+        watch: DatabaseWatch | None = None,
+    ) -> None:
         self.engine = engine
         self.concurrency = concurrency
         self.idle_wait = idle_wait
+        self.watch = watch or DatabaseWatch(engine.db)
         self.wake = asyncio.Event()
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -74,8 +94,9 @@ class Inbox:
         while not self._stopping:
             try:
                 worked = await self.engine.process_next()
-            except Exception:
-                log.exception("inbox processing failed; trying again shortly")
+            except Exception as exc:
+                if not await self.watch.is_outage(exc):  # an outage is logged once, by the watch
+                    log.exception("inbox processing failed; trying again shortly")
                 worked = False
             if not worked and not self._stopping:
                 self.wake.clear()
@@ -150,20 +171,27 @@ class Server:
         self.db = db
         self.channels = dict(build_channels(settings) if channels is None else channels)
         self.engine = Engine(db, settings)
-        self.inbox = Inbox(self.engine, concurrency=1 if db.dialect == "sqlite" else 4)
+        self.watch = DatabaseWatch(db)
+        self.inbox = Inbox(
+            self.engine, concurrency=1 if db.dialect == "sqlite" else 4, watch=self.watch
+        )
         self.worker = OutboxWorker(
             db,
             self.channels,
             build_pacers(settings),
             lease=timedelta(seconds=settings.outbox_lease_seconds),
+            retry_for=timedelta(seconds=settings.outbox_retry_seconds),
+            name=settings.outbox_worker_name or "serve",
+            watch=self.watch,
         )
+        self.flood = FloodGuard(settings.flood_burst, settings.flood_per_minute)
         self.run_worker = run_worker
         self.run_inbox = run_inbox
         self.prepare = prepare
         self.counters = Counters()
         self._background: set[asyncio.Task[Any]] = set()
         self._worker_task: asyncio.Task[None] | None = None
-        self.app = web.Application(client_max_size=MAX_BODY)
+        self.app = web.Application(client_max_size=MAX_BODY, middlewares=[self._read_body])
         self.app.router.add_post("/webhooks/telegram", self.telegram_webhook)
         self.app.router.add_post("/webhooks/whatsapp", self.whatsapp_webhook)
         self.app.router.add_post("/webhooks/whatsapp/status", self.whatsapp_status)
@@ -214,14 +242,76 @@ class Server:
 
     # ---- webhooks ---------------------------------------------------------------------
 
+    @web.middleware
+    async def _read_body(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """Read a request's whole body within the body timeout (it is kept for the handler)."""
+        if request.body_exists and not request.content_type.startswith("multipart/"):
+            try:
+                async with asyncio.timeout(self.settings.body_timeout_seconds):
+                    await request.read()
+            except TimeoutError:
+                self.counters.inc("psv_slow_body_total")
+                log.info("a client sent its body too slowly; answered 408 (%s)", request.path)
+                return web.Response(status=408, text="the body took too long to arrive")
+            except ConnectionError:
+                self.counters.inc("psv_abandoned_body_total")
+                log.info("a client went away before sending its whole body (%s)", request.path)
+                return web.Response(status=400, text="incomplete body")
+        return await handler(request)
+
+    def _unavailable(self) -> web.Response:
+        self.counters.inc("psv_webhook_unavailable_total")
+        return web.Response(
+            status=503,
+            text="database unavailable, try again later",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+
     async def _queue(self, parsed: Parsed) -> None:
-        if parsed.inbound is not None and await self.engine.accept(parsed.inbound):
-            self.counters.inc("psv_inbound_queued_total", channel=parsed.inbound.channel)
-            self.inbox.wake.set()
-        elif parsed.inbound is not None:
-            self.counters.inc("psv_inbound_redelivered_total", channel=parsed.inbound.channel)
-        else:
+        inbound = parsed.inbound
+        if inbound is None:
             self.counters.inc("psv_inbound_ignored_total")
+            return
+        verdict = self.flood.check(f"{inbound.channel}:{inbound.user_ref}")
+        status = "queued" if verdict == "run" else FLOODED
+        if await self.engine.inbox.queue(inbound, self.engine.clock(), status=status):
+            if verdict == "run":
+                self.counters.inc("psv_inbound_queued_total", channel=inbound.channel)
+                self.inbox.wake.set()
+            else:
+                self.counters.inc("psv_inbound_flooded_total", channel=inbound.channel)
+            if verdict == "tell":
+                log.info("%s is flooding the bot; told to slow down", pseudonym(inbound.user_ref))
+                await self._tell_to_slow_down(inbound)
+        else:
+            self.counters.inc("psv_inbound_redelivered_total", channel=inbound.channel)
+        self.watch.answered()
+
+    async def _tell_to_slow_down(self, inbound: Inbound) -> None:
+        """Queue the one "please slow down" reply of a flood, in the person's language."""
+        async with self.db.uow() as uow:
+            found = await uow.session.execute(
+                select(Conversation.id, Conversation.language).where(
+                    Conversation.channel == inbound.channel,
+                    Conversation.user_ref == inbound.user_ref,
+                )
+            )
+            conversation = found.first()
+            lang = self.settings.default_lang if conversation is None else conversation.language
+            uow.session.add(
+                OutboxMessage(
+                    channel=inbound.channel,
+                    address=inbound.user_ref,
+                    payload=Outbound(i18n.t("flood.slow_down", lang)).to_json(),
+                    priority=REPLY_PRIORITY,
+                    due_at=self.engine.clock(),
+                    conversation_id=None if conversation is None else conversation.id,
+                )
+            )
+            await uow.commit()
+        self.worker.wake.set()
 
     async def telegram_webhook(self, request: web.Request) -> web.Response:
         """POST /webhooks/telegram."""
@@ -237,13 +327,18 @@ class Server:
                 "psv_webhook_refused_total", channel="telegram", status=str(refused.status)
             )
             return web.Response(status=refused.status, text=refused.reason)
-        await self._queue(parsed)
         followup = dict(parsed.followup)
+        try:
+            await self._queue(parsed)
+            for key, reachable in (("blocked", False), ("unblocked", True)):
+                if key in followup:
+                    await self._set_reachable(telegram.CHANNEL, str(followup[key]), reachable)
+        except Exception as exc:
+            if await self.watch.is_outage(exc):
+                return self._unavailable()
+            raise
         if "callback_query_id" in followup:
             self._later(channel.acknowledge(followup))
-        for key, reachable in (("blocked", False), ("unblocked", True)):
-            if key in followup:
-                await self._set_reachable(telegram.CHANNEL, str(followup[key]), reachable)
         return web.Response(status=200)
 
     async def _whatsapp_params(self, request: web.Request) -> dict[str, str]:
@@ -273,7 +368,12 @@ class Server:
                 "psv_webhook_refused_total", channel="whatsapp", status=str(refused.status)
             )
             return web.Response(status=refused.status, text=refused.reason)
-        await self._queue(parsed)
+        try:
+            await self._queue(parsed)
+        except Exception as exc:
+            if await self.watch.is_outage(exc):
+                return self._unavailable()
+            raise
         return web.Response(status=200, text=whatsapp.EMPTY_TWIML, content_type="text/xml")
 
     async def whatsapp_status(self, request: web.Request) -> web.Response:
@@ -283,9 +383,14 @@ class Server:
             status = whatsapp.parse_status(params)
         except WebhookError as refused:
             return web.Response(status=refused.status, text=refused.reason)
-        await record_delivery(self.db, status.message_sid, status.status)
-        if status.error_code == 21610:
-            await self._set_reachable(whatsapp.CHANNEL, params.get("To", ""), False)
+        try:
+            await record_delivery(self.db, status.message_sid, status.status)
+            if status.error_code == 21610:
+                await self._set_reachable(whatsapp.CHANNEL, params.get("To", ""), False)
+        except Exception as exc:
+            if await self.watch.is_outage(exc):
+                return self._unavailable()
+            raise
         return web.Response(status=200, text=whatsapp.EMPTY_TWIML, content_type="text/xml")
 
     async def _set_reachable(self, channel: str, address: str, reachable: bool) -> None:
@@ -300,14 +405,14 @@ class Server:
     # ---- operations -------------------------------------------------------------------
 
     async def healthz(self, _request: web.Request) -> web.Response:
-        """GET /healthz: 200 when the database answers."""
-        try:
-            async with self.db.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        except Exception:
-            log.warning("health check: the database does not answer")
-            return web.json_response({"status": "database unavailable"}, status=503)
-        return web.json_response({"status": "ok"})
+        """GET /healthz: 200 when the database answers, 503 (said once per outage) when not."""
+        if not await self.watch.probe():
+            return web.json_response(
+                {"status": "database unavailable", "database": "down"},
+                status=503,
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
+        return web.json_response({"status": "ok", "database": "up"})
 
     async def metrics(self, _request: web.Request) -> web.Response:
         """GET /metrics: Prometheus text format (bind privately)."""

@@ -118,6 +118,7 @@ REQUIRED: dict[str, frozenset[str]] = {
         "keyword.cancel": "",
         "keyword.language": "",
         "keyword.human": "",
+        "flood.slow_down": "",
     }.items()
 }
 ALL_KEYS = sorted(set(REQUIRED).union(*(REPO.messages(lang) for lang in languages())))
