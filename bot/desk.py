@@ -31,6 +31,7 @@ OUTCOMES = {"attended": AppointmentStatus.ATTENDED, "no_show": AppointmentStatus
 NO_NOTE = "sp:no_note"
 AGENDA_WORDS = ("agenda", "mi agenda", "citas", "mis citas")
 MAX_NOTE = 1000
+MAX_ID_DIGITS = 12
 
 
 async def specialist_at(uow: UnitOfWork, channel: str, address: str) -> Specialist | None:
@@ -166,7 +167,8 @@ class Desk:
             today = now.astimezone(ZoneInfo(self.timezone)).date()
             day = today + timedelta(days=1) if raw == "tomorrow" else today
             return [await notify.agenda_text(uow, specialist.id, day, now=now)]
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS):
+            # A forged or stale button ("sp:ack:³"): the help, as for any unknown payload.
             return [_help()]
         appointment = await self._own(uow, specialist, int(raw))
         if appointment is None:

@@ -156,7 +156,18 @@ def _export_line(a: Appointment, code: str, specialist: str, c: Citizen) -> byte
     )
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP, "CSV
+# injection"); such a cell is written with a leading single quote, which shows it as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> str:
+    """A value as a CSV cell a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def _csv_line(values: tuple[object, ...]) -> bytes:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(["" if v is None else v for v in values])
+    csv.writer(buffer, lineterminator="\r\n").writerow([safe_cell(v) for v in values])
     return buffer.getvalue().encode("utf-8")

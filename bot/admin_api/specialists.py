@@ -101,6 +101,23 @@ async def _taken(uow: UnitOfWork, tenant: Tenant) -> set[tuple[str, str]]:
     return {(c, a) for c, a in rows}
 
 
+async def _elsewhere(uow: UnitOfWork, tenant: Tenant) -> set[tuple[str, str]]:
+    """Contacts of active specialists of other regions (a chat is in one region at most)."""
+    rows = await uow.session.execute(
+        select(Specialist.contact_channel, Specialist.contact_address).where(
+            Specialist.tenant_id != tenant.id, Specialist.active.is_(True)
+        )
+    )
+    return {(c, a) for c, a in rows}
+
+
+# Says nothing of who the other specialist is, nor of which region.
+OTHER_REGION = (
+    "that contact is an active specialist of another region; a chat address can be a "
+    "specialist in one region only (that region must deactivate it first)"
+)
+
+
 async def _add(uow: UnitOfWork, tenant: Tenant, new: NewSpecialist, by: str) -> Specialist:
     spec = await roster.add_specialist(
         uow,
@@ -178,6 +195,8 @@ async def add_specialist(request: web.Request) -> web.Response:
             raise invalid(str(exc)) from None
         if (new.channel, new.address) in await _taken(uow, tenant):
             raise conflict("a specialist of this region already has that contact")
+        if (new.channel, new.address) in await _elsewhere(uow, tenant):
+            raise conflict(OTHER_REGION, field="contact_address")
         spec = await _add(uow, tenant, new, principal(request).actor)
         [answer] = await _json_of(uow, [spec])
         await uow.commit()
@@ -224,6 +243,7 @@ async def import_specialists(request: web.Request) -> web.Response:
         tenant = await scoped_tenant(uow, request)
         known = await _known_services(uow)
         taken = await _taken(uow, tenant)
+        elsewhere = await _elsewhere(uow, tenant)
         good: list[NewSpecialist] = []
         bad: list[dict[str, Any]] = []
         for line, row in rows:
@@ -238,6 +258,8 @@ async def import_specialists(request: web.Request) -> web.Response:
                 )
                 if (new.channel, new.address) in taken:
                     raise RowError("a specialist of this region already has that contact")
+                if (new.channel, new.address) in elsewhere:
+                    raise RowError(OTHER_REGION)
             except RowError as exc:
                 bad.append({"line": line, "message": str(exc)})
                 continue
