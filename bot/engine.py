@@ -23,6 +23,7 @@ from bot.flows import actions, conditions, placeholders, registry, steps
 from bot.flows.machine import END, CompiledFlow, outcome_trigger
 from bot.flows.schema import FLOW_PREFIX
 from bot.inbox import InboxWriter
+from bot.language_wish import language_wish
 from bot.messages import OPTIONS_PAGE, REPLY_PRIORITY, Inbound, Option, Outbound, inbound_from_json
 from bot.turn import Turn
 from bot.understand import Choice, global_command, match_option
@@ -343,6 +344,10 @@ class Engine:
             self._finish(turn)
             if turn.memory.get("name"):
                 turn.say(turn.t("nav.welcome_back", name=str(turn.memory["name"]).split(" ")[0]))
+        wish = await self._language_wish(turn)
+        if wish is not None:
+            await self._switch_language(turn, wish)
+            return
         if conversation.flow_version_id is None or conversation.step is None:
             await self._fresh_start(turn)
             return
@@ -391,6 +396,37 @@ class Engine:
                 await self._settle(turn, flow, start.name, chosen)
                 return
         await self._goto_flow(turn, MENU)
+
+    async def _language_wish(self, turn: Turn) -> str | None:
+        """The language a message asks for («english», «runasimipi rimayta munani»), if any.
+
+        Not at the language question itself, whose options already read those names.
+        """
+        inbound = turn.inbound
+        if inbound.payload or not inbound.text:
+            return None
+        wish = language_wish(inbound.text)
+        conversation = turn.conversation
+        if wish is None or wish not in i18n.languages():
+            return None
+        if conversation.flow_version_id is not None and conversation.step is not None:
+            flow = await self._flow(turn, conversation.flow_version_id)
+            if flow.step(conversation.step).source == "languages":
+                return None
+        return wish
+
+    async def _switch_language(self, turn: Turn, lang: str) -> None:
+        """Speak the wished language from now on and ask the question being asked again."""
+        turn.answers["language"] = lang
+        await actions.set_language(turn)
+        turn.answers.pop("language", None)
+        turn.say(turn.t("nav.language_changed", language=i18n.language_name(lang)))
+        conversation = turn.conversation
+        if conversation.flow_version_id is None or conversation.step is None:
+            await self._goto_flow(turn, MENU if turn.memory.get("consent") else FIRST_CONTACT)
+            return
+        flow = await self._flow(turn, conversation.flow_version_id)
+        await self._advance(turn, flow, conversation.step, remember=False)
 
     async def _unreadable(self, turn: Turn, flow: CompiledFlow, source: str | None) -> bool:
         """Answer kindly what the step cannot read: media, or a location outside a region step.
