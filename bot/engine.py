@@ -56,9 +56,15 @@ SUCCESS = frozenset({"ok", "waitlisted", "ask"})  # "ask": a question is due
 
 
 def refusal_text(turn: Turn, reason: str) -> str:
-    """The catalogue's explanation of a refusal reason (a generic one for unknown codes)."""
+    """The catalogue's explanation of a refusal reason (a generic one for unknown codes).
+
+    What the refusing action noted in `extra_vars` fills its placeholders (for example the
+    appointment already held at that time).
+    """
     try:
-        return turn.t(f"refusal.{reason}", region="", name="", day="")
+        return turn.t(
+            f"refusal.{reason}", **{"region": "", "name": "", "day": ""}, **turn.extra_vars
+        )
     except KeyError:
         return turn.t("refusal.error")
 

@@ -3,6 +3,12 @@
 The database refuses a double booking (PostgreSQL: the exclusion constraint of migration
 0001; SQLite: every write transaction is BEGIN IMMEDIATE, so the re-check below runs
 alone). Python only chooses the candidate; the insert inside a savepoint is the proof.
+
+Likewise a citizen never holds two booked appointments at overlapping times: `book` looks
+first (to answer with the appointment they already have), and the database refuses what a
+race lets through (migration 0007: an exclusion constraint on PostgreSQL, triggers under
+the serialised writers of SQLite). A reschedule releases the old time before booking the
+new one, so moving an appointment never overlaps itself.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from core import audit
 from core.availability import (
@@ -28,6 +34,7 @@ from core.availability import (
     tenant_service_rules,
 )
 from core.errors import (
+    AlreadyBooked,
     Closed,
     Holiday,
     InvalidTransition,
@@ -43,6 +50,14 @@ from core.models import Appointment, AppointmentStatus, Citizen, Service, Tenant
 from core.uow import UnitOfWork
 
 ALTERNATIVES = 3
+# The name the database gives a citizen's overlap (constraint on PostgreSQL, trigger on SQLite).
+CITIZEN_OVERLAP = "ex_appointment_citizen_overlap"
+DEADLOCK_RETRIES = 3
+
+
+def _is_deadlock(failed: DBAPIError) -> bool:
+    """Whether PostgreSQL undid the statement to break a deadlock (SQLSTATE 40P01)."""
+    return getattr(failed.orig, "sqlstate", None) == "40P01"
 
 
 def _snapshot(appointment: Appointment) -> dict[str, Any]:
@@ -141,6 +156,35 @@ async def _by_key(uow: UnitOfWork, key: str | None) -> Appointment | None:
     return await uow.session.scalar(select(Appointment).where(Appointment.idempotency_key == key))
 
 
+async def overlapping(
+    uow: UnitOfWork, citizen_id: int, start: datetime, end: datetime
+) -> Appointment | None:
+    """The citizen's booked appointment overlapping [start, end), if any (the earliest)."""
+    return await uow.session.scalar(
+        select(Appointment)
+        .where(
+            Appointment.citizen_id == citizen_id,
+            Appointment.status == AppointmentStatus.BOOKED,
+            Appointment.start_utc < end,
+            Appointment.end_utc > start,
+        )
+        .order_by(Appointment.start_utc, Appointment.id)
+        .limit(1)
+    )
+
+
+async def _refuse_overlap(uow: UnitOfWork, citizen_id: int, start: datetime, end: datetime) -> None:
+    """Raise AlreadyBooked when the citizen already holds an appointment in [start, end)."""
+    existing = await overlapping(uow, citizen_id, start, end)
+    if existing is not None:
+        raise AlreadyBooked(
+            "the citizen already has an appointment at that time",
+            existing=existing.id,
+            service_id=existing.service_id,
+            start=existing.start_utc,
+        )
+
+
 async def _insert_first_free(
     uow: UnitOfWork,
     tenant: Tenant,
@@ -156,6 +200,7 @@ async def _insert_first_free(
     rescheduled_from_id: int | None = None,
 ) -> Appointment:
     _check_window(rules, start, now)
+    await _refuse_overlap(uow, citizen.id, start, start + rules.duration)
     # One read serves the check and, when refused, the first alternatives: it covers the
     # first window `earliest_slots` would search from `start`.
     read_until = max(start + rules.duration, min(start + FIRST_WINDOW, now + rules.horizon))
@@ -170,7 +215,10 @@ async def _insert_first_free(
             ),
         )
     load = _day_load(schedule, start)
-    for specialist_id in sorted(slot.specialist_ids, key=lambda sid: (load[sid], sid)):
+    candidates = sorted(slot.specialist_ids, key=lambda sid: (load[sid], sid))
+    deadlocks = 0
+    while candidates:
+        specialist_id = candidates[0]
         appointment = Appointment(
             tenant_id=tenant.id,
             service_id=service.id,
@@ -188,12 +236,24 @@ async def _insert_first_free(
         try:
             async with uow.session.begin_nested():
                 uow.session.add(appointment)
-        except IntegrityError:
+        except IntegrityError as refused:
             # Someone took this specialist meanwhile (or the same key was used): the
             # savepoint is gone, the transaction lives on; try the next candidate.
             existing = await _by_key(uow, idempotency_key)
             if existing is not None:
                 return existing
+            if CITIZEN_OVERLAP in str(refused):
+                # The same citizen booked that time in a racing request, now committed.
+                await _refuse_overlap(uow, citizen.id, start, start + rules.duration)
+            candidates.pop(0)
+            continue
+        except DBAPIError as failed:
+            # Two exclusion checks may wait for each other (PostgreSQL inserts, then
+            # checks); the deadlock detector undoes one statement. Only the savepoint is
+            # lost: try the same specialist again, the other request having gone on.
+            deadlocks += 1
+            if not _is_deadlock(failed) or deadlocks > DEADLOCK_RETRIES:
+                raise
             continue
         return appointment
     raise SlotTaken(
@@ -217,8 +277,9 @@ async def book(
     """Book `start` with the least loaded free competent specialist; idempotent on its key.
 
     A retried request with the same key returns the appointment made the first time.
-    Refusals: ServiceNotOffered, TooSoon, TooFarAhead, Holiday, Closed, OutsideHours,
-    SlotTaken (with the next free slots as alternatives).
+    Refusals: ServiceNotOffered, TooSoon, TooFarAhead, AlreadyBooked (the citizen holds an
+    overlapping appointment), Holiday, Closed, OutsideHours, SlotTaken (with the next free
+    slots as alternatives).
     """
     existing = await _by_key(uow, idempotency_key)
     if existing is not None:
@@ -409,6 +470,7 @@ __all__ = [
     "appointments_of",
     "book",
     "cancel",
+    "overlapping",
     "reschedule",
     "set_outcome",
 ]

@@ -107,3 +107,21 @@ class SlotTaken(DomainError):
     def __init__(self, detail: str = "", alternatives: Sequence[SlotOffer] = ()) -> None:
         super().__init__(detail)
         self.alternatives = list(alternatives)
+
+
+class AlreadyBooked(DomainError):
+    """The citizen already holds a booked appointment overlapping that time.
+
+    `existing` is that appointment's id, `service_id` and UTC `start`, for the answer to
+    show what they already have.
+    """
+
+    reason = "already_booked"
+
+    def __init__(
+        self, detail: str = "", *, existing: int, service_id: int, start: datetime
+    ) -> None:
+        super().__init__(detail)
+        self.existing = existing
+        self.service_id = service_id
+        self.start = start

@@ -15,7 +15,7 @@ from bot import i18n, notify, relay
 from bot.turn import Turn
 from core import booking, catalog, citizens, events, identity, meetings
 from core.documents import normalise_phone
-from core.errors import DomainError, InvalidPhone, NotFound, SlotTaken
+from core.errors import AlreadyBooked, DomainError, InvalidPhone, NotFound, SlotTaken
 from core.models import (
     Appointment,
     Citizen,
@@ -23,6 +23,7 @@ from core.models import (
     EventRegistration,
     GroupEvent,
     RegistrationStatus,
+    Service,
     Specialist,
 )
 
@@ -124,6 +125,16 @@ def _keep_alternatives(turn: Turn, refused: SlotTaken) -> None:
     turn.state["alternatives"] = [offer.start.isoformat() for offer in refused.alternatives]
 
 
+async def _show_existing(turn: Turn, refused: AlreadyBooked) -> None:
+    """Keep what the person already has at that time for the refusal to show."""
+    service = await turn.uow.session.get(Service, refused.service_id)
+    names = service.names if service is not None else {}
+    turn.extra_vars["booked_service"] = str(names.get(turn.lang) or names.get("es") or "")
+    turn.extra_vars["booked_when"] = i18n.format_when(
+        refused.start, turn.lang, turn.settings.timezone
+    )
+
+
 async def _confirmed(turn: Turn, appointment: Appointment) -> str:
     """Note the appointment and the values its confirmation message shows."""
     specialist = await turn.uow.session.get(Specialist, appointment.specialist_id)
@@ -208,6 +219,9 @@ async def book(turn: Turn) -> str:
     except SlotTaken as refused:
         _keep_alternatives(turn, refused)
         raise
+    except AlreadyBooked as refused:
+        await _show_existing(turn, refused)
+        raise
     await meetings.attach_link(
         turn.uow, appointment, meetings.JitsiProvider(turn.settings.meeting_url)
     )
@@ -253,6 +267,9 @@ async def reschedule_appointment(turn: Turn) -> str:
         )
     except SlotTaken as refused:
         _keep_alternatives(turn, refused)
+        raise
+    except AlreadyBooked as refused:
+        await _show_existing(turn, refused)
         raise
     await meetings.attach_link(turn.uow, moved, meetings.JitsiProvider(turn.settings.meeting_url))
     await notify.appointment_moved(

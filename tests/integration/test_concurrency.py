@@ -1,5 +1,7 @@
 """The guarantee under load: no double booking, no overfull event, no lost reschedule.
 
+Also: one citizen never holds two overlapping appointments, nor two seats in one event.
+
 The PostgreSQL tests use 50 connections at once; SQLite gets a smaller run over several
 connections to the same file, where serialised writes must give the same answers.
 """
@@ -17,7 +19,7 @@ from sqlalchemy import func, select, text
 
 from core import booking, events
 from core.db import Database
-from core.errors import NotActive, SlotTaken
+from core.errors import AlreadyBooked, NotActive, SlotTaken
 from core.models import Appointment, AppointmentStatus, EventRegistration, RegistrationStatus
 from tests.conftest import reset
 from tests.factories import NOW, add_citizen, add_specialist, lima
@@ -237,3 +239,104 @@ async def test_pg_concurrent_reschedules(pg_wide: Database) -> None:
 
 async def test_sqlite_concurrent_reschedules(sqlite_clean: list[Database]) -> None:
     await _race_reschedules(sqlite_clean, appointments=10, rounds=3)
+
+
+# ---- one citizen, one time ---------------------------------------------------------------
+
+
+async def _race_one_citizen(dbs: list[Database], attempts: int) -> None:
+    """One citizen asks `attempts` times at once for 10:00, 10:10 or 10:20 (all overlapping),
+    with six free specialists whose slots start 0, 10 or 20 minutes apart: exactly one wins."""
+    db = dbs[0]
+    async with db.uow() as uow:
+        for k in range(6):
+            opens = time(8, 30 + 10 * (k % 3))
+            await add_specialist(uow, hours=((opens, time(13, 0)),), lunch=None)
+        await uow.commit()
+    [citizen] = await _citizens(db, 1)
+    times = [lima(2026, 12, 2, 10, m) for m in (0, 10, 20)]
+
+    async def attempt(n: int) -> str:
+        try:
+            async with dbs[n % len(dbs)].uow() as uow:
+                await booking.book(
+                    uow,
+                    tenant_code="PE-ARE",
+                    service_code=SERVICE,
+                    citizen_id=citizen,
+                    start=times[n % len(times)],
+                    now=NOW,
+                )
+                await uow.commit()
+                return "booked"
+        except AlreadyBooked:
+            return "already_booked"
+
+    results = Counter(await asyncio.gather(*(attempt(n) for n in range(attempts))))
+    assert results == {"booked": 1, "already_booked": attempts - 1}
+    async with db.engine.connect() as conn:
+        held = await conn.scalar(
+            text("SELECT count(*) FROM appointment WHERE citizen_id = :c AND status = 'booked'"),
+            {"c": citizen},
+        )
+    assert held == 1
+
+
+@pytest.mark.postgres
+async def test_pg_one_citizen_50_overlapping_bookings_hold_one(pg_wide: Database) -> None:
+    await _race_one_citizen([pg_wide], attempts=50)
+
+
+async def test_sqlite_one_citizen_overlapping_bookings_hold_one(
+    sqlite_clean: list[Database],
+) -> None:
+    await _race_one_citizen(sqlite_clean, attempts=20)
+
+
+async def _race_one_seat(dbs: list[Database], attempts: int) -> None:
+    """One citizen registers `attempts` times at once for one event: one row, one seat."""
+    db = dbs[0]
+    async with db.uow() as uow:
+        event = await events.create_event(
+            uow,
+            tenant_code="PE-LMA",
+            service_code="capacitacion-laboral",
+            title="Capacitación",
+            start=lima(2026, 12, 10, 10),
+            duration_minutes=90,
+            seats=5,
+            by="admin:test",
+        )
+        await uow.commit()
+    [citizen] = await _citizens(db, 1)
+
+    async def register(n: int) -> int:
+        async with dbs[n % len(dbs)].uow() as uow:
+            registration = await events.register_for_event(uow, event.id, citizen, now=NOW)
+            await uow.commit()
+            return registration.id
+
+    ids = set(await asyncio.gather(*(register(n) for n in range(attempts))))
+    assert len(ids) == 1
+    async with db.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text("SELECT status, position FROM event_registration WHERE event_id = :e"),
+                {"e": event.id},
+            )
+        ).all()
+        confirmed = await conn.scalar(
+            text("SELECT confirmed_count FROM group_event WHERE id = :e"), {"e": event.id}
+        )
+    assert [tuple(r) for r in rows] == [("confirmed", 1)] and confirmed == 1
+
+
+@pytest.mark.postgres
+async def test_pg_one_citizen_50_registrations_take_one_seat(pg_wide: Database) -> None:
+    await _race_one_seat([pg_wide], attempts=50)
+
+
+async def test_sqlite_one_citizen_concurrent_registrations_take_one_seat(
+    sqlite_clean: list[Database],
+) -> None:
+    await _race_one_seat(sqlite_clean, attempts=20)

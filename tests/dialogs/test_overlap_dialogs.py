@@ -1,0 +1,128 @@
+"""One person, the same time, twice: the second booking is refused kindly, showing the first.
+
+Issue 11: a citizen booked «Patrocinio» on Monday at 4:00 p. m. twice, with two specialists.
+On SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+
+from bot.engine import Engine
+from core.db import Database
+from core.models import Appointment, AppointmentStatus
+from tests.dialogs.support import Clock, Person, dialog, make_engine
+from tests.factories import NOW, add_specialist, lima
+
+PATROCINIO = "patrocinio-judicial-gratuito"
+MONDAY_4PM = "lunes 7 de diciembre, 4:00\u202fp.\u202fm."
+
+
+@pytest.fixture
+async def engine(db: Database) -> AsyncIterator[Engine]:
+    async with db.uow() as uow:
+        for name in ("Ana Ríos", "Beto Paz"):
+            await add_specialist(uow, "PE-ARE", (PATROCINIO,), name=name)
+        await uow.commit()
+    engine = make_engine(db, Clock(NOW))
+    await engine.start()
+    yield engine
+
+
+async def _booked(db: Database) -> list[tuple[int, object]]:
+    async with db.uow() as uow:
+        rows = await uow.session.execute(
+            select(Appointment.specialist_id, Appointment.start_utc).where(
+                Appointment.status == AppointmentStatus.BOOKED
+            )
+        )
+        return [(r[0], r[1]) for r in rows]
+
+
+async def test_patrocinio_monday_4pm_twice_is_refused_showing_the_first(
+    engine: Engine, db: Database
+) -> None:
+    person = Person(engine)
+    await dialog(
+        person,
+        [
+            ("hola", "¿Acepta?"),
+            ("si", "¿En qué le puedo ayudar?"),
+            ("quiero una cita", "¿Con qué tema"),
+            ("patrocinio", "¿En qué región"),
+            ("arequipa", "¿Qué día"),
+            ("el lunes a las 4 de la tarde", "¿Cuál tiene?"),
+            ("dni", "número de su DNI"),
+            ("40123456", "nombre completo"),
+            ("Lucia Quispe", "cuéntenos su caso"),
+            ("me despidieron sin pagarme", [MONDAY_4PM, "¿Confirmo la cita?"]),
+            ("si", ["Su cita está confirmada", MONDAY_4PM]),
+            # The same again: the other specialist is free, but the person is not.
+            ("kiero otra cita", "¿Con qué tema"),
+            ("patrocinio judicial", "¿Qué día"),  # the region is remembered
+            ("lunes 4pm", "cuéntenos su caso"),
+            ("otro despido", [MONDAY_4PM, "¿Confirmo la cita?"]),
+            (
+                "sí",
+                [
+                    "Usted ya tiene una cita a esa hora",
+                    f"(Patrocinio judicial gratuito, {MONDAY_4PM})",
+                    "«mis citas»",
+                    "Elijamos otra fecha",
+                    "¿Qué día le conviene?",
+                ],
+            ),
+        ],
+    )
+    booked = await _booked(db)
+    assert [start for _, start in booked] == [lima(2026, 12, 7, 16)]
+    # Another time the same day is fine: the conversation goes on from the day.
+    await dialog(
+        person,
+        [
+            ("lunes a las 10", "¿Confirmo la cita?"),
+            ("si", ["Su cita está confirmada", "lunes 7 de diciembre, 10:00"]),
+        ],
+    )
+    assert sorted(start for _, start in await _booked(db)) == [
+        lima(2026, 12, 7, 10),
+        lima(2026, 12, 7, 16),
+    ]
+
+
+async def test_in_english_the_refusal_shows_the_first_too(engine: Engine, db: Database) -> None:
+    person = Person(engine)
+    await dialog(
+        person,
+        [
+            ("hola", "¿Acepta?"),
+            ("si", "¿En qué le puedo ayudar?"),
+            ("idioma", "English"),
+            ("english", "How can I help"),
+            ("appointment", "What do you need help with?"),
+            ("patrocinio", "Which region"),
+            ("arequipa", "Which day"),
+            ("monday 4 pm", "Which one"),
+            ("dni", "DNI"),
+            ("40123456", "full name"),
+            ("Lucia Quispe", "tell us about your case"),
+            ("fired without pay", "Shall I confirm"),
+            ("yes", "confirmed"),
+            ("appointment", "What do you need help with?"),
+            ("patrocinio", "Which day"),
+            ("monday 4 pm", "tell us about your case"),
+            ("again", "Shall I confirm"),
+            (
+                "yes",
+                [
+                    "You already have an appointment at that time",
+                    "Monday, December 7",
+                    "«my appointments»",
+                ],
+            ),
+        ],
+    )
+    assert len(await _booked(db)) == 1
