@@ -487,17 +487,22 @@ async def _day_checked(turn: Turn, day: date, at: str | None, period: str | None
 
 async def _accept_slot(turn: Turn) -> AcceptResult:
     chosen = _match(turn, _offered(turn))
-    if chosen is None and turn.inbound.text:
+    text = turn.inbound.text.strip()
+    if chosen is None and text.isascii() and text.isdigit() and len(text) <= 2:
+        # A number that is no option's position is an hour: «11» at «1. 11:00 a. m.».
+        chosen = await _slot_at_named_time(turn, f"a las {text}")
+    if chosen is None and text:
         chosen = await _slot_at_named_time(turn)
     if chosen is None:
         return Rejected(turn.t("misunderstood") + " " + turn.t("hint.choose_number"))
     return Accepted(value=chosen)
 
 
-async def _slot_at_named_time(turn: Turn) -> str | None:
+async def _slot_at_named_time(turn: Turn, text: str | None = None) -> str | None:
     """A time the person wrote ("a las 3 de la tarde"), if it is free, shown or not."""
     tz = _tz(turn)
-    reading = read_date(turn.inbound.text, turn.now.astimezone(tz), turn.lang)
+    said = turn.inbound.text if text is None else text
+    reading = read_date(said, turn.now.astimezone(tz), turn.lang)
     if reading.time is None:
         return None
     wanted = reading.time.strftime("%H:%M")

@@ -1,0 +1,51 @@
+"""Numbers typed at a list of times: a position, else the hour it names."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.engine import Engine
+from core.db import Database
+from tests.dialogs.support import Clock, Person, dialog, make_engine
+from tests.factories import NOW, add_specialist
+
+TO_TIMES = [
+    ("hola", "¿Acepta?"),
+    ("si", "¿En qué le puedo ayudar?"),
+    ("quiero una cita", "¿Con qué tema necesita ayuda?"),
+    ("consultas laborales", "¿En qué región"),
+    ("arequipa", "¿Qué día"),
+    ("el miercoles", ["miércoles 2 de diciembre", "¿Cuál prefiere?"]),
+]
+
+
+@pytest.fixture
+async def engine(db: Database) -> AsyncIterator[Engine]:
+    async with db.uow() as uow:
+        await add_specialist(uow, "PE-ARE", ("consultas-laborales",))
+        await uow.commit()
+    engine = make_engine(db, Clock(NOW))
+    await engine.start()
+    yield engine
+
+
+async def test_a_number_past_the_list_is_the_hour(engine: Engine) -> None:
+    person = Person(engine)
+    await dialog(person, TO_TIMES)
+    assert person.last is not None
+    assert person.last.options[0].startswith("8:30")
+    assert len(person.last.options) <= 8  # so «11» can be no position
+    # Was «no le entendí»: 11 matched the labels 11:00 and 11:30 alike.
+    await dialog(person, [("11", "documento")])
+
+
+async def test_a_number_within_the_list_is_its_position(engine: Engine) -> None:
+    person = Person(engine)
+    await dialog(person, TO_TIMES)
+    assert person.last is not None
+    second = person.last.options[1]
+    await dialog(person, [("2", "documento")])
+    await dialog(person, [("dni", "DNI"), ("40123456", "nombre"), ("Lucia Quispe", "caso")])
+    await dialog(person, [("me despidieron", second)])
