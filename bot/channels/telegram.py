@@ -132,6 +132,10 @@ def _parse_message(update_id: int, message: Mapping[str, Any]) -> Parsed:
         log.debug("telegram message ignored: not a private chat")
         return Parsed(None)
     sender = _dict(message, "from") or {}
+    if sender.get("is_bot") is True:
+        # Only people are citizens: another bot's message opens no conversation.
+        log.debug("telegram message ignored: sent by a bot")
+        return Parsed(None)
     inbound = Inbound(
         channel=CHANNEL,
         user_ref=str(chat_id),
@@ -191,6 +195,9 @@ def _parse_callback(update_id: int, callback: Mapping[str, Any]) -> Parsed:
     sender = _dict(callback, "from") or {}
     message = _dict(callback, "message")
     followup: dict[str, Any] = {"callback_query_id": callback_id}
+    if sender.get("is_bot") is True:
+        log.debug("telegram button ignored: pressed by a bot")
+        return Parsed(None)
     chat_id = _callback_chat_id(message, sender)
     if message is not None and chat_id is not None and _is_accessible(message):
         message_id = message.get("message_id")
