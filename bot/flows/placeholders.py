@@ -88,7 +88,8 @@ async def _doc_type(turn: Turn) -> str:
     return turn.t(f"doc_type.{kind}") if kind else ""
 
 
-async def _office_hours(turn: Turn) -> str:
+async def office_hours(turn: Turn) -> str:
+    """The region's office hours in words («de lunes a viernes, de 8:30 a. m. a 5:00 p. m.»)."""
     code = turn.value("region")
     try:
         tenant = await catalog.get_tenant(turn.uow, str(code)) if code else None
@@ -120,7 +121,7 @@ RESOLVERS: dict[str, Resolver] = {
     "document": _document,
     "doc_type": _doc_type,
     "description": _description,
-    "office_hours": _office_hours,
+    "office_hours": office_hours,
 }
 # Set by actions during the turn (e.g. the booked specialist's first name).
 ACTION_VALUES = frozenset(

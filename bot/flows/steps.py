@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from bot import i18n, places
 from bot.flows.machine import option_trigger
-from bot.flows.placeholders import render
+from bot.flows.placeholders import office_hours, render
 from bot.flows.schema import Step
 from bot.messages import Option
 from bot.turn import Turn
@@ -44,8 +44,13 @@ from core.models import (
     Tenant,
 )
 from core.names import looks_like_name
+from core.office_hours import OfficeHours
 
 MAX_SLOTS_SHOWN = 8
+# A date over half a year ahead whose previous year's day fell in the last two months was meant
+# as that past day.
+JUST_PAST_AHEAD_DAYS = 183
+JUST_PAST_DAYS = 62
 # Text answers that must look like a name (core/names.py); each has a "<key>.invalid" message.
 NAME_ANSWERS = frozenset({"name", "company_name"})
 MAX_DAYS_SHOWN = 5
@@ -265,6 +270,7 @@ async def _enter_slot(step: Step, turn: Turn, prompt: str) -> EnterResult:
         period = turn.answers.get("period")
         chosen = [s for s in result.slots if _in_period(s, tz, period)] or result.slots
         if wanted:
+            prompt = await _not_free(turn, time.fromisoformat(wanted)) + "\n" + prompt
             target = datetime.combine(day, time.fromisoformat(wanted), tzinfo=tz)
             chosen = sorted(chosen, key=lambda s: abs(s.start - target))[:MAX_SLOTS_SHOWN]
             chosen.sort(key=lambda s: s.start)
@@ -285,6 +291,17 @@ async def _enter_slot(step: Step, turn: Turn, prompt: str) -> EnterResult:
     ]
     turn.say(prompt, _offer(turn, step, options))
     return None
+
+
+async def _not_free(turn: Turn, wanted: time) -> str:
+    """Why the time asked for is not offered: outside the region's hours, or taken."""
+    code = turn.value("region")
+    tenant = await catalog.get_tenant(turn.uow, str(code)) if code else None
+    hours = OfficeHours.of(tenant) if tenant is not None else OfficeHours.national()
+    said = i18n.format_time(wanted, turn.lang)
+    if wanted < hours.opens or wanted >= hours.closes:
+        return turn.t("slot.outside_hours", time=said, office_hours=await office_hours(turn))
+    return turn.t("slot.time_not_free", time=said)
 
 
 # ---- accept -----------------------------------------------------------------------------
@@ -455,11 +472,28 @@ async def _accept_date(turn: Turn) -> AcceptResult:
         return Accepted(value=None, extra={"asap": True, "time": None, "period": reading.period})
     if reading.date is None:
         return Rejected(turn.t("date.not_understood") + " " + turn.t("hint.date"))
+    if _just_past(reading.date, turn.now.astimezone(tz).date()):
+        return Rejected(turn.t("date.past") + " " + turn.t("hint.date"), understood=True)
     time_text = reading.time.strftime("%H:%M") if reading.time else None
     result = await _day_checked(turn, reading.date, time_text, reading.period)
     if isinstance(result, Accepted) and reading.asap:
         result.extra["asap"] = True
     return result
+
+
+def _just_past(day: date, today: date) -> bool:
+    """A date read as next year's that the person meant as this year's, just gone.
+
+    «el 2 de diciembre» on 4 December reads as next year's (a date without a year is its next
+    occurrence); nobody books a year ahead, so it is called past instead of too far.
+    """
+    if (day - today).days <= JUST_PAST_AHEAD_DAYS:
+        return False
+    try:
+        earlier = day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return False
+    return today - timedelta(days=JUST_PAST_DAYS) <= earlier < today
 
 
 async def _day_checked(turn: Turn, day: date, at: str | None, period: str | None) -> AcceptResult:

@@ -1,0 +1,64 @@
+"""Days and times read as a person means them: past days called past, times outside hours
+explained with the hours and the nearest free times."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.engine import Engine
+from core.db import Database
+from tests.dialogs.support import Clock, Person, dialog, make_engine
+from tests.factories import NOW, add_specialist
+
+# NOW is Tuesday 1 December 2026, 9:00 in Lima.
+TO_DAY = [
+    ("hola", "¿Acepta?"),
+    ("si", "¿En qué le puedo ayudar?"),
+    ("quiero una cita", "¿Con qué tema necesita ayuda?"),
+    ("consultas laborales", "¿En qué región"),
+    ("arequipa", "¿Qué día"),
+]
+
+
+@pytest.fixture
+async def engine(db: Database) -> AsyncIterator[Engine]:
+    async with db.uow() as uow:
+        await add_specialist(uow, "PE-ARE", ("consultas-laborales",))
+        await uow.commit()
+    engine = make_engine(db, Clock(NOW))
+    await engine.start()
+    yield engine
+
+
+async def test_a_day_just_gone_is_called_past_not_too_far(engine: Engine) -> None:
+    # Was «Esa fecha está muy lejos»: read as next year's 28 November.
+    await dialog(Person(engine), [*TO_DAY, ("el 28 de noviembre a las 9", "Esa fecha ya pasó")])
+
+
+async def test_a_day_later_this_month_is_still_that_day(engine: Engine) -> None:
+    await dialog(Person(engine), [*TO_DAY, ("el 3 de diciembre", "jueves 3 de diciembre")])
+
+
+async def test_a_time_outside_office_hours_is_explained(engine: Engine) -> None:
+    person = Person(engine)
+    await dialog(
+        person,
+        [
+            *TO_DAY,
+            (
+                "el miercoles a las 8 de la noche",
+                ["no atendemos (horario: de lunes a viernes, de 8:30", "más cercanos"],
+            ),
+        ],
+    )
+    assert person.last is not None and person.last.options[-1].startswith("4:30")
+
+
+async def test_a_time_within_hours_but_taken_says_so(engine: Engine) -> None:
+    # 1 p.m. is the specialist's lunch: within the office's hours, but no free time.
+    await dialog(
+        Person(engine),
+        [*TO_DAY, ("el miercoles a la 1", ["ya no hay cupo", "más cercanos"])],
+    )
