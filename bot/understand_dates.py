@@ -30,6 +30,9 @@ Decisions on ambiguous phrases (``now`` is first converted to America/Lima; "tod
 - "mañana" alone is tomorrow; "la mañana", "en/por/de la mañana" are the morning; "esta mañana",
   "esta tarde", "esta noche" are today plus that part of the day. "temprano", "a primera hora" and
   "madrugada" are the morning; "tarde(cita)" the afternoon; "noche(cita)" the evening.
+- With an anchor (the day of the appointment being changed), "el mismo día"/"ese día" is that
+  day and "un día después"/"al día siguiente"/"2 días antes" count from it; without one they
+  are not read.
 - A weekday ("el lunes", "jueves", "este jueves", "el próximo miércoles") is its next occurrence.
   When today is that weekday it means today only before noon (and only if the time asked, if
   any, is still ahead); from noon on, or with "próximo"/"que viene", it means next week's.
@@ -126,6 +129,7 @@ class _Lexicon:
     suffix_kinds: tuple[tuple[re.Pattern[str], _HourKind], ...]
     periods: tuple[tuple[re.Pattern[str], Period, int | None], ...]
     relative_days: tuple[tuple[re.Pattern[str], int], ...]
+    anchored: tuple[tuple[re.Pattern[str], int], ...]
     weekdays: Mapping[str, int]
     weekday_re: re.Pattern[str]
     months: Mapping[str, int]
@@ -274,6 +278,14 @@ _ES = _Lexicon(
         (_c(r"\b(?:anteayer|antier|antes\s+de\s+ayer)\b"), -2),
         (_c(r"\bayer\b"), -1),
     ),
+    anchored=(
+        (_c(r"\b(?:(?P<n>\d{1,2})\s+dias?\s+(?:despues|mas\s+tarde))\b"), 1),
+        (_c(r"\b(?:al|el)\s+dia\s+(?:siguiente|despues)\b"), 1),
+        (_c(r"\b(?:(?P<n>\d{1,2})\s+dias?\s+antes)\b"), -1),
+        (_c(r"\bel\s+dia\s+(?:anterior|antes)\b"), -1),
+        # Last: "el día siguiente" is no "mismo día".
+        (_c(r"\b(?:(?:ese|el)\s+mismo\s+dia|ese\s+dia|mismo\s+dia)\b"), 0),
+    ),
     weekdays=_ES_WEEKDAYS,
     weekday_re=_c(
         r"(?:\b(?:el|los|este|esta|ese|para\s+el)\s+)?(?:\b(?P<nxt>proximo|siguiente)\s+)?"
@@ -386,6 +398,11 @@ _EN = _Lexicon(
         (_c(r"\b(?:tomorrow|tmrw|tmr|tomorow|tommorow)\b"), 1),
         (_c(r"\btoday\b"), 0),
         (_c(r"\byesterday\b"), -1),
+    ),
+    anchored=(
+        (_c(r"\b(?P<n>\d{1,2})\s+days?\s+after\b|\bthe\s+day\s+after\b"), 1),
+        (_c(r"\b(?P<n>\d{1,2})\s+days?\s+(?:earlier|before)\b|\bthe\s+day\s+before\b"), -1),
+        (_c(r"\b(?:the\s+same\s+day|that\s+(?:same\s+)?day)\b"), 0),
     ),
     weekdays=_EN_WEEKDAYS,
     weekday_re=_c(
@@ -551,9 +568,17 @@ def _lexicon_for(lang: str) -> _Lexicon:
 
 
 def read_date(
-    text: str, now: dt.datetime, lang: str = "es", *, assume_day_for_time: bool = False
+    text: str,
+    now: dt.datetime,
+    lang: str = "es",
+    *,
+    assume_day_for_time: bool = False,
+    anchor: dt.date | None = None,
 ) -> DateReading:
-    """Read the day, time, part of the day and urgency in a free-text phrase, relative to `now`."""
+    """Read the day, time, part of the day and urgency in a free-text phrase, relative to `now`.
+
+    `anchor` is the day being changed, if any: «el mismo día», «un día después» count from it.
+    """
     lex = _lexicon_for(lang)
     local = now.astimezone(_LIMA) if now.tzinfo is not None else now
     today, now_time = local.date(), local.time()
@@ -635,6 +660,19 @@ def read_date(
 
     s = _cut(lex.day_month, s, month_date)
     s = _cut(lex.month_day, s, month_date)
+
+    def anchored(sign: int) -> Callable[[re.Match[str]], bool]:
+        def use(m: re.Match[str]) -> bool:
+            assert anchor is not None
+            days = int(m.groupdict().get("n") or 1) if sign else 0
+            candidates.append((1, m.start(), anchor + dt.timedelta(days=sign * days)))
+            return True
+
+        return use
+
+    if anchor is not None:
+        for pattern, sign in lex.anchored:
+            s = _cut(pattern, s, anchored(sign))
 
     def offset(m: re.Match[str]) -> bool:
         unit = lex.offset_units[m["u"][0]]

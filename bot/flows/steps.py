@@ -466,7 +466,11 @@ async def _accept_date(turn: Turn) -> AcceptResult:
         except ValueError:
             pass
     reading = read_date(
-        turn.inbound.text, turn.now.astimezone(tz), turn.lang, assume_day_for_time=True
+        turn.inbound.text,
+        turn.now.astimezone(tz),
+        turn.lang,
+        assume_day_for_time=True,
+        anchor=await _day_being_changed(turn),
     )
     if reading.asap and reading.date is None:
         return Accepted(value=None, extra={"asap": True, "time": None, "period": reading.period})
@@ -479,6 +483,15 @@ async def _accept_date(turn: Turn) -> AcceptResult:
     if isinstance(result, Accepted) and reading.asap:
         result.extra["asap"] = True
     return result
+
+
+async def _day_being_changed(turn: Turn) -> date | None:
+    """The local day of the appointment being rescheduled, which «el mismo día» refers to."""
+    chosen = turn.answers.get("appointment")
+    if not chosen or not str(chosen).isdigit():
+        return None
+    appointment = await turn.uow.session.get(Appointment, int(str(chosen)))
+    return appointment.start_utc.astimezone(_tz(turn)).date() if appointment else None
 
 
 def _just_past(day: date, today: date) -> bool:

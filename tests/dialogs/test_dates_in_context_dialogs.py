@@ -62,3 +62,38 @@ async def test_a_time_within_hours_but_taken_says_so(engine: Engine) -> None:
         Person(engine),
         [*TO_DAY, ("el miercoles a la 1", ["ya no hay cupo", "más cercanos"])],
     )
+
+
+BOOKED_WEDNESDAY_10 = [
+    *TO_DAY,
+    ("el miércoles a las 10", "¿Cuál tiene?"),
+    ("dni", "DNI"),
+    ("40123456", "nombre completo"),
+    ("Lucía Quispe", "caso"),
+    ("Despido", "¿Confirmo"),
+    ("sí", "confirmada"),
+    ("mis citas", ["Sus próximas citas", "miércoles 2 de diciembre"]),
+    ("1", "¿Qué desea hacer"),
+    ("cambiar la fecha", "¿Para qué día"),
+]
+
+
+async def test_the_same_day_is_the_day_of_the_appointment_being_changed(engine: Engine) -> None:
+    # Was today (Tuesday 1 December): «el mismo día» means the appointment's Wednesday.
+    await dialog(
+        Person(engine),
+        [
+            *BOOKED_WEDNESDAY_10,
+            ("el mismo dia a las 3", "¿Cambio su cita al miércoles 2 de diciembre, 3:00"),
+        ],
+    )
+
+
+async def test_a_day_later_counts_from_the_appointment(engine: Engine) -> None:
+    await dialog(
+        Person(engine),
+        [
+            *BOOKED_WEDNESDAY_10,
+            ("un dia despues a las 11", "¿Cambio su cita al jueves 3 de diciembre, 11:00"),
+        ],
+    )

@@ -370,3 +370,36 @@ def test_reading_is_frozen() -> None:
 
 def test_long_text_is_bounded() -> None:
     assert reading("mañana " + "bla " * 10_000)["date"] == "2027-03-16"
+
+
+@pytest.mark.parametrize(
+    ("text", "date", "time"),
+    [
+        ("el mismo dia a las 3", "2027-03-22", "15:00"),
+        ("ese mismo dia en la tarde", "2027-03-22", None),
+        ("ese dia", "2027-03-22", None),
+        ("un dia despues", "2027-03-23", None),
+        ("al dia siguiente a las 10", "2027-03-23", "10:00"),
+        ("dos dias despues", "2027-03-24", None),
+        ("un dia antes", "2027-03-21", None),
+        ("el dia anterior", "2027-03-21", None),
+        ("el dia 25", "2027-03-25", None),  # a day number is no anchored phrase
+        ("mañana", "2027-03-16", None),  # nor are days counted from today
+    ],
+)
+def test_phrases_anchored_to_the_day_being_changed(text: str, date: str, time: str | None) -> None:
+    got = read_date(text, NOW, anchor=at("2027-03-22T10:00").date())
+    assert (got.to_json()["date"], got.to_json()["time"]) == (date, time)
+
+
+def test_anchored_phrases_without_an_anchor_read_no_day() -> None:
+    assert reading("el mismo dia")["date"] is None
+    assert reading("un dia despues")["date"] is None
+
+
+def test_anchored_phrases_in_english() -> None:
+    anchor = at("2027-03-22T10:00").date()
+    assert read_date("the same day at 3pm", NOW, "en", anchor=anchor).to_json()["date"] == (
+        "2027-03-22"
+    )
+    assert read_date("the day before", NOW, "en", anchor=anchor).to_json()["date"] == "2027-03-21"
