@@ -91,6 +91,7 @@ class FakeTelegram:
         self.url = ""
         self._failures: list[_Planned] = []
         self._delays: list[_Planned] = []
+        self._outage: _Planned | None = None
         self._next_message_id = 100
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -138,6 +139,14 @@ class FakeTelegram:
         """Make the next matching request wait before it is answered."""
         self._delays.append(_Planned(method, delay=seconds))
 
+    def go_down(self, status: int = 500, body: Mapping[str, Any] | str | None = None) -> None:
+        """An outage: every request is recorded and answered with this failure until `come_up`."""
+        self._outage = _Planned(None, status, body)
+
+    def come_up(self) -> None:
+        """The outage is over."""
+        self._outage = None
+
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         """The params of every call to `method`, in order."""
         return [params for name, params in self.calls if name.lower() == method.lower()]
@@ -158,7 +167,7 @@ class FakeTelegram:
         if delay is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), delay.delay)
-        failure = _take(self._failures, method)
+        failure = self._outage or _take(self._failures, method)
         if failure is not None:
             return _failure_response(failure)
         if self.token is not None and request.match_info["token"] != self.token:
