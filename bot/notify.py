@@ -724,6 +724,53 @@ async def specialist_changed(
     await write(uow, notes, now=now)
 
 
+async def _move_or_cancel(
+    uow: UnitOfWork,
+    appointments: Sequence[Appointment],
+    *,
+    reason: str,
+    actor: str,
+    now: datetime,
+) -> dict[str, int]:
+    """Give each future appointment to a free colleague, else cancel it and offer new times.
+
+    Returns {"moved": n, "cancelled": m, "reoffered": k}: k of the m cancelled citizens
+    could be reached with the new times (the others have no reachable chat).
+    """
+    counts = {"moved": 0, "cancelled": 0, "reoffered": 0}
+    for appointment in appointments:
+        if appointment.start_utc <= now:
+            continue
+        old_specialist = appointment.specialist_id
+        moved = None
+        try:
+            async with uow.session.begin_nested():
+                moved = await reassign.reassign(uow, appointment.id, now=now, by=actor)
+        except DomainError:
+            moved = None
+        if moved is not None:
+            await specialist_changed(uow, appointment.id, old_specialist, now=now)
+            counts["moved"] += 1
+            continue
+        await booking.cancel(
+            uow,
+            appointment.id,
+            by=actor,
+            reason=reason,
+            now=now,
+            tenant_id=appointment.tenant_id,
+        )
+        await appointment_cancelled(uow, appointment.id, by="admin", now=now)
+        counts["cancelled"] += 1
+        told = await uow.session.scalar(
+            select(OutboxMessage.id).where(
+                OutboxMessage.idempotency_key == f"appointment:{appointment.id}:cancelled:citizen"
+            )
+        )
+        counts["reoffered"] += told is not None
+    return counts
+
+
 async def after_day_off(
     uow: UnitOfWork,
     *,
@@ -743,31 +790,46 @@ async def after_day_off(
         raise LookupError(f"no specialist {specialist_id}")
     tenant = await uow.session.get(Tenant, specialist.tenant_id)
     assert tenant is not None
-    counts = {"moved": 0, "cancelled": 0}
     tz = ZoneInfo(tenant.timezone)
-    for appointment in await reassign.booked_between(uow, specialist_id, starts_on, ends_on, tz=tz):
-        if appointment.start_utc <= now:
-            continue
-        moved = None
-        try:
-            async with uow.session.begin_nested():
-                moved = await reassign.reassign(uow, appointment.id, now=now, by=actor)
-        except DomainError:
-            moved = None
-        if moved is not None:
-            await specialist_changed(uow, appointment.id, specialist_id, now=now)
-            counts["moved"] += 1
-            continue
-        await booking.cancel(
-            uow, appointment.id, by=actor, reason="specialist_day_off", now=now, tenant_id=tenant.id
-        )
-        await appointment_cancelled(uow, appointment.id, by="admin", now=now)
-        counts["cancelled"] += 1
+    covered = await reassign.booked_between(uow, specialist_id, starts_on, ends_on, tz=tz)
+    counts = await _move_or_cancel(uow, covered, reason="specialist_day_off", actor=actor, now=now)
     log.info(
         "day off of specialist %d: %d moved, %d cancelled",
         specialist_id,
         counts["moved"],
         counts["cancelled"],
+    )
+    return {"moved": counts["moved"], "cancelled": counts["cancelled"]}
+
+
+async def after_closure(
+    uow: UnitOfWork,
+    *,
+    tenant_id: int,
+    starts_on: date,
+    ends_on: date,
+    actor: str,
+    now: datetime,
+) -> dict[str, int]:
+    """Follow a regional closure (already added in this unit of work) like a day off.
+
+    Each booked appointment of the region on those local days goes to a colleague free
+    then; with the whole region closed nobody usually is, so it is cancelled (reminders
+    withdrawn, the specialist told) and the citizen is offered new times, which the
+    closure itself keeps off those days. Returns {"moved", "cancelled", "reoffered"}.
+    """
+    tenant = await uow.session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise LookupError(f"no tenant {tenant_id}")
+    tz = ZoneInfo(tenant.timezone)
+    covered = await reassign.booked_in_region(uow, tenant_id, starts_on, ends_on, tz=tz)
+    counts = await _move_or_cancel(uow, covered, reason="regional_closure", actor=actor, now=now)
+    log.info(
+        "closure of tenant %d: %d moved, %d cancelled, %d offered new times",
+        tenant_id,
+        counts["moved"],
+        counts["cancelled"],
+        counts["reoffered"],
     )
     return counts
 
@@ -1008,6 +1070,7 @@ async def event_cancelled(uow: UnitOfWork, event_id: int, *, now: datetime) -> i
 
 __all__ = [
     "Note",
+    "after_closure",
     "after_day_off",
     "agenda_note",
     "agenda_text",

@@ -1,6 +1,7 @@
 """Move a booked appointment to another competent free specialist at the same time.
 
-Used when a specialist asks to hand a case over and when a day off is added. The colleague
+Used when a specialist asks to hand a case over, when a day off is added and when a
+regional closure is added (the whole region closed: nobody is usually free). The colleague
 is chosen from a fresh schedule (hours, breaks, closures, days off, booked time) like a
 booking; the database has the last word, as for a booking: the change of specialist runs in
 a savepoint, and the exclusion constraint (PostgreSQL) or the partial unique index with
@@ -14,7 +15,7 @@ import dataclasses
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
 
 from core import audit, booking
@@ -99,16 +100,15 @@ async def reassign(
     return None
 
 
-async def booked_between(
-    uow: UnitOfWork, specialist_id: int, starts_on: date, ends_on: date, *, tz: ZoneInfo
+async def _booked_on_days(
+    uow: UnitOfWork, scope: ColumnElement[bool], starts_on: date, ends_on: date, tz: ZoneInfo
 ) -> list[Appointment]:
-    """A specialist's booked appointments on the local days [starts_on, ends_on], in order."""
     since = datetime.combine(starts_on, time(0), tzinfo=tz).astimezone(UTC)
     until = datetime.combine(ends_on + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
     rows = await uow.session.scalars(
         select(Appointment)
         .where(
-            Appointment.specialist_id == specialist_id,
+            scope,
             Appointment.status == AppointmentStatus.BOOKED,
             Appointment.start_utc >= since,
             Appointment.start_utc < until,
@@ -116,6 +116,22 @@ async def booked_between(
         .order_by(Appointment.start_utc, Appointment.id)
     )
     return list(rows)
+
+
+async def booked_between(
+    uow: UnitOfWork, specialist_id: int, starts_on: date, ends_on: date, *, tz: ZoneInfo
+) -> list[Appointment]:
+    """A specialist's booked appointments on the local days [starts_on, ends_on], in order."""
+    scope = Appointment.specialist_id == specialist_id
+    return await _booked_on_days(uow, scope, starts_on, ends_on, tz)
+
+
+async def booked_in_region(
+    uow: UnitOfWork, tenant_id: int, starts_on: date, ends_on: date, *, tz: ZoneInfo
+) -> list[Appointment]:
+    """A region's booked appointments on the local days [starts_on, ends_on], in order."""
+    scope = Appointment.tenant_id == tenant_id
+    return await _booked_on_days(uow, scope, starts_on, ends_on, tz)
 
 
 async def rebook(

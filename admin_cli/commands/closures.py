@@ -50,7 +50,11 @@ def add(
     tenant: TenantOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Close the region's offices for a day or a span of days."""
+    """Close the region's offices for a day or a span of days; its appointments are followed.
+
+    Appointments booked on those days go to a free colleague, or are cancelled and their
+    citizens offered new times; the counts are printed.
+    """
     first = iso_day(starts_on, "--from")
     last = iso_day(ends_on, "--to") or first
     with connect() as client:
@@ -66,6 +70,13 @@ def add(
     output.say(
         f"[green]Closed {code} from {first} to {last} ({escape(reason)}); id {shown}.[/green]"
     )
+    followed = answer.get("appointments") if isinstance(answer, dict) else None
+    if isinstance(followed, dict):
+        output.say(
+            f"Appointments in those days: {followed.get('moved', 0)} moved to colleagues, "
+            f"{followed.get('cancelled', 0)} cancelled, of which "
+            f"{followed.get('reoffered', 0)} citizens were offered new times."
+        )
 
 
 @app.command("remove")

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import notify
 from bot.admin_api.auth import scoped_tenant
 from bot.admin_api.bodies import json_object, path_id, query_day
 from bot.admin_api.context import context, principal, reading
@@ -48,7 +49,11 @@ async def list_closures(request: web.Request) -> web.Response:
 
 
 async def add_closure(request: web.Request) -> web.Response:
-    """POST /tenants/{t}/closures: the regional office is closed these days (201)."""
+    """POST /tenants/{t}/closures: the regional office is closed these days (201).
+
+    The appointments booked on those days are moved to a free colleague or cancelled with
+    new times offered (bot.notify.after_closure); the answer counts them.
+    """
     body = await json_object(request, allowed=frozenset({"starts_on", "ends_on", "reason"}))
     starts_on, ends_on = body.day("starts_on"), body.day("ends_on")
     reason = body.text("reason", required=False) or ""
@@ -56,13 +61,20 @@ async def add_closure(request: web.Request) -> web.Response:
     if ends_on < starts_on:
         raise invalid("ends_on must be on or after starts_on")
     ctx = context(request)
+    actor = principal(request).actor
     async with ctx.db.uow() as uow:
         tenant = await scoped_tenant(uow, request)
-        row = await roster.add_closure(
-            uow, tenant.id, starts_on, ends_on, reason=reason, by=principal(request).actor
+        row = await roster.add_closure(uow, tenant.id, starts_on, ends_on, reason=reason, by=actor)
+        followed = await notify.after_closure(
+            uow,
+            tenant_id=tenant.id,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            actor=actor,
+            now=ctx.clock(),
         )
         await uow.commit()
-    return web.json_response(closure_json(row), status=201)
+    return web.json_response(closure_json(row) | {"appointments": followed}, status=201)
 
 
 async def remove_closure(request: web.Request) -> web.Response:
