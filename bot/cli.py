@@ -201,7 +201,7 @@ def serve(
 ) -> None:
     """Run the webhooks, health and metrics (and the outbox worker unless --no-worker)."""
     settings = _settings()
-    logs.configure()
+    logs.configure(settings.log_level)
     db = Database(settings.database_url)
 
     async def prepare() -> None:
@@ -225,7 +225,7 @@ def serve(
 def worker() -> None:
     """Run the outbox worker alone (several may run on several hosts)."""
     settings = _settings()
-    logs.configure()
+    logs.configure(settings.log_level)
 
     async def job(db: Database) -> None:
         channels = build_channels(settings)
@@ -263,7 +263,7 @@ def inbox(
 ) -> None:
     """Run the conversation turns of queued messages (with `psv serve --no-inbox`)."""
     settings = _settings()
-    logs.configure()
+    logs.configure(settings.log_level)
     if idle:
         _idle_priority()
 

@@ -12,6 +12,9 @@ SUPPORTED_LANGS = ("es", "en", "qu")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///psv.db"
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 class SettingsError(Exception):
     """A setting is wrong or missing; the message is one line naming it."""
 
@@ -56,6 +59,8 @@ class Settings(BaseSettings):
     # ContentSid of a twilio/quick-reply template per number of buttons ("1", "2", "3")
     twilio_quick_replies: dict[str, str] = {}
     agenda_time: str = "07:30"  # local time of the specialists' morning agenda
+    # Level of PSV's own loggers (libraries stay at warnings): DEBUG, INFO, WARNING, ERROR.
+    log_level: str = "INFO"
 
     @field_validator("agenda_time")
     @classmethod
@@ -127,6 +132,14 @@ class Settings(BaseSettings):
         if not 1 <= value <= 1000:
             raise ValueError("must be a number of messages from 1 to 1000")
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
 
     @field_validator("session_timeout_minutes")
     @classmethod

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from bot.flows.schema import FlowError, InvalidFlow
 from core.access import Forbidden, Unauthorized
@@ -28,7 +29,11 @@ CODES = {
     413: "too_large",
     422: "invalid",
     429: "too_many_requests",
+    500: "internal",
+    503: "unavailable",
 }
+# Seconds a client is asked to wait while the database does not answer.
+RETRY_AFTER_S = 5
 
 
 class ApiError(Exception):
@@ -104,3 +109,25 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400:
             raise
         return error_response(exc.status, exc.reason)
+    except (OperationalError, InterfaceError, ConnectionError, TimeoutError) as exc:
+        log.warning("admin API %s: the database did not answer (%s)", _route(request), _kind(exc))
+        response = error_response(503, "the database is not answering; try again shortly")
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response
+    except Exception as exc:
+        # The exception's message can quote the request (or a statement's parameters): the
+        # log keeps where it failed and what kind of error it was, never the message.
+        where = "".join(traceback.format_tb(exc.__traceback__))
+        log.error("admin API %s failed: %s\n%s", _route(request), _kind(exc), where)
+        return error_response(500, "internal error; the operators have the details in the log")
+
+
+def _route(request: web.Request) -> str:
+    """The method and route template (not the concrete path, which may hold anything)."""
+    resource = request.match_info.route.resource
+    template = resource.canonical if resource is not None else "?"
+    return f"{request.method} {template}"
+
+
+def _kind(exc: BaseException) -> str:
+    return f"{type(exc).__module__}.{type(exc).__qualname__}"

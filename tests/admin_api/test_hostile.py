@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from bot.admin_api.bodies import MAX_DEPTH, MAX_INT_DIGITS
 from bot.flows.registry import template_sources
@@ -317,3 +319,35 @@ async def test_hours_take_ascii_digits_only(api: Api, span: str) -> None:
         "PUT", f"/tenants/{w.tenant}/specialists/{w.specialist_id}/hours", token, {"hours": [span]}
     )
     assert status == 422, answer
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (ValueError("invalid literal for int() with base 10: 'Lucía 40123456'"), 500),
+        (OperationalError("SELECT ...", {"doc": "40123456"}, OSError("refused")), 503),
+    ],
+    ids=["bug", "database-down"],
+)
+async def test_an_unexpected_failure_logs_no_input(
+    api: Api,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    error: Exception,
+    status: int,
+) -> None:
+    def broken() -> frozenset[str]:
+        raise error
+
+    monkeypatch.setattr("bot.admin_api.flows.template_names", broken)
+    token = await api.token("regional", "PE-ARE")
+    caplog.set_level(logging.DEBUG)
+    answer_status, answer = await api.call("GET", "/tenants/PE-ARE/flows", token)
+    assert answer_status == status
+    assert set(answer) == {"error", "message"}
+    logged = "\n".join(
+        r.getMessage() + (logging.Formatter().formatException(r.exc_info) if r.exc_info else "")
+        for r in caplog.records
+    )
+    assert "GET /tenants/{t}/flows" in logged or "/api/admin/tenants/{t}/flows" in logged
+    assert "40123456" not in logged and "Lucía" not in logged
