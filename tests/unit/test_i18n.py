@@ -91,6 +91,7 @@ REQUIRED: dict[str, frozenset[str]] = {
         "refusal.not_active": "",
         "refusal.not_found": "",
         "refusal.event_closed": "",
+        "refusal.already_booked": "booked_service booked_when",
         "refusal.invalid_transition": "",
         "refusal.error": "",
         "modality.video": "",
