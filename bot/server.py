@@ -18,17 +18,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
-from bot import admin_api, i18n
+from bot import admin_api, i18n, metrics
 from bot.channels import telegram, whatsapp
 from bot.channels.base import Channel, Parsed, WebhookError
+from bot.dashboard import live
 from bot.engine import Engine, pseudonym
 from bot.messages import Inbound, Outbound
 from bot.outage import DatabaseWatch
@@ -36,7 +38,7 @@ from bot.pacing import FloodGuard, Pacer
 from bot.scheduler import run_with_scheduler
 from bot.worker import OutboxWorker, record_delivery
 from core.db import Database
-from core.models import ChannelIdentity, Conversation, InboundMessage, OutboxMessage
+from core.models import ChannelIdentity, Conversation, OutboxMessage
 from core.settings import Settings
 
 log = logging.getLogger("psv.server")
@@ -85,6 +87,7 @@ class Inbox:
         self.wake = asyncio.Event()
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
+        live.install()  # committed bookings reach open dashboards (bot/dashboard/live.py)
 
     def start(self) -> None:
         """Start the processor tasks."""
@@ -93,7 +96,10 @@ class Inbox:
     async def _run(self) -> None:
         while not self._stopping:
             try:
+                started = time.perf_counter()
                 worked = await self.engine.process_next()
+                if worked:
+                    metrics.observe_turn(time.perf_counter() - started)
             except Exception as exc:
                 if not await self.watch.is_outage(exc):  # an outage is logged once, by the watch
                     log.exception("inbox processing failed; trying again shortly")
@@ -196,7 +202,7 @@ class Server:
         self.app.router.add_post("/webhooks/whatsapp", self.whatsapp_webhook)
         self.app.router.add_post("/webhooks/whatsapp/status", self.whatsapp_status)
         self.app.router.add_get("/healthz", self.healthz)
-        self.app.router.add_get("/metrics", self.metrics)
+        metrics.setup(self)  # GET /metrics (bot/metrics.py)
         admin_api.setup(self.app, db, settings)
         self.app.on_startup.append(self._startup)
         self.app.on_shutdown.append(self._shutdown)
@@ -413,27 +419,3 @@ class Server:
                 headers={"Retry-After": str(RETRY_AFTER_S)},
             )
         return web.json_response({"status": "ok", "database": "up"})
-
-    async def metrics(self, _request: web.Request) -> web.Response:
-        """GET /metrics: Prometheus text format (bind privately)."""
-        lines = ["# TYPE psv_events_total counter", *self.counters.render()]
-        stats = self.worker.stats
-        for name, bucket in (
-            ("psv_outbox_sent_total", stats.sent),
-            ("psv_outbox_retried_total", stats.retried),
-            ("psv_outbox_failed_total", stats.failed),
-            ("psv_outbox_needs_template_total", stats.held),
-        ):
-            lines += [f'{name}{{channel="{ch}"}} {n}' for ch, n in sorted(bucket.items())]
-        async with self.db.uow() as uow:
-            for status, count in await uow.session.execute(
-                select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-            ):
-                lines.append(f'psv_outbox_messages{{status="{status}"}} {count}')
-            queued = await uow.session.scalar(
-                select(func.count())
-                .select_from(InboundMessage)
-                .where(InboundMessage.status == "queued")
-            )
-            lines.append(f"psv_inbox_queued {queued}")
-        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")

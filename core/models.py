@@ -313,6 +313,10 @@ class Appointment(Base):
         ),
         Index("ix_appointment_tenant_start", "tenant_id", "start_utc"),
         Index("ix_appointment_specialist_start", "specialist_id", "start_utc"),
+        # The dashboard's period queries (migration 0009).
+        Index("ix_appointment_created", "created_at"),
+        Index("ix_appointment_start", "start_utc"),
+        Index("ix_appointment_cancelled", "cancelled_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -426,7 +430,10 @@ class Conversation(Base):
     """A person's conversation on one channel: pinned flow version, step, answers, memory."""
 
     __tablename__ = "conversation"
-    __table_args__ = (UniqueConstraint("channel", "user_ref"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "user_ref"),
+        Index("ix_conversation_created", "created_at"),  # conversations started per day
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
@@ -474,6 +481,8 @@ class OutboxMessage(Base):
     __tablename__ = "outbox_message"
     __table_args__ = (
         Index("ix_outbox_due", "status", "priority", "due_at"),
+        # The oldest due message of /metrics in one seek (migration 0009).
+        Index("ix_outbox_status_due", "status", "due_at"),
         # What was last sent to an address (a typed "2" answering a notification's options).
         Index("ix_outbox_address", "channel", "address", "id"),
         CheckConstraint(

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot import dashboard
 from bot.admin_api.auth import auth_middleware
 from bot.admin_api.context import CONTEXT, AdminContext
-from bot.admin_api.dashboard import dashboard
 from bot.admin_api.errors import error_middleware
 from bot.admin_api.guard import input_middleware
 from bot.admin_api.routes import ROUTES
@@ -34,5 +34,5 @@ def setup(app: web.Application, db: Database, settings: Settings) -> AdminContex
     ctx = AdminContext(db=db, settings=settings)
     app[CONTEXT] = ctx
     app.add_subapp(PREFIX, build(ctx))
-    app.router.add_get("/dashboard", dashboard)
+    dashboard.setup(app)
     return ctx

@@ -1,0 +1,277 @@
+"""The dashboard's figures for a period and a scope: counts only, never personal data.
+
+The daily and regional figures are `core.reports.report` (the admin API's /reports), so
+the page, its CSV/JSON and the Ministry's tools agree. Added here: the same figures by
+service, group events, hand-off tickets waiting, waits by region and service, and the
+citizens' savings.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from core import reports
+from core.models import (
+    Appointment,
+    AppointmentStatus,
+    GroupEvent,
+    HandoffRequest,
+    Service,
+    Tenant,
+)
+from core.reports import Figures, Report
+from core.uow import UnitOfWork
+
+IN_PERSON_EVENT = 100  # participants of an in-person training event (the case study's figure)
+WAITS_SHOWN = 15  # region and service pairs listed, longest waits first
+MAX_TICKETS_READ = 10_000
+
+
+@dataclass
+class ServiceRow:
+    """A service's appointments in the period."""
+
+    code: str
+    name: str
+    virtual: bool
+    booked: int = 0
+    attended: int = 0
+    no_shows: int = 0
+    cancelled: int = 0
+
+
+@dataclass
+class WaitRow:
+    """Median days from booking to appointment for one region and service."""
+
+    region: str
+    service: str
+    median_days: float
+    bookings: int
+
+
+@dataclass
+class EventFigures:
+    """Group (training) events held in the period."""
+
+    held: int = 0
+    registrations: int = 0
+    confirmed: int = 0
+    seats: int = 0
+
+    @property
+    def average(self) -> float | None:
+        """Confirmed participants per event held, None without events."""
+        return round(self.confirmed / self.held, 1) if self.held else None
+
+
+@dataclass
+class Tickets:
+    """Hand-off tickets waiting for a person now."""
+
+    waiting: int = 0
+    median_minutes: float | None = None
+    oldest_minutes: float | None = None
+
+
+@dataclass
+class Savings:
+    """What attentions without a trip saved citizens (the case study's estimate)."""
+
+    attentions: int = 0
+    soles: float = 0.0
+    hours: float = 0.0
+
+
+@dataclass
+class Overview:
+    """Everything the page shows for one period and scope."""
+
+    report: Report
+    tenants: dict[int, Tenant]
+    services: list[ServiceRow] = field(default_factory=list)
+    waits: list[WaitRow] = field(default_factory=list)
+    events: EventFigures = field(default_factory=EventFigures)
+    tickets: Tickets = field(default_factory=Tickets)
+    savings: Savings = field(default_factory=Savings)
+
+    @property
+    def totals(self) -> Figures:
+        """The figures of the whole scope and period."""
+        return self.report.totals
+
+
+def bounds(start: date, end: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The UTC instants of the period's first local midnight and the one after its end."""
+    first = datetime.combine(start, time(), tz).astimezone(UTC)
+    after = datetime.combine(end + timedelta(days=1), time(), tz).astimezone(UTC)
+    return first, after
+
+
+async def by_service(
+    uow: UnitOfWork, tenant_id: int | None, first: datetime, after: datetime, lang: str
+) -> list[ServiceRow]:
+    """Booked, attended, no-shows and cancellations per service (booking services only)."""
+    rows: dict[int, ServiceRow] = {}
+    for service in await uow.session.scalars(select(Service).order_by(Service.code)):
+        name = str(service.names.get(lang) or service.names.get("es") or service.code)
+        rows[service.id] = ServiceRow(service.code, name, bool(service.virtual))
+
+    def scoped(query: reports.AnySelect) -> reports.AnySelect:
+        return query if tenant_id is None else query.where(Appointment.tenant_id == tenant_id)
+
+    booked = scoped(
+        select(Appointment.service_id, func.count())
+        .where(Appointment.created_at >= first, Appointment.created_at < after)
+        .group_by(Appointment.service_id)
+    )
+    for sid, n in await uow.session.execute(booked):
+        rows[sid].booked += n
+    held = scoped(
+        select(Appointment.service_id, Appointment.status, func.count())
+        .where(
+            Appointment.start_utc >= first,
+            Appointment.start_utc < after,
+            Appointment.status.in_([AppointmentStatus.ATTENDED, AppointmentStatus.NO_SHOW]),
+        )
+        .group_by(Appointment.service_id, Appointment.status)
+    )
+    for sid, status, n in await uow.session.execute(held):
+        if status == AppointmentStatus.ATTENDED:
+            rows[sid].attended += n
+        else:
+            rows[sid].no_shows += n
+    dropped = scoped(
+        select(Appointment.service_id, func.count())
+        .where(
+            Appointment.status == AppointmentStatus.CANCELLED,
+            Appointment.cancelled_at >= first,
+            Appointment.cancelled_at < after,
+        )
+        .group_by(Appointment.service_id)
+    )
+    for sid, n in await uow.session.execute(dropped):
+        rows[sid].cancelled += n
+    return [r for r in rows.values() if r.booked or r.attended or r.no_shows or r.cancelled]
+
+
+async def waits(
+    uow: UnitOfWork,
+    tenant_id: int | None,
+    first: datetime,
+    after: datetime,
+    tenants: dict[int, Tenant],
+    services: dict[int, str],
+) -> list[WaitRow]:
+    """Median days from booking to appointment per region and service, longest first.
+
+    It stands in for "days to the first free slot": a first booking is most often the
+    first time offered (see core/reports.py).
+    """
+    query = select(
+        Appointment.tenant_id, Appointment.service_id, Appointment.created_at, Appointment.start_utc
+    ).where(
+        Appointment.created_at >= first,
+        Appointment.created_at < after,
+        Appointment.rescheduled_from_id.is_(None),
+    )
+    if tenant_id is not None:
+        query = query.where(Appointment.tenant_id == tenant_id)
+    days: dict[tuple[int, int], list[float]] = defaultdict(list)
+    for tid, sid, created, starts in await uow.session.execute(query):
+        days[(tid, sid)].append(max(0.0, (starts - created).total_seconds() / 86400))
+    rows = [
+        WaitRow(
+            tenants[tid].name if tid in tenants else str(tid),
+            services.get(sid, str(sid)),
+            round(statistics.median(values), 1),
+            len(values),
+        )
+        for (tid, sid), values in days.items()
+    ]
+    rows.sort(key=lambda r: (-r.median_days, r.region, r.service))
+    return rows[:WAITS_SHOWN]
+
+
+async def group_events(
+    uow: UnitOfWork, tenant_id: int | None, first: datetime, after: datetime, registrations: int
+) -> EventFigures:
+    """Scheduled group events held in the period, their confirmed seats and registrations."""
+    query = select(
+        func.count(),
+        func.coalesce(func.sum(GroupEvent.confirmed_count), 0),
+        func.coalesce(func.sum(GroupEvent.seats), 0),
+    ).where(
+        GroupEvent.start_utc >= first,
+        GroupEvent.start_utc < after,
+        GroupEvent.status == "scheduled",
+    )
+    if tenant_id is not None:
+        query = query.where(GroupEvent.tenant_id == tenant_id)
+    row = (await uow.session.execute(query)).one()
+    return EventFigures(
+        held=int(row[0]), registrations=registrations, confirmed=int(row[1]), seats=int(row[2])
+    )
+
+
+async def waiting_tickets(uow: UnitOfWork, tenant_id: int | None, now: datetime) -> Tickets:
+    """Hand-off tickets still open (waiting for a person) and how long they have waited."""
+    query = select(HandoffRequest.created_at).where(HandoffRequest.status == "open")
+    if tenant_id is not None:
+        query = query.where(HandoffRequest.tenant_id == tenant_id)
+    query = query.order_by(HandoffRequest.created_at).limit(MAX_TICKETS_READ)
+    created = list(await uow.session.scalars(query))
+    minutes = [max(0.0, (now - at).total_seconds() / 60) for at in created]
+    if not minutes:
+        return Tickets()
+    return Tickets(
+        waiting=len(minutes),
+        median_minutes=round(statistics.median(minutes), 1),
+        oldest_minutes=round(max(minutes), 1),
+    )
+
+
+def savings(services: list[ServiceRow], soles: float, hours: float) -> Savings:
+    """Attended appointments of services given without a trip, valued per attention."""
+    attentions = sum(row.attended for row in services if row.virtual)
+    return Savings(attentions, round(attentions * soles, 2), round(attentions * hours, 1))
+
+
+async def overview(
+    uow: UnitOfWork,
+    *,
+    tenant_id: int | None,
+    start: date,
+    end: date,
+    tz: ZoneInfo,
+    now: datetime,
+    lang: str,
+    saving_soles: float,
+    saving_hours: float,
+) -> Overview:
+    """Every figure of the page for one scope (a region, or the country with None)."""
+    found = await reports.report(uow, tenant_id=tenant_id, start=start, end=end, tz=tz)
+    tenants = {t.id: t for t in await uow.session.scalars(select(Tenant).order_by(Tenant.code))}
+    first, after = bounds(start, end, tz)
+    services = await by_service(uow, tenant_id, first, after, lang)
+    names = {
+        sid: str(names.get(lang) or names.get("es") or code)
+        for sid, code, names in await uow.session.execute(
+            select(Service.id, Service.code, Service.names)
+        )
+    }
+    return Overview(
+        report=found,
+        tenants=tenants,
+        services=services,
+        waits=await waits(uow, tenant_id, first, after, tenants, names),
+        events=await group_events(uow, tenant_id, first, after, found.totals.event_registrations),
+        tickets=await waiting_tickets(uow, tenant_id, now),
+        savings=savings(services, saving_soles, saving_hours),
+    )
