@@ -246,10 +246,11 @@ async def test_sqlite_concurrent_reschedules(sqlite_clean: list[Database]) -> No
 
 async def _race_one_citizen(dbs: list[Database], attempts: int) -> None:
     """One citizen asks `attempts` times at once for 10:00, 10:10 or 10:20 (all overlapping),
-    with six free specialists whose slots start 0, 10 or 20 minutes apart: exactly one wins."""
+    each time free with its own specialist (slots starting 0, 10 or 20 minutes apart, one
+    specialist per attempt, so without the rule every attempt could be booked): one wins."""
     db = dbs[0]
     async with db.uow() as uow:
-        for k in range(6):
+        for k in range(attempts):
             opens = time(8, 30 + 10 * (k % 3))
             await add_specialist(uow, hours=((opens, time(13, 0)),), lunch=None)
         await uow.commit()
