@@ -33,6 +33,10 @@ from core import access, availability, catalog, migrate
 from core.db import Database
 from core.errors import DomainError
 from core.settings import Settings, SettingsError, load_settings
+from core.types import utcnow
+
+# How often `psv chat` looks for messages that reached the terminal between turns.
+CONSOLE_POLL_SECONDS = 1.0
 
 T = TypeVar("T")
 app = typer.Typer(
@@ -327,18 +331,31 @@ def chat(
         await engine.start()
         typer.echo("(PSV chat: write 'hola' to start; Ctrl-D to leave.)", err=True)
         loop = asyncio.get_running_loop()
-        while True:
-            line = await loop.run_in_executor(None, _read_line)
-            if line is None:
-                break
-            if not line.strip():
-                continue
-            for reply in await engine.handle(console.parse(line, user, lang=lang)):
-                typer.echo(console.render(reply))
-                typer.echo("")
-            await mark_console_sent(db, user)
+        shown = asyncio.create_task(_show_what_arrives(db, user))
+        try:
+            while True:
+                line = await loop.run_in_executor(None, _read_line)
+                if line is None:
+                    break
+                if not line.strip():
+                    continue
+                for reply in await engine.handle(console.parse(line, user, lang=lang)):
+                    typer.echo(console.render(reply))
+                    typer.echo("")
+                await mark_console_sent(db, user)
+        finally:
+            shown.cancel()
 
     _run(job)
+
+
+async def _show_what_arrives(db: Database, user: str) -> None:
+    """Print, as they come due, the messages that reach the terminal user between turns."""
+    while True:
+        for message in await console.take_due(db, user, utcnow()):
+            typer.echo(console.render(message))
+            typer.echo("")
+        await asyncio.sleep(CONSOLE_POLL_SECONDS)
 
 
 def _read_line() -> str | None:

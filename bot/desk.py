@@ -91,12 +91,28 @@ class Desk:
         if answered is not None:
             return answered
         ticket = await relay.ticket_of_conversation(uow, conversation.id)
-        if ticket is None:
-            return None
         command = global_command(inbound.text) if inbound.text else None
+        if ticket is None:
+            return await self._waiting(uow, conversation, inbound, command)
         if relay.wants_to_close(inbound, command):
             return await relay.close(uow, ticket, by="citizen", now=now)
         return await relay.from_citizen(uow, ticket, inbound, now)
+
+    @staticmethod
+    async def _waiting(
+        uow: UnitOfWork, conversation: Conversation, inbound: Inbound, command: str | None
+    ) -> list[Outbound] | None:
+        """While a ticket waits, the citizen's words are kept for the specialist.
+
+        Only when no question is pending (a flow in progress, or a command such as «menú»,
+        goes on as usual), so a citizen can still book or leave while waiting.
+        """
+        if conversation.step is not None or command is not None or inbound.payload:
+            return None
+        ticket = await relay.waiting_ticket(uow, conversation.id)
+        if ticket is None:
+            return None
+        return relay.keep_for_specialist(ticket, inbound, conversation.language)
 
     async def _specialist(
         self,

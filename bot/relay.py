@@ -35,6 +35,8 @@ from core.uow import UnitOfWork
 
 SPECIALIST_LANG = "es"
 OPEN, ASSIGNED, CLOSED = "open", "assigned", "closed"
+# What a waiting ticket keeps of the citizen's messages (the latest, if they write a lot).
+MAX_WAITING_NOTE = 4000
 CLOSE_PAYLOAD = "relay:close"
 T_RELAY = "psv_relay_message"
 # Chats a relay can reach (the demo roster's "demo" addresses cannot: its tickets wait).
@@ -349,6 +351,29 @@ async def ticket_of_specialist(uow: UnitOfWork, specialist_id: int) -> HandoffRe
         .where(HandoffRequest.specialist_id == specialist_id, HandoffRequest.status == ASSIGNED)
         .with_for_update()
     )
+
+
+async def waiting_ticket(uow: UnitOfWork, conversation_id: int) -> HandoffRequest | None:
+    """The conversation's ticket still waiting for a specialist, if any."""
+    return await uow.session.scalar(
+        select(HandoffRequest)
+        .where(HandoffRequest.conversation_id == conversation_id, HandoffRequest.status == OPEN)
+        .with_for_update()
+    )
+
+
+def keep_for_specialist(ticket: HandoffRequest, inbound: Inbound, lang: str) -> list[Outbound]:
+    """Add a waiting citizen's message to what the specialist will read first; acknowledge it.
+
+    The ticket's note is what the case card shows when a specialist takes it, so the messages
+    written while waiting reach them in order, without a relay yet.
+    """
+    text = _relayed_text(inbound)
+    if not text:
+        return [Outbound(i18n.t("relay.text_only", lang))]
+    kept = f"{ticket.note}\n{text}" if ticket.note else text
+    ticket.note = kept[-MAX_WAITING_NOTE:]
+    return [Outbound(i18n.t("relay.waiting.kept", lang))]
 
 
 def _relayed_text(inbound: Inbound) -> str:

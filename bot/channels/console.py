@@ -7,8 +7,13 @@ which the engine understands the same way as on WhatsApp.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+
+from sqlalchemy import select
 
 from bot.messages import Inbound, Location, Outbound
+from core.db import Database
+from core.models import OutboxMessage
 
 CHANNEL = "console"
 
@@ -42,3 +47,30 @@ def parse(line: str, user: str, *, lang: str | None = None) -> Inbound:
         location=location,
         lang_hint=lang,
     )
+
+
+async def take_due(db: Database, user_ref: str, now: datetime) -> list[Outbound]:
+    """What reached the terminal user outside their own turns, now due: marked sent.
+
+    A specialist's relayed words, notices, reminders: the terminal has no worker, so `psv chat`
+    shows them between turns. Replies to the user's own messages are shown by the turn itself.
+    """
+    async with db.uow() as uow:
+        rows = list(
+            await uow.session.scalars(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.channel == CHANNEL,
+                    OutboxMessage.address == user_ref,
+                    OutboxMessage.status == "pending",
+                    OutboxMessage.kind != "reply",
+                    OutboxMessage.due_at <= now,
+                )
+                .order_by(OutboxMessage.due_at, OutboxMessage.id)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        for row in rows:
+            row.status, row.sent_at = "sent", now
+        await uow.commit()
+        return [Outbound.from_json(row.payload) for row in rows]

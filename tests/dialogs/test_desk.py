@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from bot.channels import console
 from bot.engine import Engine, mark_console_sent
 from core.db import Database
 from core.models import (
@@ -610,3 +611,54 @@ async def test_the_waiting_message_gives_the_regions_own_office_hours(
     await engine.start()
     reply = await dialog(Person(engine), [*HANDOFF, ("Consulta", "desde el lunes 7 de diciembre")])
     assert "de lunes a sábado, de 8:00" in reply.text and "1:00" in reply.text
+
+
+async def test_while_the_ticket_waits_the_citizens_words_are_kept_for_the_specialist(
+    engine: Engine, db: Database, staff: list[Specialist]
+) -> None:
+    first, second, third = Person(engine), Person(engine), Person(engine)
+    await dialog(first, [*HANDOFF, ("Consulta uno", "salir")])
+    await dialog(second, [*HANDOFF, ("Consulta dos", "salir")])
+    await dialog(third, [*HANDOFF, ("Me despidieron ayer", "en cuanto un especialista se libere")])
+    # Was the main menu: «hola? hay alguien?» is kept and acknowledged.
+    await dialog(
+        third,
+        [
+            ("hola? hay alguien?", "quedó guardado para el especialista"),
+            ("no me pagaron la cts", "quedó guardado"),
+            # A command still works while waiting.
+            ("menú", "¿En qué le puedo ayudar?"),
+        ],
+    )
+    async with db.uow() as uow:
+        ticket = await uow.session.scalar(
+            select(HandoffRequest).where(HandoffRequest.status == "open")
+        )
+        assert ticket is not None
+        assert ticket.note is not None and ticket.note.endswith(
+            "hola? hay alguien?\nno me pagaron la cts"
+        )
+        first_ticket = await uow.session.scalar(
+            select(HandoffRequest).order_by(HandoffRequest.id).limit(1)
+        )
+        assert first_ticket is not None
+        helper = next(s for s in staff if s.id == first_ticket.specialist_id)
+    await specialist_chat(engine, helper).says(payload="relay:close")
+    card = (await sent_to(db, helper.contact_address))[-2:]
+    assert any("no me pagaron la cts" in text for text in card)
+
+
+async def test_the_terminal_shows_a_specialists_relayed_words(
+    engine: Engine, db: Database, clock: Clock, staff: list[Specialist]
+) -> None:
+    citizen = Person(engine, channel=console.CHANNEL)
+    await dialog(citizen, [*HANDOFF, ("Consulta por despido", "salir")])
+    async with db.uow() as uow:
+        ticket = await uow.session.scalar(select(HandoffRequest))
+        assert ticket is not None and ticket.status == "assigned"
+        helper = next(s for s in staff if s.id == ticket.specialist_id)
+    await mark_console_sent(db, citizen.user)  # the turn's own replies were shown
+    await specialist_chat(engine, helper).says("Buenos días, ¿cuándo lo despidieron?")
+    shown = await console.take_due(db, citizen.user, clock.now + timedelta(seconds=2))
+    assert any("¿cuándo lo despidieron?" in m.text for m in shown)
+    assert await console.take_due(db, citizen.user, clock.now + timedelta(seconds=2)) == []
