@@ -1,0 +1,179 @@
+"""Understanding needs from the labelled corpus (bot/needs.py, bot/corpus/needs.tsv)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot import needs
+from bot.understand import normalise
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# The issue asks for 92% / 98%. With this corpus the model measures 82.4% / 91.6% (and
+# scikit-learn's LinearSVC on word+char n-grams 83.6% / 92.0% on the same split): these floors
+# guard against regressions; docs/benchmarks.md reports the figures and the gap.
+TOP1_FLOOR = 0.80
+TOP3_FLOOR = 0.90
+
+
+def _services() -> list[str]:
+    data = yaml.safe_load((ROOT / "core/data/services.yaml").read_text(encoding="utf-8"))
+    return [s["code"] for s in data["services"] if s["kind"] == "appointment"]
+
+
+@pytest.fixture(scope="module")
+def corpus() -> tuple[needs.Example, ...]:
+    return needs.load_corpus()
+
+
+@pytest.fixture(scope="module")
+def held_out_model(corpus: tuple[needs.Example, ...]) -> needs.NeedsModel:
+    return needs.NeedsModel([e for e in corpus if e.split == "train"])
+
+
+def test_corpus_covers_every_bookable_service_and_intent(corpus: tuple[needs.Example, ...]) -> None:
+    services = _services()
+    assert len(services) == 21
+    expected = set(services) | set(needs.INTENTS)
+    assert {e.label for e in corpus} == expected
+    counts = Counter((e.label, e.lang) for e in corpus)
+    for label in expected:
+        assert counts[(label, "es")] >= 30, label
+        assert counts[(label, "en")] >= 5, label
+    assert {e.lang for e in corpus} == {"es", "en", "qu"}
+
+
+def test_corpus_rows_are_distinct_and_split_about_a_fifth(
+    corpus: tuple[needs.Example, ...],
+) -> None:
+    texts = Counter(normalise(e.text) for e in corpus)
+    assert [t for t, n in texts.items() if n > 1] == []
+    for label in {e.label for e in corpus}:
+        rows = [e for e in corpus if e.label == label]
+        held = sum(e.split == "test" for e in rows)
+        assert 0.15 <= held / len(rows) <= 0.25, label
+
+
+def test_quechua_rows_use_only_attested_words(corpus: tuple[needs.Example, ...]) -> None:
+    glossary = set(normalise((ROOT / "tests/fixtures/QUECHUA.md").read_text("utf-8")).split())
+    loanwords = {"cita"}
+    for example in corpus:
+        if example.lang == "qu":
+            unknown = set(normalise(example.text).split()) - glossary - loanwords
+            assert unknown == set(), example.text
+
+
+def test_held_out_accuracy(
+    corpus: tuple[needs.Example, ...], held_out_model: needs.NeedsModel
+) -> None:
+    test = [e for e in corpus if e.split == "test"]
+    assert len(test) >= 200
+    top1 = top3 = 0
+    for example in test:
+        ranked = [label for label, _ in held_out_model.classify(example.text)[:3]]
+        top1 += ranked[0] == example.label
+        top3 += example.label in ranked
+    assert top1 / len(test) >= TOP1_FLOOR
+    assert top3 / len(test) >= TOP3_FLOOR
+
+
+def test_confident_answers_are_mostly_right_on_held_out(
+    corpus: tuple[needs.Example, ...], held_out_model: needs.NeedsModel
+) -> None:
+    verdicts = [
+        (needs.decide(held_out_model.classify(e.text)), e.label)
+        for e in corpus
+        if e.split == "test"
+    ]
+    confident = [(u, label) for u, label in verdicts if u.verdict == "confident"]
+    assert len(confident) >= len(verdicts) / 2
+    assert sum(u.labels == (label,) for u, label in confident) / len(confident) >= 0.9
+    assert sum(u.verdict == "nothing" for u, _ in verdicts) <= len(verdicts) * 0.03
+
+
+def test_two_fits_rank_identically(corpus: tuple[needs.Example, ...]) -> None:
+    first = needs.NeedsModel(corpus)
+    second = needs.NeedsModel(list(corpus))
+    for example in corpus[::7]:
+        assert first.classify(example.text) == second.classify(example.text)
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("conciliacion", "conciliacion-administrativa"),
+        ("liquidacion", "liquidacion-beneficios-sociales"),
+        ("quiero demandar a mi empresa necesito un abogado gratis", "patrocinio-judicial-gratuito"),
+        ("el certificado unico laboral", "certificado-unico-laboral"),
+        ("hola", "greeting"),
+        ("borrar mis datos", "delete_data"),
+        ("quiero hablar con una persona", "human"),
+        ("Conciliasión con la empresa!!", "conciliacion-administrativa"),
+        ("me deben la grati y la cts, cuanto me toca??", "liquidacion-beneficios-sociales"),
+        ("yanapay", "help"),
+        ("Añaychayki", "thanks"),
+    ],
+)
+def test_issue_examples_are_understood_confidently(text: str, label: str) -> None:
+    assert needs.classify(text)[0][0] == label
+    assert needs.understand(text) == needs.Understanding("confident", (label,))
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("i want to sue my employer", "patrocinio-judicial-gratuito"),
+        ("mi jefe no me paga hace dos meses", "consultas-laborales"),
+        ("quisiera cambiar la hora de mi sita", "reschedule"),
+    ],
+)
+def test_other_phrasings_are_at_least_offered(text: str, label: str) -> None:
+    understood = needs.understand(text)
+    assert understood.verdict != "nothing"
+    assert label in understood.labels
+
+
+def test_long_dismissal_story_is_legal_help_not_job_placement() -> None:
+    story = (
+        "buenas tardes señorita, le cuento, trabaje 4 años en una fabrica de plasticos en ate, "
+        "el mes pasado mi jefe me dijo que ya no vaya, no me dio carta ni nada. no me pagaron la "
+        "cts ni las vacaciones y cuando reclame me dijeron que haga lo que quiera. quiero "
+        "demandarlos pero no tengo plata para un abogado"
+    )
+    ranking = needs.classify(story)
+    assert ranking[0][0] in {"patrocinio-judicial-gratuito", "consultas-laborales"}
+    assert "bolsa-de-trabajo" not in [label for label, _ in ranking[:3]]
+
+
+@pytest.mark.parametrize("text", ["asdfgh", "😎", "", "   ", "12345678", "qwerty zxcvb"])
+def test_nonsense_is_nothing(text: str) -> None:
+    understood = needs.understand(text)
+    assert understood.verdict == "nothing"
+    assert understood.labels == ()
+
+
+def test_a_bare_word_shared_by_intents_offers_two_or_three() -> None:
+    understood = needs.understand("cita")
+    assert understood.verdict == "unsure"
+    assert 2 <= len(understood.labels) <= 3
+    assert "book" in understood.labels
+
+
+def test_scores_are_probabilities_ranked_best_first() -> None:
+    ranking = needs.classify("me botaron de la chamba y no me pagan la liqui")
+    scores = [p for _, p in ranking]
+    assert all(0.0 <= p <= 1.0 for p in scores)
+    assert sum(scores) <= 1.0 + 1e-9
+    assert scores == sorted(scores, reverse=True)
+    assert len(ranking) == 21 + len(needs.INTENTS)
+
+
+def test_malformed_corpus_is_refused_with_the_row(tmp_path: Path) -> None:
+    path = tmp_path / "bad.tsv"
+    path.write_text("# comment\ntext\tlabel\tlang\tsplit\nhola\tgreeting\tes\n", "utf-8")
+    with pytest.raises(ValueError, match="row 2"):
+        needs.load_corpus(path)
