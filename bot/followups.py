@@ -16,7 +16,7 @@ from bot import i18n, notify
 from bot.messages import Inbound, Option, Outbound
 from bot.understand import global_command
 from core import booking, citizens, meetings
-from core.errors import DomainError, SlotTaken
+from core.errors import AlreadyBooked, DomainError, SlotTaken
 from core.models import (
     Appointment,
     Conversation,
@@ -208,6 +208,16 @@ async def _rebook(
             for offer in taken.alternatives[:3]
         )
         return [Outbound(i18n.t("rebook.taken", lang), options=options)]
+    except AlreadyBooked as held:
+        # The person already holds an appointment then: show it, the offer stays open.
+        names = (await uow.session.get_one(Service, held.service_id)).names or {}
+        text = i18n.t(
+            "refusal.already_booked",
+            lang,
+            booked_service=str(names.get(lang) or names.get("es") or ""),
+            booked_when=i18n.format_when(held.start, lang, timezone),
+        )
+        return [Outbound(text)]
     except DomainError:
         return [Outbound(i18n.t("rebook.unavailable", lang))]
     await meetings.attach_link(uow, new, meetings.JitsiProvider(meeting_url))

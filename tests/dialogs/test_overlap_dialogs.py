@@ -11,9 +11,11 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
+from bot import notify
 from bot.engine import Engine
+from core import catalog, roster
 from core.db import Database
-from core.models import Appointment, AppointmentStatus
+from core.models import Appointment, AppointmentStatus, OutboxMessage
 from tests.dialogs.support import Clock, Person, dialog, make_engine
 from tests.factories import NOW, add_specialist, lima
 
@@ -126,3 +128,54 @@ async def test_in_english_the_refusal_shows_the_first_too(engine: Engine, db: Da
         ],
     )
     assert len(await _booked(db)) == 1
+
+
+async def test_a_new_time_offered_after_a_closure_that_overlaps_is_refused_kindly(
+    engine: Engine, db: Database
+) -> None:
+    """Wednesday closes; of the new times offered, 11:30 today is the person's own: refused."""
+    person = Person(engine)
+    await dialog(
+        person,
+        [
+            ("hola", "¿Acepta?"),
+            ("si", "¿En qué le puedo ayudar?"),
+            ("1", "¿Con qué tema"),
+            ("patrocinio", "¿En qué región"),
+            ("arequipa", "¿Qué día"),
+            ("hoy a las 11 y media", "¿Cuál tiene?"),
+            ("dni", "número de su DNI"),
+            ("40123456", "nombre completo"),
+            ("Lucia Quispe", "cuéntenos su caso"),
+            ("despido", "¿Confirmo la cita?"),
+            ("si", "Su cita está confirmada"),
+            ("otra cita", "¿Con qué tema"),
+            ("patrocinio", "¿Qué día"),
+            ("miercoles a las 10", "cuéntenos su caso"),
+            ("otro caso", "¿Confirmo la cita?"),
+            ("si", "Su cita está confirmada"),
+        ],
+    )
+    async with db.uow() as uow:
+        region = await catalog.get_tenant(uow, "PE-ARE")
+        wednesday = lima(2026, 12, 2, 10).date()
+        await roster.add_closure(uow, region.id, wednesday, wednesday, reason="Paro", by="a")
+        counts = await notify.after_closure(
+            uow, tenant_id=region.id, starts_on=wednesday, ends_on=wednesday, actor="a", now=NOW
+        )
+        await uow.commit()
+    assert counts == {"moved": 0, "cancelled": 1, "reoffered": 1}
+    async with db.uow() as uow:
+        notice = await uow.session.scalar(
+            select(OutboxMessage.payload)
+            .where(OutboxMessage.address == person.user, OutboxMessage.kind == "notification")
+            .where(OutboxMessage.idempotency_key.like("%:cancelled:citizen"))
+        )
+    assert notice is not None
+    offers = [payload for payload, _ in notice["options"] if payload.startswith("rebook:")]
+    assert offers[0].endswith(lima(2026, 12, 1, 11, 30).isoformat())  # the other specialist is free
+    refused = await person.says(payload=offers[0])
+    assert "Usted ya tiene una cita a esa hora" in refused.text
+    assert "(Patrocinio judicial gratuito, martes 1 de diciembre, 11:30" in refused.text
+    assert "nueva cita" in (await person.says(payload=offers[1])).text
+    assert len(await _booked(db)) == 2
