@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.admin_api import (
     appointments,
     audit_log,
+    citizens,
     closures,
     events,
     flows,
@@ -54,6 +55,7 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", T + "/tickets/{id}/assign", tickets.assign_ticket),
     ("GET", T + "/outbox", outbox.list_outbox),
     ("POST", T + "/outbox/{id}/retry", outbox.retry_message),
+    ("POST", T + "/citizens/rebind", citizens.rebind),
     ("GET", "/reports", reports.get_report),
     ("GET", "/audit", audit_log.list_audit),
 )
