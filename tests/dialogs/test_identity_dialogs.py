@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.engine import Engine
+from core import events
 from core.db import Database
 from core.models import (
     Appointment,
@@ -17,12 +18,15 @@ from core.models import (
     ChannelIdentity,
     Citizen,
     Conversation,
+    EventRegistration,
+    GroupEvent,
     HandoffRequest,
     OutboxMessage,
+    RegistrationStatus,
     Specialist,
 )
 from tests.dialogs.support import Clock, Person, dialog, make_engine
-from tests.factories import NOW, add_specialist, lima
+from tests.factories import NOW, add_citizen, add_specialist, lima
 
 DNI = "45678912"
 CONSENT = [("hola", "¿Acepta?"), ("si", "¿En qué le puedo ayudar?")]
@@ -301,3 +305,59 @@ async def test_someone_typing_my_dni_cannot_erase_me(engine: Engine, db: Databas
         assert owner is not None and owner.erased_at is None and owner.document_number == DNI
     reply = await rosa.says("mis citas")
     assert "10:00" in "\n".join(reply.options)
+
+
+async def test_erasing_gives_up_event_seats_to_the_waitlist(engine: Engine, db: Database) -> None:
+    async with db.uow() as uow:
+        event = await events.create_event(
+            uow,
+            tenant_code="PE-ARE",
+            service_code="capacitacion-laboral",
+            title="Derechos laborales basicos",
+            start=lima(2026, 12, 10, 10),
+            duration_minutes=90,
+            seats=1,
+            by="admin:test",
+        )
+        event_id = event.id
+        await uow.commit()
+    lucia = Person(engine)
+    await dialog(
+        lucia,
+        [
+            *CONSENT,
+            ("capacitaciones", "¿Qué desea hacer?"),
+            ("1", "¿De qué región?"),
+            ("arequipa", "Derechos laborales basicos"),
+            ("1", "¿Cuál tiene?"),
+            ("dni", "número"),
+            ("40123456", "nombre completo"),
+            ("Lucia Quispe", "Derechos laborales basicos"),
+        ],
+    )
+    async with db.uow() as uow:
+        pedro = await add_citizen(uow, "Pedro Rojas")
+        await events.register_for_event(uow, event_id, pedro.id, now=NOW)
+        pedro_id = pedro.id
+        await uow.commit()
+    await dialog(
+        lucia,
+        [("menu", "ayudar"), ("borrar mis datos", "¿Está seguro?"), ("si", "fueron borrados")],
+    )
+    async with db.uow() as uow:
+        seats = {
+            r.citizen_id: r.status for r in await uow.session.scalars(select(EventRegistration))
+        }
+        assert seats[pedro_id] == RegistrationStatus.CONFIRMED
+        assert sorted(seats.values()) == sorted(
+            [RegistrationStatus.CONFIRMED, RegistrationStatus.CANCELLED]
+        )
+        row = await uow.session.get(GroupEvent, event_id)
+        assert row is not None and row.confirmed_count == 1
+        waiting = await uow.session.scalars(
+            select(OutboxMessage.kind).where(
+                OutboxMessage.address == lucia.user,
+                OutboxMessage.status.in_(("pending", "needs_template")),
+            )
+        )
+        assert set(waiting) <= {"reply"}  # her event reminders were withdrawn
