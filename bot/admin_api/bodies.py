@@ -24,8 +24,10 @@ MAX_VALUES = 100_000
 MAX_INT_DIGITS = 20
 # Bodies above this size are parsed off the event loop.
 THREAD_FROM = 64 * 1024
-# A path or query identifier: ASCII digits, at most this many (ids are 64-bit integers).
-MAX_ID_DIGITS = 12
+# A path or query identifier: ASCII digits, at most this many, and at most MAX_ID (ids are
+# 32-bit integer columns: PostgreSQL refuses a larger parameter outright).
+MAX_ID_DIGITS = 10
+MAX_ID = 2**31 - 1
 
 
 class _OverBudget(Exception):
@@ -100,10 +102,11 @@ def _within_budget(data: Any) -> None:
 
 
 def ascii_id(raw: str | None) -> int | None:
-    """A positive id written as 1 to 12 ASCII digits, else None («³», «٣», «３» are not)."""
+    """A positive id written in ASCII digits up to MAX_ID, else None («³», «٣», «３» are not)."""
     if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > MAX_ID_DIGITS:
         return None
-    return int(raw)
+    value = int(raw)
+    return value if value <= MAX_ID else None
 
 
 def path_id(request: web.Request, what: str, key: str = "id") -> int:
@@ -243,7 +246,7 @@ def query_int(request: web.Request, name: str) -> int | None:
     found = ascii_id(raw)
     if found is None:
         raise invalid(
-            f"'{name}' must be a whole number of at most {MAX_ID_DIGITS} digits 0-9", field=name
+            f"'{name}' must be a whole number from 0 to {MAX_ID} (digits 0-9)", field=name
         )
     return found
 

@@ -40,7 +40,7 @@ def _decode(cursor: str) -> int:
         after = json.loads(raw)["after"]
     except (binascii.Error, ValueError, KeyError, TypeError, RecursionError):
         raise invalid("the cursor is not one this API gave") from None
-    if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 10**15:
+    if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 2**31:
         raise invalid("the cursor is not one this API gave")
     return after
 

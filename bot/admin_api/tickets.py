@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot import relay
 from bot.admin_api.auth import scoped_tenant
-from bot.admin_api.bodies import iso, json_object, path_id, query_choice
+from bot.admin_api.bodies import MAX_ID, iso, json_object, path_id, query_choice
 from bot.admin_api.context import context, principal, reading
 from bot.admin_api.errors import conflict, invalid
 from bot.admin_api.pagination import fetch, listing, page_of
@@ -55,7 +55,7 @@ async def list_tickets(request: web.Request) -> web.Response:
 async def assign_ticket(request: web.Request) -> web.Response:
     """POST /tenants/{t}/tickets/{id}/assign: give a request to an active specialist."""
     body = await json_object(request, allowed=frozenset({"specialist_id"}))
-    specialist_id = body.integer("specialist_id", low=1, high=10**12)
+    specialist_id = body.integer("specialist_id", low=1, high=MAX_ID)
     assert specialist_id is not None
     ticket_id = path_id(request, "ticket")
     ctx = context(request)
