@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot import i18n, notify, relay
 from bot.turn import Turn
@@ -18,10 +18,12 @@ from core.documents import normalise_phone
 from core.errors import AlreadyBooked, DomainError, InvalidPhone, NotFound, SlotTaken
 from core.models import (
     Appointment,
+    ChannelIdentity,
     Citizen,
     DocumentType,
     EventRegistration,
     GroupEvent,
+    OutboxMessage,
     RegistrationStatus,
     Service,
     Specialist,
@@ -359,6 +361,43 @@ async def handoff(turn: Turn) -> str:
     return "queued"
 
 
+async def _give_up_seats(turn: Turn, citizen_id: int) -> None:
+    """Give up every event place of the person, so the waitlist moves up as usual."""
+    active = await turn.uow.session.scalars(
+        select(EventRegistration.event_id).where(
+            EventRegistration.citizen_id == citizen_id,
+            EventRegistration.status != RegistrationStatus.CANCELLED,
+        )
+    )
+    for event_id in list(active):
+        given_up = await events.cancel_registration(turn.uow, event_id, citizen_id, now=turn.now)
+        await notify.registration_cancelled(turn.uow, given_up.cancelled.id, now=turn.now)
+        if given_up.promoted is not None:
+            await notify.registration_confirmed(
+                turn.uow, given_up.promoted.id, now=turn.now, promoted=True
+            )
+
+
+async def _withdraw_unsent(turn: Turn, citizen_id: int) -> None:
+    """Stop what still waits to be sent to the person's chats (reminders, notices)."""
+    chats = await turn.uow.session.execute(
+        select(ChannelIdentity.channel, ChannelIdentity.address).where(
+            ChannelIdentity.citizen_id == citizen_id
+        )
+    )
+    for channel, address in list(chats):
+        await turn.uow.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.channel == channel,
+                OutboxMessage.address == address,
+                OutboxMessage.status.in_(notify.UNSENT),
+                OutboxMessage.kind != "reply",
+            )
+            .values(status="withdrawn")
+        )
+
+
 async def erase_data(turn: Turn) -> str:
     """Erase this address's own record; the conversation keeps only the chosen language.
 
@@ -368,6 +407,8 @@ async def erase_data(turn: Turn) -> str:
     citizen = await _bound(turn)
     if citizen is not None:
         upcoming = await booking.appointments_of(turn.uow, citizen.id, now=turn.now)
+        await _give_up_seats(turn, citizen.id)
+        await _withdraw_unsent(turn, citizen.id)
         await identity.forget_conversations(turn.uow, citizen.id, keep=turn.conversation.id)
         await citizens.erase(turn.uow, citizen.id, now=turn.now)
         for appointment in upcoming:  # withdraw their reminders, tell the specialists
