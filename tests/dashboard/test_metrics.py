@@ -36,9 +36,7 @@ async def test_a_booking_moves_the_metrics(stack: Stack) -> None:
     assert await stack.tg_post(stack.tg_text(CHAT, "hola"), secret="wrong") == 401
 
     after = await scrape(stack)
-    inbound = [
-        row[0] for row in db_rows(stack, "SELECT count(*) FROM inbound_message WHERE status='done'")
-    ][0]
+    [(inbound,)] = db_rows(stack, "SELECT count(*) FROM inbound_message WHERE status = 'done'")
     assert sample(after, "psv_inbound_messages_total", channel="telegram", status="queued") == (
         inbound
     )
