@@ -34,6 +34,20 @@ async def engine(db: Database) -> AsyncIterator[Engine]:
     yield engine
 
 
+CASE_QUESTION = ("cuéntenos su caso", "tell us about your case")
+
+
+async def described(person: Person, description: str, expected: list[str]) -> None:
+    """Tell the case if the bot asks for it (it may have heard it already); then `expected`."""
+    assert person.last is not None
+    reply = person.last
+    if any(question in reply.text for question in CASE_QUESTION):
+        reply = await person.says(description)
+    shown = reply.text + "\n" + "\n".join(reply.options)
+    for fragment in expected:
+        assert fragment in shown, f"{fragment!r} not in:\n{shown}"
+
+
 async def _booked(db: Database) -> list[tuple[int, object]]:
     async with db.uow() as uow:
         rows = await uow.session.execute(
@@ -59,14 +73,24 @@ async def test_patrocinio_monday_4pm_twice_is_refused_showing_the_first(
             ("el lunes a las 4 de la tarde", "¿Cuál tiene?"),
             ("dni", "número de su DNI"),
             ("40123456", "nombre completo"),
-            ("Lucia Quispe", "cuéntenos su caso"),
-            ("me despidieron sin pagarme", [MONDAY_4PM, "¿Confirmo la cita?"]),
+            ("Lucia Quispe", []),
+        ],
+    )
+    await described(person, "me despidieron sin pagarme", [MONDAY_4PM, "¿Confirmo la cita?"])
+    await dialog(
+        person,
+        [
             ("si", ["Su cita está confirmada", MONDAY_4PM]),
             # The same again: the other specialist is free, but the person is not.
             ("kiero otra cita", "¿Con qué tema"),
             ("patrocinio judicial", "¿Qué día"),  # the region is remembered
-            ("lunes 4pm", "cuéntenos su caso"),
-            ("otro despido", [MONDAY_4PM, "¿Confirmo la cita?"]),
+            ("lunes 4pm", []),
+        ],
+    )
+    await described(person, "otro despido", [MONDAY_4PM, "¿Confirmo la cita?"])
+    await dialog(
+        person,
+        [
             (
                 "sí",
                 [
@@ -93,6 +117,23 @@ async def test_patrocinio_monday_4pm_twice_is_refused_showing_the_first(
         lima(2026, 12, 7, 10),
         lima(2026, 12, 7, 16),
     ]
+    # Moving the 10:00 onto the 4 p. m. one is refused the same way; nothing changes.
+    held = f"Usted ya tiene una cita a esa hora (Patrocinio judicial gratuito, {MONDAY_4PM})"
+    await dialog(
+        person,
+        [
+            ("mis citas", ["Sus próximas citas", "lunes 7 de diciembre, 10:00"]),
+            ("1", "¿Qué desea hacer"),
+            ("cambiar la hora", "¿Para qué día"),
+            ("el mismo lunes", "Horarios libres"),
+            ("4 de la tarde", f"¿Cambio su cita al {MONDAY_4PM}?"),
+            ("si", [held, "Su cita anterior sigue en pie"]),
+        ],
+    )
+    assert sorted(start for _, start in await _booked(db)) == [
+        lima(2026, 12, 7, 10),
+        lima(2026, 12, 7, 16),
+    ]
 
 
 async def test_in_english_the_refusal_shows_the_first_too(engine: Engine, db: Database) -> None:
@@ -110,23 +151,27 @@ async def test_in_english_the_refusal_shows_the_first_too(engine: Engine, db: Da
             ("monday 4 pm", "Which one"),
             ("dni", "DNI"),
             ("40123456", "full name"),
-            ("Lucia Quispe", "tell us about your case"),
-            ("fired without pay", "Shall I confirm"),
+            ("Lucia Quispe", []),
+        ],
+    )
+    await described(person, "fired without pay", ["Shall I confirm"])
+    await dialog(
+        person,
+        [
             ("yes", "confirmed"),
             ("appointment", "What do you need help with?"),
             ("patrocinio", "Which day"),
-            ("monday 4 pm", "tell us about your case"),
-            ("again", "Shall I confirm"),
-            (
-                "yes",
-                [
-                    "You already have an appointment at that time",
-                    "Monday, December 7",
-                    "«my appointments»",
-                ],
-            ),
+            ("monday 4 pm", []),
         ],
     )
+    await described(person, "again", ["Shall I confirm"])
+    refused = await person.says("yes")
+    for fragment in (
+        "You already have an appointment at that time",
+        "Monday, December 7",
+        "«my appointments»",
+    ):
+        assert fragment in refused.text
     assert len(await _booked(db)) == 1
 
 
@@ -146,16 +191,21 @@ async def test_a_new_time_offered_after_a_closure_that_overlaps_is_refused_kindl
             ("hoy a las 11 y media", "¿Cuál tiene?"),
             ("dni", "número de su DNI"),
             ("40123456", "nombre completo"),
-            ("Lucia Quispe", "cuéntenos su caso"),
-            ("despido", "¿Confirmo la cita?"),
+            ("Lucia Quispe", []),
+        ],
+    )
+    await described(person, "despido", ["¿Confirmo la cita?"])
+    await dialog(
+        person,
+        [
             ("si", "Su cita está confirmada"),
             ("otra cita", "¿Con qué tema"),
             ("patrocinio", "¿Qué día"),
-            ("miercoles a las 10", "cuéntenos su caso"),
-            ("otro caso", "¿Confirmo la cita?"),
-            ("si", "Su cita está confirmada"),
+            ("miercoles a las 10", []),
         ],
     )
+    await described(person, "otro caso", ["¿Confirmo la cita?"])
+    await dialog(person, [("si", "Su cita está confirmada")])
     async with db.uow() as uow:
         region = await catalog.get_tenant(uow, "PE-ARE")
         wednesday = lima(2026, 12, 2, 10).date()
