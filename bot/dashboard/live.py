@@ -152,6 +152,8 @@ def _registration_tenant(obj: EventRegistration) -> int | None:
 
 
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the transaction may still roll back
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
