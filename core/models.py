@@ -297,7 +297,10 @@ class Appointment(Base):
 
     `busy_until` is end plus the service's buffer: the specialist's time is taken over
     [start_utc, busy_until). On PostgreSQL an exclusion constraint (migration 0001)
-    refuses two booked rows of one specialist whose ranges overlap.
+    refuses two booked rows of one specialist whose ranges overlap. A citizen's time is
+    [start_utc, end_utc): two booked rows of one citizen never overlap (migration 0007:
+    exclusion constraint `ex_appointment_citizen_overlap` on PostgreSQL, triggers of the
+    same name on SQLite). Neither is expressible in this metadata; the migrations hold them.
     """
 
     __tablename__ = "appointment"
