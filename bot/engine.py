@@ -62,9 +62,8 @@ def refusal_text(turn: Turn, reason: str) -> str:
     appointment already held at that time).
     """
     try:
-        return turn.t(
-            f"refusal.{reason}", **{"region": "", "name": "", "day": ""}, **turn.extra_vars
-        )
+        params = {"region": "", "name": "", "day": "", **turn.extra_vars}
+        return turn.t(f"refusal.{reason}", **params)
     except KeyError:
         return turn.t("refusal.error")
 
