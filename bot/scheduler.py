@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot import notify
+from bot.outage import DatabaseWatch
 from bot.worker import OutboxWorker
 from core.db import Database
 from core.models import (
@@ -155,8 +156,10 @@ class Scheduler:
         clock: Callable[[], datetime] = utcnow,
         tick: float = TICK_SECONDS,
         on_queued: Callable[[], object] | None = None,
+        watch: DatabaseWatch | None = None,
     ) -> None:
         self.db = db
+        self.watch = watch or DatabaseWatch(db)
         self.at = time.fromisoformat(settings.agenda_time)
         self.clock = clock
         self.tick = tick
@@ -179,8 +182,9 @@ class Scheduler:
         while not self._stop.is_set():
             try:
                 await self.run_once()
-            except Exception:
-                log.exception("scheduler tick failed; trying again at the next one")
+            except Exception as exc:
+                if not await self.watch.is_outage(exc):  # an outage is logged once, by the watch
+                    log.exception("scheduler tick failed; trying again at the next one")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=self.tick)
 
@@ -197,7 +201,7 @@ async def run_with_scheduler(
     clock: Callable[[], datetime] = utcnow,
 ) -> None:
     """Run the outbox worker with a scheduler beside it; both end when the worker stops."""
-    scheduler = Scheduler(db, settings, clock=clock, on_queued=worker.wake.set)
+    scheduler = Scheduler(db, settings, clock=clock, on_queued=worker.wake.set, watch=worker.watch)
     task = asyncio.create_task(scheduler.run())
     try:
         await worker.run()
