@@ -1,4 +1,5 @@
-"""Time read_date over the fixture phrases (tests/fixtures/dates_es.tsv): mean and p95 microseconds per call, calls/s.
+"""Time read_date over the fixture phrases (tests/fixtures/dates_es.tsv): mean and p95 µs per
+call, calls/s.
 
 Run: .venv/bin/python bench/bench_dates.py [repeats]
 "Warm" lets the small dateparser result cache work, as in a running server where citizens type

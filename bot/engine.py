@@ -12,16 +12,18 @@ import hashlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from bot import i18n
+from bot import hearing, i18n
 from bot.desk import Desk
 from bot.flows import actions, conditions, placeholders, registry, steps
 from bot.flows.machine import END, CompiledFlow, outcome_trigger
-from bot.flows.schema import FLOW_PREFIX
+from bot.flows.schema import FLOW_PREFIX, Step
+from bot.hearing import Answer
 from bot.inbox import InboxWriter
 from bot.language_wish import language_wish
 from bot.messages import OPTIONS_PAGE, REPLY_PRIORITY, Inbound, Option, Outbound, inbound_from_json
@@ -39,6 +41,7 @@ log = logging.getLogger("psv.engine")
 
 FIRST_CONTACT = "first_contact"
 MENU = "menu"
+BOOK = "book"
 MAX_HOPS = 40
 MISUNDERSTOOD_LIMIT = 3
 NAV_STEP = "_nav"
@@ -370,7 +373,12 @@ class Engine:
         step = flow.step(conversation.step)
         if await self._unreadable(turn, flow, step.source):
             return
+        if flow.name in (BOOK, MENU):
+            await self._listen(turn, skip=step.save)
         result = await steps.accept(step, turn)
+        if isinstance(result, steps.Rejected) and flow.name == MENU and self._heard_a_need(turn):
+            await self._goto_flow(turn, BOOK)  # free words at the menu: the need they name
+            return
         if isinstance(result, steps.Rejected):
             await self._misunderstood(turn, flow, result)
         elif isinstance(result, steps.Back):
@@ -381,12 +389,17 @@ class Engine:
             await self._settle(turn, flow, step.name, result)
 
     async def _fresh_start(self, turn: Turn) -> None:
-        """Start a conversation; a known person's first words may already pick a menu option."""
+        """Start a conversation; a known person's first words may already pick a menu option.
+
+        What the first message says about a booking is kept, before consent too, and answers
+        those questions when the booking reaches them.
+        """
+        command = self._command(turn)
+        if command is None:
+            await self._listen(turn)
         if not turn.memory.get("consent"):
-            command = self._command(turn)
             await self._goto_flow(turn, "language" if command == "language" else FIRST_CONTACT)
             return
-        command = self._command(turn)
         if command in FLOW_COMMANDS:
             await self._goto_flow(turn, FLOW_COMMANDS[command])
             return
@@ -400,7 +413,7 @@ class Engine:
                 turn.state["history"] = []
                 await self._settle(turn, flow, start.name, chosen)
                 return
-        await self._goto_flow(turn, MENU)
+        await self._goto_flow(turn, BOOK if self._heard_a_need(turn) else MENU)
 
     async def _language_wish(self, turn: Turn) -> str | None:
         """The language a message asks for («english», «runasimipi rimayta munani»), if any.
@@ -432,6 +445,64 @@ class Engine:
             return
         flow = await self._flow(turn, conversation.flow_version_id)
         await self._advance(turn, flow, conversation.step, remember=False)
+
+    async def _listen(self, turn: Turn, *, skip: str | None = None) -> None:
+        """Keep what a message says about the booking's questions not answered yet."""
+        text = turn.inbound.text
+        if not text.strip() or turn.inbound.payload or text.lstrip().startswith("/"):
+            return  # nothing typed, a button, or a bot command such as «/start PE-ARE»
+        services, regions = await steps.hearing_context(turn)
+        heard = hearing.hear(text, services=services, regions=regions, now=turn.now, lang=turn.lang)
+        kept: dict[str, Any] = dict(turn.state.get("heard") or {})
+        for save, answer in heard.items():
+            if save != skip and not turn.answers.get(save):
+                kept[save] = answer.to_json()
+        if kept:
+            turn.state["heard"] = kept
+
+    @staticmethod
+    def _heard_for(turn: Turn, step: Step) -> bool:
+        """Whether something heard earlier answers this step."""
+        return step.save is not None and step.save in (turn.state.get("heard") or {})
+
+    @staticmethod
+    def _heard_a_need(turn: Turn) -> bool:
+        """Whether a message kept from this conversation names a service to book."""
+        return "service" in (turn.state.get("heard") or {})
+
+    async def _answer_heard(
+        self, turn: Turn, step: Step
+    ) -> steps.EnterResult | steps.AcceptResult | None:
+        """Answer a question with what was heard for it earlier, read as if typed now.
+
+        None when nothing was heard for it. Accepted: answered, go on. Rejected: the question
+        is asked (with the reason the heard words did not do, or a narrower question).
+        """
+        kept: dict[str, Any] = dict(turn.state.get("heard") or {})
+        if step.save is None or step.save not in kept or step.kind in ("message", "action"):
+            return None
+        answer = Answer.from_json(kept.pop(step.save))
+        turn.state["heard"] = kept
+        before = len(turn.replies)
+        entered = await steps.enter(step, turn)
+        if entered is not None:
+            return entered
+        asked = turn.replies[before:]
+        del turn.replies[before:]
+        inbound = turn.inbound
+        turn.inbound = dataclasses.replace(
+            inbound, text=answer.text, payload=answer.payload, location=None
+        )
+        try:
+            result = await steps.accept(step, turn)
+        finally:
+            turn.inbound = inbound
+        if isinstance(result, steps.Rejected):
+            if result.message:
+                turn.say(result.message)
+                turn.replies.extend(asked)
+            return steps.Rejected("")
+        return result
 
     async def _unreadable(self, turn: Turn, flow: CompiledFlow, source: str | None) -> bool:
         """Answer kindly what the step cannot read: media, or a location outside a region step.
@@ -598,23 +669,35 @@ class Engine:
                 self._finish(turn)
                 return
             if state.startswith(FLOW_PREFIX):
-                await self._goto_flow(turn, state.removeprefix(FLOW_PREFIX))
+                target = state.removeprefix(FLOW_PREFIX)
+                if target == MENU and self._heard_a_need(turn):
+                    target = BOOK  # what the first message asked for, once consent is given
+                await self._goto_flow(turn, target)
                 return
             step = flow.step(state)
             skip_if = None if ask and hop == 0 else step.skip_if
-            if skip_if and (await conditions.facts(turn, [skip_if]))[skip_if]:
+            # A region heard now outweighs the one remembered from an earlier conversation.
+            listening = flow.name == BOOK
+            overridden = listening and step.save == "region" and self._heard_for(turn, step)
+            if skip_if and not overridden and (await conditions.facts(turn, [skip_if]))[skip_if]:
                 state = await self._next_state(turn, flow, state, "next")
                 continue
-            if step.kind == "message":
-                turn.say(await placeholders.render(turn, turn.text(step.prompt)))
-                state = await self._next_state(turn, flow, state, "next")
-                continue
-            if step.kind == "action":
-                assert step.action is not None
-                outcome = await actions.run(turn, step.action)
-                state = await self._after_action(turn, flow, state, outcome)
-                continue
-            entered = await steps.enter(step, turn)
+            heard = None
+            if listening and not (ask and hop == 0):
+                heard = await self._answer_heard(turn, step)
+            if heard is not None:
+                entered: steps.EnterResult | steps.AcceptResult = heard
+            else:
+                if step.kind == "message":
+                    turn.say(await placeholders.render(turn, turn.text(step.prompt)))
+                    state = await self._next_state(turn, flow, state, "next")
+                    continue
+                if step.kind == "action":
+                    assert step.action is not None
+                    outcome = await actions.run(turn, step.action)
+                    state = await self._after_action(turn, flow, state, outcome)
+                    continue
+                entered = await steps.enter(step, turn)
             if isinstance(entered, steps.Accepted):
                 if step.save:
                     turn.save(step.save, entered.value)

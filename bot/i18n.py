@@ -1,4 +1,4 @@
-"""Messages and formats in the citizen's language: gettext catalogues under `bot/locales/` plus Babel.
+"""Messages and formats in the citizen's language: gettext catalogues (`bot/locales/`) and Babel.
 
 Message ids are stable keys (``misunderstood``, ``refusal.slot_taken``), never English sentences.
 Spanish (``es``) is the source language and the fallback; English (``en``) and Southern Quechua

@@ -13,8 +13,9 @@ Word lists (module-level data, Spanish first, then English, then Quechua):
   `CLAUSE_WORDS`, `INTERJECTIONS`, `POLITENESS`: how a yes/no reply is read.
 - `GLOBAL_COMMANDS` (command -> phrases) and `COMMAND_FILLERS`.
 
-Quechua forms are only those attested in the glossary tests/fixtures/QUECHUA.md (MediaWiki, glibc
-quz_PE, Mozilla quy, Sugar, AbiWord); doubtful ones (marked ⚠ there) are said so where they are listed.
+Quechua forms are only those attested in the glossary tests/fixtures/QUECHUA.md (MediaWiki,
+glibc quz_PE, Mozilla quy, Sugar, AbiWord); doubtful ones (marked ⚠ there) are said so where
+they are listed.
 
 Decisions:
 

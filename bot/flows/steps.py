@@ -126,6 +126,14 @@ async def _services(turn: Turn) -> list[Service]:
     return list(rows)
 
 
+async def hearing_context(turn: Turn) -> tuple[list[ServiceEntry], list[Choice]]:
+    """What a free message is heard against: the bookable services and the active regions."""
+    services = await _services(turn)
+    entries = [ServiceEntry(s.code, tuple(s.names.values()), tuple(s.keywords)) for s in services]
+    regions = [Choice(code, (name, code)) for code, name in await _source_options(turn, "regions")]
+    return entries, regions
+
+
 async def _source_options(turn: Turn, source: str) -> list[tuple[str, str]]:
     session, lang, tz = turn.uow.session, turn.lang, turn.settings.timezone
     if source == "services":
