@@ -94,6 +94,9 @@ class Desk:
         command = global_command(inbound.text) if inbound.text else None
         if ticket is None:
             return await self._waiting(uow, conversation, inbound, command)
+        if command == "erase":  # «borrar mis datos» is never relayed: the flows erase
+            await relay.close(uow, ticket, by="citizen", now=now)
+            return None
         if relay.wants_to_close(inbound, command):
             return await relay.close(uow, ticket, by="citizen", now=now)
         return await relay.from_citizen(uow, ticket, inbound, now)

@@ -51,6 +51,7 @@ FLOW_COMMANDS = {
     "restart": MENU,
     "language": "language",
     "human": "handoff",
+    "erase": "delete_data",  # «borrar mis datos» at any question, as the privacy notice promises
     "book": "book",  # the "book again" button of a notification (payload "menu:book")
 }
 

@@ -778,7 +778,7 @@ def yes_no(text: str, lang: str = "es", *, emoji: bool = True) -> bool | None:
 
 # --- global commands --------------------------------------------------------------------------
 
-Command = Literal["menu", "back", "help", "cancel", "language", "human", "restart", "more"]
+Command = Literal["menu", "back", "help", "cancel", "language", "human", "restart", "more", "erase"]
 
 _HUMAN_VERBS: Final = (
     "hablar con", "conversar con", "comunicarme con", "contactar con", "contactar a",
@@ -848,6 +848,12 @@ GLOBAL_COMMANDS: Final[Mapping[Command, tuple[str, ...]]] = {
         "more", "more options", "show more", "next page",
         # Quechua: Aswan (MediaWiki "moredotdotdot"), Qatiq p'anqa (next page).
         "aswan", "aswan akllanakuna", "qatiq p'anqa",
+    ),
+    # The privacy notice promises «borrar mis datos» at any time (Ley 29733); a yes follows.
+    "erase": (
+        "borrar mis datos", "eliminar mis datos", "borrar datos", "borrar todos mis datos",
+        "eliminar mis datos personales", "borrar mis datos personales",
+        "delete my data", "erase my data", "delete my personal data",
     ),
 }  # fmt: skip
 """Whole-message phrases of each global command (Spanish, English, attested Quechua)."""

@@ -23,6 +23,7 @@ from core.models import (
     DocumentType,
     EventRegistration,
     GroupEvent,
+    HandoffRequest,
     OutboxMessage,
     RegistrationStatus,
     Service,
@@ -378,6 +379,19 @@ async def _give_up_seats(turn: Turn, citizen_id: int) -> None:
             )
 
 
+async def _close_tickets(turn: Turn, citizen_id: int) -> None:
+    """End the person's waiting or relayed requests to talk to someone (both sides told)."""
+    open_ones = await turn.uow.session.scalars(
+        select(HandoffRequest).where(
+            (HandoffRequest.citizen_id == citizen_id)
+            | (HandoffRequest.conversation_id == turn.conversation.id),
+            HandoffRequest.status.in_(("open", "assigned")),
+        )
+    )
+    for ticket in list(open_ones):
+        await relay.close(turn.uow, ticket, by="citizen", now=turn.now)
+
+
 async def _withdraw_unsent(turn: Turn, citizen_id: int) -> None:
     """Stop what still waits to be sent to the person's chats (reminders, notices)."""
     chats = await turn.uow.session.execute(
@@ -408,6 +422,7 @@ async def erase_data(turn: Turn) -> str:
     if citizen is not None:
         upcoming = await booking.appointments_of(turn.uow, citizen.id, now=turn.now)
         await _give_up_seats(turn, citizen.id)
+        await _close_tickets(turn, citizen.id)
         await _withdraw_unsent(turn, citizen.id)
         await identity.forget_conversations(turn.uow, citizen.id, keep=turn.conversation.id)
         await citizens.erase(turn.uow, citizen.id, now=turn.now)

@@ -361,3 +361,25 @@ async def test_erasing_gives_up_event_seats_to_the_waitlist(engine: Engine, db: 
             )
         )
         assert set(waiting) <= {"reply"}  # her event reminders were withdrawn
+
+
+async def test_borrar_mis_datos_works_at_any_question(engine: Engine, db: Database) -> None:
+    lucia = Person(engine)
+    await dialog(lucia, [*CONSENT, *booking("el miercoles a las 10", "40123456", "Lucia Quispe")])
+    await dialog(
+        lucia,
+        [
+            ("quiero una cita", "¿Con qué tema"),
+            ("borrar mis datos", "¿Está seguro?"),  # in the middle of a question
+            ("no", "¿En qué le puedo ayudar?"),
+            ("especialista", "necesita ayuda"),
+            ("mi empleador no me paga", "Listo"),
+            ("borrar mis datos", "¿Está seguro?"),  # while a person is on the line
+            ("si", "fueron borrados"),
+        ],
+    )
+    async with db.uow() as uow:
+        tickets = list(await uow.session.scalars(select(HandoffRequest)))
+        assert [(t.status, t.note) for t in tickets] == [("closed", None)]
+        citizen = await uow.session.scalar(select(Citizen))
+        assert citizen is not None and citizen.erased_at is not None
