@@ -10,6 +10,7 @@ publication history and repeated rollbacks walk back v3 -> v2 -> v1.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -37,8 +38,28 @@ def validate_source(source: str, name: str, tenant: Tenant) -> FlowDefinition:
 
 
 async def check_source(source: str, name: str, tenant: Tenant) -> FlowDefinition:
-    """`validate_source` in a worker thread: parsing a large flow never stalls the event loop."""
-    return await asyncio.to_thread(_validate, source, name, tuple(tenant.languages or ()))
+    """`validate_source` in a worker thread: parsing a large flow never stalls the event loop.
+
+    One flow at a time per process: parsing holds the interpreter lock, and several threads
+    taking turns with the event loop would delay every webhook.
+    """
+    languages = tuple(tenant.languages or ())
+    async with _parsing():
+        return await asyncio.to_thread(_validate, source, name, languages)
+
+
+_PARSING: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _parsing() -> asyncio.Semaphore:
+    """The running event loop's one-flow-at-a-time semaphore."""
+    loop = asyncio.get_running_loop()
+    found = _PARSING.get(loop)
+    if found is None:
+        found = _PARSING[loop] = asyncio.Semaphore(1)
+    return found
 
 
 def _validate(source: str, name: str, languages: tuple[str, ...]) -> FlowDefinition:
@@ -113,10 +134,18 @@ async def current(uow: UnitOfWork, tenant_id: int, name: str) -> FlowVersion:
 
 
 async def save_draft(
-    uow: UnitOfWork, tenant: Tenant, name: str, source: str, *, by: str, now: datetime
+    uow: UnitOfWork,
+    tenant: Tenant,
+    name: str,
+    source: str,
+    *,
+    by: str,
+    now: datetime,
+    checked: bool = False,
 ) -> FlowVersion:
-    """Validate and store a draft (retiring an earlier unpublished one)."""
-    await check_source(source, name, tenant)
+    """Validate (unless `checked` already) and store a draft, retiring an earlier one."""
+    if not checked:
+        await check_source(source, name, tenant)
     earlier = await draft(uow, tenant.id, name)
     before = _snapshot(earlier) if earlier is not None else None
     if earlier is not None:

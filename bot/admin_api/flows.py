@@ -120,11 +120,15 @@ async def save_draft(request: web.Request) -> web.Response:
     """POST /tenants/{t}/flows/{name}/drafts: validate and keep as a draft."""
     source = await _yaml(request)
     ctx = context(request)
-    async with ctx.db.uow() as uow:
+    # Validated before the write transaction opens, so that no connection waits on a parse.
+    async with reading(request) as uow:
         tenant = await scoped_tenant(uow, request)
         name = _name(request)
+    await flow_store.check_source(source, name, tenant)
+    async with ctx.db.uow() as uow:
+        tenant = await scoped_tenant(uow, request)
         row = await flow_store.save_draft(
-            uow, tenant, name, source, by=principal(request).actor, now=ctx.clock()
+            uow, tenant, name, source, by=principal(request).actor, now=ctx.clock(), checked=True
         )
         await uow.commit()
     return web.json_response({"version": row.version, "status": row.status}, status=201)
