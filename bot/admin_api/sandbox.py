@@ -32,7 +32,7 @@ from core.models import (
 )
 
 CHANNEL = "try"
-SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+SESSION_RE = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ async def run(
         await _start(ctx, tenant, version, session)
         inbound = Inbound(CHANNEL, _user_ref(tenant, session), uuid.uuid4().hex, payload="nav:back")
     else:
-        if not SESSION_RE.match(session):
+        if not SESSION_RE.fullmatch(session):
             raise NotFound("no such try session")
         async with ctx.db.uow() as uow:
             found = await uow.session.scalar(

@@ -223,7 +223,6 @@ async def test_requests_drawn_from_the_spec_get_documented_answers(api: Api, rol
     successes = sorted(k for k, statuses in runner.seen.items() if statuses & {200, 201})
     # Valid requests reach the success path of most operations (the rest need a state
     # a random sequence rarely makes, e.g. a draft before a publish).
-    print(role, len(successes), "of", len(runner.seen), sorted(runner.seen.items()))
     assert len(successes) >= len(runner.seen) // 2, runner.seen
 
 
