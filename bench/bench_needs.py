@@ -82,6 +82,9 @@ def main() -> None:
         n = verdicts[verdict]
         share = f"{right[verdict] / n:.1%}" if n else "-"
         print(f"  {verdict:9} {n:4} ({n / len(test):.1%}), right label among those given: {share}")
+    gibberish = ["asdfgh", "qwerty", "jajaja", "xd", "kkkk", "zzz", "123", "😎", "...", "ñññ"]
+    worst = max(needs.classify(t)[0][1] for t in gibberish)
+    print(f"  best probability given to gibberish: {worst:.3f} (nothing below {needs.UNSURE})")
     for lang in ("es", "en", "qu"):
         rows = [e for e in test if e.lang == lang]
         hits = sum(model.classify(e.text)[0][0] == e.label for e in rows)

@@ -13,8 +13,8 @@ from bot.understand import normalise
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# The issue asks for 92% / 98%. With this corpus the model measures 85.8% / 96.4% (and
-# scikit-learn's LinearSVC on word+char n-grams 87.8% / 97.7% on the same split): these floors
+# The issue asks for 92% / 98%. With this corpus the model measures 86.4% / 96.5% (and
+# scikit-learn's LinearSVC on word+char n-grams 88.1% / 97.7% on the same split): these floors
 # guard against regressions; docs/benchmarks.md reports the figures and the gap.
 TOP1_FLOOR = 0.84
 TOP3_FLOOR = 0.95
@@ -156,11 +156,19 @@ def test_nonsense_is_nothing(text: str) -> None:
     assert understood.labels == ()
 
 
-def test_a_bare_word_shared_by_intents_offers_two_or_three() -> None:
-    understood = needs.understand("cita")
+@pytest.mark.parametrize(
+    ("text", "offered"),
+    [
+        ("mi cita", {"my_appointments", "cancel", "reschedule"}),
+        ("certificado", {"certificado-unico-laboral", "certificacion-competencias-laborales"}),
+        ("registro", {"registro-contrato-trabajo-hogar", "registro-organizaciones-sindicales"}),
+    ],
+)
+def test_a_word_several_needs_share_offers_two_or_three(text: str, offered: set[str]) -> None:
+    understood = needs.understand(text)
     assert understood.verdict == "unsure"
     assert 2 <= len(understood.labels) <= 3
-    assert "book" in understood.labels
+    assert offered <= set(understood.labels)
 
 
 def test_scores_are_probabilities_ranked_best_first() -> None:
