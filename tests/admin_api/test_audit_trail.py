@@ -92,6 +92,19 @@ def _calls(w: world.World) -> list[tuple[str, str, Any, str, bool]]:
         ("POST", f"{t}/outbox/{w.outbox_id}/retry", {}, "outbox.retry", True),
         (
             "POST",
+            f"{t}/citizens/rebind",
+            {
+                "document_type": "dni",
+                "document_number": w.document,
+                "channel": "telegram",
+                "address": "778",
+                "reason": "cambió de número",
+            },
+            "citizen.rebind",
+            True,
+        ),
+        (
+            "POST",
             f"{t}/specialists/{w.specialist_id}/deactivate",
             {},
             "specialist.deactivate",

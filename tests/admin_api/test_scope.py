@@ -33,6 +33,9 @@ def route_of(method: str, path: str) -> tuple[str, str]:
     return found[0]
 
 
+REBIND = {"document_type": "dni", "channel": "telegram", "address": "778", "reason": "nuevo chat"}
+
+
 def endpoints(w: world.World, draft_yaml: str) -> list[tuple[str, str, Any]]:
     """(method, path, body) of every region endpoint, aimed at the world's region."""
     t = f"/tenants/{w.tenant}"
@@ -95,6 +98,7 @@ def endpoints(w: world.World, draft_yaml: str) -> list[tuple[str, str, Any]]:
         ("POST", f"{t}/tickets/{w.ticket_id}/assign", {"specialist_id": w.specialist_id}),
         ("GET", f"{t}/outbox", None),
         ("POST", f"{t}/outbox/{w.outbox_id}/retry", {}),
+        ("POST", f"{t}/citizens/rebind", REBIND | {"document_number": w.document}),
         ("POST", f"{t}/onboard", {"admin_name": "Jefa"}),
         ("GET", f"/audit?tenant={w.tenant}", None),
         ("POST", f"{t}/specialists/{w.specialist_id}/deactivate", {}),
