@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -80,6 +81,7 @@ _STEMMERS: Final = {
     "spanish": snowballstemmer.stemmer("spanish"),
     "english": snowballstemmer.stemmer("english"),
 }
+_STEM_LOCK: Final = threading.Lock()  # PyStemmer's stemmers are not thread-safe.
 _VOWEL_RUN: Final = re.compile(r"([aeiou])\1+")
 _LETTER_RUN: Final = re.compile(r"([a-z])\1\1+")
 
@@ -125,8 +127,9 @@ def _squeeze(word: str) -> str:
 @lru_cache(maxsize=65536)
 def _word_terms(word: str) -> tuple[str, ...]:
     """Return the Spanish and English Snowball stems of one squeezed word."""
-    es = _STEMMERS["spanish"].stemWord(word)
-    en = _STEMMERS["english"].stemWord(word)
+    with _STEM_LOCK:
+        es: str = _STEMMERS["spanish"].stemWord(word)
+        en: str = _STEMMERS["english"].stemWord(word)
     return (es,) if es == en else (es, "e:" + en)
 
 

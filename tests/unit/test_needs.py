@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,15 @@ def test_malformed_corpus_is_refused_with_the_row(tmp_path: Path) -> None:
     path.write_text("# comment\ntext\tlabel\tlang\tsplit\nhola\tgreeting\tes\n", "utf-8")
     with pytest.raises(ValueError, match="row 2"):
         needs.load_corpus(path)
+
+
+def test_threads_classifying_at_once_agree_with_one_thread(
+    corpus: tuple[needs.Example, ...],
+) -> None:
+    texts = [e.text for e in corpus[::5]]
+    model = needs.NeedsModel(corpus)
+    expected = [model.classify(t)[0] for t in texts]
+    needs._word_terms.cache_clear()  # make the threads stem afresh, at the same time
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(lambda t: model.classify(t)[0], texts))
+    assert got == expected
