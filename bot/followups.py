@@ -52,7 +52,7 @@ async def typed_option(uow: UnitOfWork, inbound: Inbound) -> str | None:
     Only a bare number counts (a note or an agenda request is never taken for an option).
     """
     text = inbound.text.strip()
-    if not text.isdigit() or len(text) > 2:
+    if not (text.isascii() and text.isdigit()) or len(text) > 2:  # «³» and «٣» are not numbers
         return None
     rows = await uow.session.scalars(
         select(OutboxMessage.payload)
@@ -74,7 +74,8 @@ async def typed_option(uow: UnitOfWork, inbound: Inbound) -> str | None:
 
 def _parts(payload: str, prefix: str) -> tuple[int, str] | None:
     head, _, rest = payload.removeprefix(prefix).partition(":")
-    return (int(head), rest) if payload.startswith(prefix) and head.isdigit() else None
+    ok = payload.startswith(prefix) and head.isascii() and head.isdigit() and len(head) <= 10
+    return (int(head), rest) if ok else None
 
 
 async def handle(
@@ -149,7 +150,8 @@ async def _score(
 ) -> list[Outbound]:
     lang = conversation.language
     appointment = await _owned(uow, survey[0], inbound)
-    if appointment is None or not survey[1].isdigit() or not 1 <= int(survey[1]) <= 5:
+    score = survey[1]
+    if appointment is None or score not in ("1", "2", "3", "4", "5"):
         return [Outbound(i18n.t("survey.unknown", lang))]
     existing = await uow.session.scalar(
         select(SurveyResponse).where(SurveyResponse.appointment_id == appointment.id)
@@ -159,7 +161,7 @@ async def _score(
     response = SurveyResponse(
         tenant_id=appointment.tenant_id,
         appointment_id=appointment.id,
-        score=int(survey[1]),
+        score=int(score),
         created_at=now,
     )
     uow.session.add(response)
