@@ -97,6 +97,9 @@ async def test_figures_match_the_reports_api_and_the_database(
     assert shown["event_registrations"] == report["event_registrations"] == 1
     # One attended video consultation: S/ 10 (setting) and 4 hours (default) saved.
     assert "S/ 10.00" in html and "4.0 horas" in html
+    # Booked at 09:00 on 1 Dec for 10:00 on 2 Dec: 25 hours, 1.0 day (medians by each backend).
+    assert "<td>25.0</td>" in html
+    assert "<td>Cusco</td><td>Consultas laborales</td><td>1.0</td><td>1</td>" in html
     # The open hand-off ticket is waiting.
     assert re.search(r'id="tickets">\s*<dt>[^<]+</dt><dd>1</dd>', html)
     # Only Cusco's row when Cusco is picked; every region for the country.
