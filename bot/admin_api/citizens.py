@@ -31,16 +31,23 @@ FIELDS = frozenset(
 NOT_HERE = "no citizen of this region holds this document"
 
 
+def _ascii_digits(text: str) -> bool:
+    """Digits 0-9 only (str.isdigit alone also takes «³», «٣» and «３»)."""
+    return text.isascii() and text.isdigit()
+
+
 def _address(channel: str, raw: str) -> str:
     """The address as the channel's webhooks name it (Telegram chat id, whatsapp:+51...)."""
     raw = raw.strip()
     if channel == "whatsapp":
         number = raw.removeprefix("whatsapp:")
-        if not (number.startswith("+") and number[1:].isdigit() and 8 <= len(number) - 1 <= 15):
+        if not (
+            number.startswith("+") and _ascii_digits(number[1:]) and 8 <= len(number) - 1 <= 15
+        ):
             raise invalid("a WhatsApp address is a number like +51987654321", field="address")
         return "whatsapp:" + number
     digits = raw.removeprefix("-")
-    if not digits.isdigit() or len(digits) > 20:
+    if not _ascii_digits(digits) or len(digits) > 20:
         raise invalid("a Telegram address is the numeric chat id", field="address")
     return raw
 

@@ -351,3 +351,22 @@ async def test_an_unexpected_failure_logs_no_input(
     )
     assert "GET /tenants/{t}/flows" in logged or "/api/admin/tenants/{t}/flows" in logged
     assert "40123456" not in logged and "Lucía" not in logged
+
+
+@pytest.mark.parametrize(
+    ("channel", "address"),
+    [("telegram", "٣٣٣٣٣٣"), ("telegram", "³³³"), ("whatsapp", "+５１987654321")],
+)
+async def test_rebind_addresses_take_ascii_digits_only(
+    api: Api, channel: str, address: str
+) -> None:
+    token = await api.token("regional", "PE-ARE")
+    body = {
+        "document_type": "dni",
+        "document_number": "45678912",
+        "channel": channel,
+        "address": address,
+        "reason": "Cambio de numero; identidad comprobada",
+    }
+    status, answer = await api.call("POST", "/tenants/PE-ARE/citizens/rebind", token, body)
+    assert status == 422 and "address" in answer["message"], answer
