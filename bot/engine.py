@@ -28,7 +28,7 @@ from bot.inbox import InboxWriter
 from bot.language_wish import language_wish
 from bot.messages import OPTIONS_PAGE, REPLY_PRIORITY, Inbound, Option, Outbound, inbound_from_json
 from bot.turn import Turn
-from bot.understand import Choice, global_command, match_option
+from bot.understand import Choice, global_command, match_option, search_services, yes_no
 from core import catalog
 from core.db import Database
 from core.errors import NotFound
@@ -42,6 +42,9 @@ log = logging.getLogger("psv.engine")
 FIRST_CONTACT = "first_contact"
 MENU = "menu"
 BOOK = "book"
+# Answers a later message may change («no, en Cusco»), with the answers that depend on them.
+_WHEN = ("day", "slot", "time", "period", "asap")
+CORRECTABLE: dict[str, tuple[str, ...]] = {"service": _WHEN, "region": _WHEN, "day": _WHEN[1:]}
 MAX_HOPS = 40
 MISUNDERSTOOD_LIMIT = 3
 NAV_STEP = "_nav"
@@ -361,6 +364,10 @@ class Engine:
             await self._fresh_start(turn)
             return
         command = self._command(turn)
+        if command not in ("cancel", "stay"):
+            turn.state.pop("cancel_asked", None)
+        if command is None:
+            self._drop_nav(turn)
         page = turn.state.pop("page", 0)
         if command == "more" and not self._pageable(turn):
             command = None  # "más" is an ordinary answer where there is nothing more to show
@@ -379,6 +386,13 @@ class Engine:
         result = await steps.accept(step, turn)
         if isinstance(result, steps.Rejected) and flow.name == MENU and self._heard_a_need(turn):
             await self._goto_flow(turn, BOOK)  # free words at the menu: the need they name
+            return
+        if (
+            isinstance(result, steps.Rejected)
+            and flow.name == BOOK
+            and not result.understood
+            and await self._correct(turn, flow)
+        ):
             return
         if isinstance(result, steps.Rejected):
             await self._misunderstood(turn, flow, result)
@@ -461,6 +475,34 @@ class Engine:
         if kept:
             turn.state["heard"] = kept
 
+    async def _correct(self, turn: Turn, flow: CompiledFlow) -> bool:
+        """«no, en Cusco», «mejor conciliación»: change an earlier answer the words contradict.
+
+        Only words the current question could not read count. The earliest contradicted answer
+        is asked again with the new words (and the answers that depend on it are dropped);
+        True when that happened.
+        """
+        services, regions = await steps.hearing_context(turn)
+        heard = hearing.hear(
+            turn.inbound.text, services=services, regions=regions, now=turn.now, lang=turn.lang
+        )
+        for name, step in flow.definition.steps.items():
+            save = step.save
+            if save not in CORRECTABLE or save not in heard or not turn.answers.get(save):
+                continue
+            answer = heard[save]
+            if answer.payload is not None and answer.payload == turn.answers.get(save):
+                continue
+            if save == "service" and len(search_services(answer.text, services)) != 1:
+                continue  # a change of service must name one
+            for dropped in (save, *CORRECTABLE[save]):
+                turn.answers.pop(dropped, None)
+            kept = {k: v.to_json() for k, v in heard.items() if not turn.answers.get(k)}
+            turn.state["heard"] = kept
+            await self._advance(turn, flow, name)
+            return True
+        return False
+
     @staticmethod
     def _heard_for(turn: Turn, step: Step) -> bool:
         """Whether something heard earlier answers this step."""
@@ -533,6 +575,23 @@ class Engine:
             return
         turn.save("region", tenant.code)
 
+    @staticmethod
+    def _offer_nav(turn: Turn, text: str, options: list[tuple[str, str]]) -> None:
+        """Ask a navigation question, keeping the question's own options for a later answer."""
+        if turn.state.get("offered_step") != NAV_STEP:
+            turn.state["nav_saved"] = [turn.state.get("offered"), turn.state.get("offered_step")]
+        turn.state["offered"] = [list(o) for o in options]
+        turn.state["offered_step"] = NAV_STEP
+        turn.say(text, [Option(p, label) for p, label in options])
+
+    @staticmethod
+    def _drop_nav(turn: Turn) -> None:
+        """The person answered the question itself: its own options stand again."""
+        saved = turn.state.pop("nav_saved", None)
+        if turn.state.get("offered_step") == NAV_STEP:
+            offered, step = saved if saved else (None, None)
+            turn.state["offered"], turn.state["offered_step"] = offered or [], step
+
     def _command(self, turn: Turn) -> str | None:
         inbound = turn.inbound
         if inbound.payload and inbound.payload.startswith(("nav:", "menu:")):
@@ -542,6 +601,10 @@ class Engine:
             chosen = match_option(inbound.text, offered).payload
             if chosen:
                 return chosen.removeprefix("nav:")
+        if turn.state.get("cancel_asked") and inbound.text:
+            said = yes_no(inbound.text, turn.lang, emoji=False)
+            if said is not None:
+                return "cancel" if said else "stay"
         return global_command(inbound.text) if inbound.text else None
 
     @staticmethod
@@ -578,9 +641,21 @@ class Engine:
             return
         assert conversation.flow_version_id is not None and conversation.step is not None
         flow = await self._flow(turn, conversation.flow_version_id)
-        if command == "cancel":
+        if command == "cancel" and turn.answers and not turn.state.pop("cancel_asked", False):
+            # Something was already answered: ask before dropping it.
+            turn.state["cancel_asked"] = True
+            options = [
+                ("nav:cancel", turn.t("option.cancel_yes")),
+                ("nav:stay", turn.t("option.cancel_no")),
+            ]
+            self._offer_nav(turn, turn.t("nav.cancel_confirm"), options)
+        elif command == "cancel":
             self._finish(turn)
             turn.say(turn.t("nav.cancelled"))
+        elif command == "stay":
+            turn.state.pop("cancel_asked", None)
+            turn.say(turn.t("nav.cancel_kept"))
+            await self._advance(turn, flow, conversation.step, remember=False)
         elif command == "back":
             await self._back(turn, flow)
         else:  # help
@@ -598,9 +673,7 @@ class Engine:
         if conversation.misunderstood >= MISUNDERSTOOD_LIMIT:
             conversation.misunderstood = 0
             options = [("nav:menu", turn.t("option.menu")), ("nav:human", turn.t("option.human"))]
-            turn.state["offered"] = [list(o) for o in options]
-            turn.state["offered_step"] = NAV_STEP
-            turn.say(turn.t("misunderstood.offer_help"), [Option(p, label) for p, label in options])
+            self._offer_nav(turn, turn.t("misunderstood.offer_help"), options)
             return
         turn.say(rejected.message)
         assert conversation.step is not None

@@ -7,6 +7,7 @@ e.g. a slot step when the person already named a free time. `accept` reads the a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -47,6 +48,8 @@ from core.names import looks_like_name
 from core.office_hours import OfficeHours
 
 MAX_SLOTS_SHOWN = 8
+# At a list of times, words asking for another day altogether (normalised text).
+OTHER_DAY = re.compile(r"\b(?:otro|otra|diferente)\s+(?:dia|fecha)\b|\banother\s+day\b")
 # A date over half a year ahead whose previous year's day fell in the last two months was meant
 # as that past day.
 JUST_PAST_AHEAD_DAYS = 183
@@ -341,7 +344,7 @@ async def accept(step: Step, turn: Turn) -> AcceptResult:
     if kind == "date":
         return await _accept_date(turn)
     if kind == "slot":
-        return await _accept_slot(turn)
+        return await _accept_slot(step, turn)
     if kind == "document":
         return _accept_document(turn)
     if kind == "phone":
@@ -540,17 +543,48 @@ async def _day_checked(turn: Turn, day: date, at: str | None, period: str | None
     return Accepted(value=day.isoformat(), extra={"time": at, "period": period, "asap": False})
 
 
-async def _accept_slot(turn: Turn) -> AcceptResult:
+async def _accept_slot(step: Step, turn: Turn) -> AcceptResult:
     chosen = _match(turn, _offered(turn))
     text = turn.inbound.text.strip()
-    if chosen is None and text.isascii() and text.isdigit() and len(text) <= 2:
+    bare_number = text.isascii() and text.isdigit() and len(text) <= 2
+    if chosen is None and bare_number:
         # A number that is no option's position is an hour: «11» at «1. 11:00 a. m.».
         chosen = await _slot_at_named_time(turn, f"a las {text}")
+    if chosen is None and not bare_number:
+        changed = await _slot_change_of_mind(step, turn)
+        if changed is not None:
+            return changed
     if chosen is None and text:
         chosen = await _slot_at_named_time(turn)
     if chosen is None:
         return Rejected(turn.t("misunderstood") + " " + turn.t("hint.choose_number"))
     return Accepted(value=chosen)
+
+
+async def _slot_change_of_mind(step: Step, turn: Turn) -> AcceptResult | None:
+    """At the list of times: «mejor otro día», «en la tarde mejor», «no, el jueves».
+
+    Another day or part of the day offers that day's (or that part's) free times again; «otro
+    día» goes back to the day question. None when the words are no such change.
+    """
+    text = turn.inbound.text
+    if OTHER_DAY.search(normalise(text)):
+        return Back(turn.t("slot.other_day"))
+    tz = _tz(turn)
+    reading = read_date(text, turn.now.astimezone(tz), turn.lang)
+    if reading.time is not None:
+        return None  # a time: the list's own business (_slot_at_named_time)
+    day = reading.date
+    if day is None and reading.period is None:
+        return None
+    if day is not None and day != turn.day():
+        checked = await _day_checked(turn, day, None, reading.period)
+        if not isinstance(checked, Accepted):
+            return checked
+        turn.answers["day"] = checked.value
+    turn.answers.update(time=None, period=reading.period, asap=False)
+    entered = await enter(step, turn)
+    return entered if entered is not None else Rejected("", understood=True)
 
 
 async def _slot_at_named_time(turn: Turn, text: str | None = None) -> str | None:

@@ -1,0 +1,125 @@
+"""Changes of mind at a list: another day, another part of the day, another region; and
+«cancelar» asks before it drops anything."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.engine import Engine
+from core.db import Database
+from core.models import Appointment
+from tests.dialogs.support import Clock, Person, dialog, make_engine
+from tests.factories import NOW, add_specialist
+
+TO_TIMES = [
+    ("hola", "¿Acepta?"),
+    ("si", "¿En qué le puedo ayudar?"),
+    ("quiero una cita", "¿Con qué tema necesita ayuda?"),
+    ("consultas laborales", "¿En qué región"),
+    ("arequipa", "¿Qué día"),
+    ("el miercoles", ["miércoles 2 de diciembre", "¿Cuál prefiere?"]),
+]
+
+
+@pytest.fixture
+async def engine(db: Database) -> AsyncIterator[Engine]:
+    async with db.uow() as uow:
+        await add_specialist(uow, "PE-ARE", ("consultas-laborales",))
+        await add_specialist(uow, "PE-CUS", ("consultas-laborales",))
+        await uow.commit()
+    engine = make_engine(db, Clock(NOW))
+    await engine.start()
+    yield engine
+
+
+async def test_another_day_goes_back_to_the_day_question(engine: Engine) -> None:
+    # Was «no le entendí».
+    await dialog(Person(engine), [*TO_TIMES, ("no, mejor otro dia", ["otro día", "¿Qué día"])])
+
+
+async def test_the_afternoon_offers_the_afternoons_times(engine: Engine) -> None:
+    person = Person(engine)
+    await dialog(person, [*TO_TIMES, ("en la tarde mejor", "¿Cuál prefiere?")])
+    assert person.last is not None
+    assert person.last.options
+    assert all("p.\u202fm." in o for o in person.last.options)
+
+
+async def test_another_day_named_at_the_list_offers_that_days_times(engine: Engine) -> None:
+    await dialog(
+        Person(engine),
+        [*TO_TIMES, ("no, mejor el jueves", ["jueves 3 de diciembre", "¿Cuál prefiere?"])],
+    )
+
+
+async def test_a_past_day_at_the_list_is_explained(engine: Engine) -> None:
+    await dialog(Person(engine), [*TO_TIMES, ("mejor ayer", "ya pasó")])
+
+
+async def test_another_region_named_later_changes_the_region(engine: Engine) -> None:
+    await dialog(
+        Person(engine),
+        [
+            *TO_TIMES,
+            # Was «no le entendí»: the region is asked again with the new words.
+            ("no, en cusco", ["Consultas laborales, Cusco", "¿Qué día"]),
+            ("el miercoles a las 10", "documento"),
+        ],
+    )
+
+
+async def test_another_service_named_later_changes_the_service(engine: Engine) -> None:
+    async with engine.db.uow() as uow:
+        await add_specialist(uow, "PE-ARE", ("conciliacion-administrativa",))
+        await uow.commit()
+    await dialog(
+        Person(engine),
+        [
+            *TO_TIMES[:5],
+            ("perdon, era para conciliacion", ["Conciliación administrativa laboral, Arequipa"]),
+        ],
+    )
+
+
+async def test_cancelar_asks_before_dropping_the_booking(engine: Engine, db: Database) -> None:
+    person = Person(engine)
+    # Was: «cancelar» dropped the whole booking at once.
+    await dialog(
+        person,
+        [
+            *TO_TIMES,
+            ("cancelar", ["¿Dejamos lo que estaba haciendo?", "Sí, dejarlo", "No, seguir"]),
+            ("no", ["seguimos", "¿Cuál prefiere?"]),
+            ("cancelar", "¿Dejamos lo que estaba haciendo?"),
+            ("si", "lo dejamos ahí"),
+            ("hola", "¿En qué le puedo ayudar?"),
+        ],
+    )
+    async with db.uow() as uow:
+        assert await uow.session.scalar(select(func.count()).select_from(Appointment)) == 0
+
+
+async def test_cancelar_with_nothing_answered_yet_just_stops(engine: Engine) -> None:
+    await dialog(
+        Person(engine),
+        [
+            ("hola", "¿Acepta?"),
+            ("si", "¿En qué le puedo ayudar?"),
+            ("quiero una cita", "¿Con qué tema"),
+            ("cancelar", "lo dejamos ahí"),
+        ],
+    )
+
+
+async def test_an_answer_instead_of_yes_or_no_goes_on_with_the_question(engine: Engine) -> None:
+    await dialog(
+        Person(engine),
+        [
+            *TO_TIMES,
+            ("cancelar", "¿Dejamos lo que estaba haciendo?"),
+            ("a las 10", "documento"),  # an answer to the list of times, asked before
+        ],
+    )
