@@ -66,7 +66,7 @@ TEMPERATURE: Final = 1.0
 NOTHING_SCORE: Final = 8.0
 """Score of the "nothing" alternative: a label must beat it clearly to be likely at all."""
 MAX_CHARS: Final = 1200
-"""Only the first characters of a message are read (a long story says its need early)."""
+"""Only the first characters of a message are read (bounds the work per message)."""
 
 CONFIDENT: Final = 0.8
 """From this probability the best label is taken (96% right, 70% of messages, in CV)."""
@@ -107,14 +107,23 @@ class Understanding:
 def load_corpus(path: Path = CORPUS_PATH) -> tuple[Example, ...]:
     """Read the labelled corpus (TSV with '#' comments and a header line)."""
     examples: list[Example] = []
-    lines = (ln for ln in path.read_text(encoding="utf-8").splitlines() if ln and ln[0] != "#")
-    header = next(lines).split("\t")
-    if header != ["text", "label", "lang", "split"]:
-        raise ValueError(f"{path}: unexpected header {header!r}")
-    for number, line in enumerate(lines, start=2):
+    rows = [
+        (number, line)
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if line and line[0] != "#"
+    ]
+    if not rows or rows[0][1].split("\t") != ["text", "label", "lang", "split"]:
+        raise ValueError(f"{path}: the first line that is not a comment must be the header")
+    for number, line in rows[1:]:
         fields = line.split("\t")
-        if len(fields) != 4 or fields[3] not in ("train", "test"):
-            raise ValueError(f"{path}: malformed row {number}: {line!r}")
+        if (
+            len(fields) != 4
+            or not fields[0].strip()
+            or not fields[1]
+            or fields[2] not in ("es", "en", "qu")
+            or fields[3] not in ("train", "test")
+        ):
+            raise ValueError(f"{path}: malformed line {number}: {line!r}")
         examples.append(Example(*fields))
     return tuple(examples)
 

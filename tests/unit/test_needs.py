@@ -181,10 +181,28 @@ def test_scores_are_probabilities_ranked_best_first() -> None:
     assert len(ranking) == 21 + len(needs.INTENTS)
 
 
-def test_malformed_corpus_is_refused_with_the_row(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "row",
+    [
+        "hola\tgreeting\tes",
+        "hola\tgreeting\tfr\ttrain",
+        " \tgreeting\tes\ttest",
+        "hola\tgreeting\tes\tdev",
+    ],
+)
+def test_malformed_corpus_is_refused_with_its_line(tmp_path: Path, row: str) -> None:
     path = tmp_path / "bad.tsv"
-    path.write_text("# comment\ntext\tlabel\tlang\tsplit\nhola\tgreeting\tes\n", "utf-8")
-    with pytest.raises(ValueError, match="row 2"):
+    path.write_text(
+        f"# comment\ntext\tlabel\tlang\tsplit\nbuenas\tgreeting\tes\ttrain\n{row}\n", "utf-8"
+    )
+    with pytest.raises(ValueError, match="line 4"):
+        needs.load_corpus(path)
+
+
+def test_corpus_without_header_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bad.tsv"
+    path.write_text("# only a comment\nhola\tgreeting\tes\ttrain\n", "utf-8")
+    with pytest.raises(ValueError, match="header"):
         needs.load_corpus(path)
 
 
