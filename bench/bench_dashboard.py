@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg  # type: ignore[import-untyped]
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -174,9 +174,30 @@ def p95(values: list[float]) -> float:
     return ordered[max(0, round(0.95 * len(ordered)) - 1)]
 
 
+class Statements:
+    """Wall time of each SQL statement (by its text) while `on` is set."""
+
+    def __init__(self, db: Database) -> None:
+        self.on = False
+        self.times: dict[str, list[float]] = {}
+        engine = db.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
+
+    def _before(self, conn: Any, _cursor: Any, _statement: str, *_: Any) -> None:
+        conn.info["bench_started"] = time.perf_counter()
+
+    def _after(self, conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        started = conn.info.pop("bench_started", None)
+        if self.on and started is not None:
+            key = " ".join(statement.split())
+            self.times.setdefault(key, []).append((time.perf_counter() - started) * 1000)
+
+
 async def bench(db: Database, runs: int) -> list[tuple[str, list[float], float]]:
     """Time every dashboard query and the /metrics scrape."""
     rows: list[tuple[str, list[float], float]] = []
+    statements = Statements(db)
     tz = LIMA
     now = datetime.now(UTC)
     today = now.astimezone(tz).date()
@@ -239,10 +260,18 @@ async def bench(db: Database, runs: int) -> list[tuple[str, list[float], float]]
                     ),
                 ),
             ]
+            statements.on = scope_name == "country" and days == 30
             for name, fn in jobs:
                 values = await timed(session_job(fn), runs)
                 rows.append((f"{name} ({label})", values, 300.0))
                 print(f"  {rows[-1][0]}: p95 {p95(values):.1f} ms", flush=True)
+    statements.on = False
+    print("\nEach SQL statement of the page (country, 30 days), slowest p95 first:")
+    ranked = sorted(statements.times.items(), key=lambda item: -p95(item[1]))
+    for statement, values in ranked:
+        if statement.startswith(("BEGIN", "ROLLBACK", "COMMIT")):
+            continue
+        print(f"  p95 {p95(values):7.1f} ms  n={len(values):3d}  {statement[:150]}")
     settings = Settings(_env_file=None, database_url=db.url)  # type: ignore[call-arg]
     server = Server(settings, Database(db.url), channels={}, run_worker=False, run_inbox=False)
     async with TestClient(TestServer(server.app)) as client:
