@@ -331,9 +331,20 @@ class Harness:
         return False
 
     async def walk(
-        self, n: int, chat: int, *, reply_wait: float = 60.0, latencies: list[float] | None = None
+        self,
+        n: int,
+        chat: int,
+        *,
+        reply_wait: float = 60.0,
+        latencies: list[float] | None = None,
+        think: float = 0.3,
     ) -> None:
-        """Citizen n books from "hola" to the confirmation, waiting for each answer."""
+        """Citizen n books from "hola" to the confirmation, waiting for each answer.
+
+        `think`: seconds between the first answer and the next message (it lets the rest of
+        the turn's replies arrive; a person reads and types for longer than Telegram's
+        1 message/s per chat, so latency figures use 1.5 s).
+        """
         key = str(chat)
         for step in range(STEPS):
             before = len(self.telegram.texts(key))
@@ -345,7 +356,7 @@ class Harness:
             if len(self.telegram.texts(key)) > before and latencies is not None:
                 first = next(t for t, c, _ in self.telegram.received[::-1] if c == key)
                 latencies.append((first - started) * 1000)
-            await asyncio.sleep(0.3)  # the rest of this turn's replies
+            await asyncio.sleep(think)
 
     async def offer(
         self, rate: float, seconds: float, citizens: Sequence[int], first_n: int = 0

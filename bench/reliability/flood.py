@@ -39,7 +39,10 @@ async def main() -> int:
         baseline: list[float] = []
         say("baseline: citizens alone")
         await asyncio.gather(
-            *(harness.walk(n, chat, latencies=baseline) for n, chat in enumerate(baseline_people))
+            *(
+                harness.walk(n, chat, latencies=baseline, think=1.5)
+                for n, chat in enumerate(baseline_people)
+            )
         )
         people = chats(args.others, first=710_000_000)
         flooder = 720_000_000
@@ -59,7 +62,7 @@ async def main() -> int:
         results = await asyncio.gather(
             flood(),
             *(
-                harness.walk(args.others + n, chat, latencies=under)
+                harness.walk(args.others + n, chat, latencies=under, think=1.5)
                 for n, chat in enumerate(people)
             ),
         )

@@ -75,7 +75,10 @@ async def main() -> int:
         baseline: list[float] = []
         say("baseline: citizens alone")
         await asyncio.gather(
-            *(harness.walk(n, c, latencies=baseline) for n, c in enumerate(chats(args.citizens)))
+            *(
+                harness.walk(n, c, latencies=baseline, think=1.5)
+                for n, c in enumerate(chats(args.citizens))
+            )
         )
         say(f"{args.connections} slow connections while others book")
         during: list[float] = []
@@ -83,7 +86,10 @@ async def main() -> int:
         half = args.connections // 2
         results = await asyncio.gather(
             *(dribble(harness.port, n < half) for n in range(args.connections)),
-            *(harness.walk(args.citizens + n, c, latencies=during) for n, c in enumerate(people)),
+            *(
+                harness.walk(args.citizens + n, c, latencies=during, think=1.5)
+                for n, c in enumerate(people)
+            ),
         )
         slow = results[: args.connections]
         figures = await harness.figures([*chats(args.citizens), *people])
