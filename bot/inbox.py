@@ -42,7 +42,7 @@ class InboxWriter:
             url = make_url(self.db.url).set(drivername="postgresql")
             self._pool = await asyncpg.create_pool(
                 url.render_as_string(hide_password=False),
-                min_size=1,
+                min_size=0,  # no floor to restore: asyncpg would warn with a traceback per try
                 max_size=self.pool_size,
                 timeout=CONNECT_TIMEOUT_S,  # an unreachable database fails the webhook soon: 503
             )

@@ -56,6 +56,7 @@ BASE_BACKOFF = timedelta(seconds=2)
 MAX_BACKOFF = timedelta(seconds=60)  # a platform back from an outage is used within a minute
 RETRY_FOR = timedelta(hours=2)  # default of PSV_OUTBOX_RETRY_SECONDS
 CLAIM_INTERVAL_S = 0.05  # while sends are in flight, claim at most this often
+KEEP_TRIES = 3  # a kept result failing this often while the database answers is dropped
 MAX_ADDRESSES_PER_CLAIM = 10_000  # well under asyncpg's 32,767 parameters per statement
 ERROR_LIMIT = 300  # characters of OutboxMessage.last_error
 
@@ -197,6 +198,7 @@ class OutboxWorker:
         # Sent (or tried) but not recorded: the database did not answer. Recorded first thing
         # when it answers again; never sent a second time by this worker.
         self.unrecorded: list[tuple[_Job, SendResult | None]] = []
+        self._record_failures: dict[int, int] = {}
         self._reclaim: set[int] | None = None  # own leases of a previous life, found once
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._stopping = False
@@ -271,11 +273,25 @@ class OutboxWorker:
             await self._trouble(exc, f"could not record outbox {job.id}; kept to record later")
 
     async def flush(self) -> int:
-        """Record the results kept while the database was down; raises if it still is."""
+        """Record the results kept while the database was down; raises if it still is.
+
+        A result that fails to record while the database answers (a bug, not an outage) is
+        tried `KEEP_TRIES` times, then dropped with its traceback: its row goes out again
+        after its lease, rather than this worker stopping for good.
+        """
         done = 0
         while self.unrecorded:
             job, result = self.unrecorded[0]
-            await self._record(job, result)
+            try:
+                await self._record(job, result)
+            except Exception as exc:
+                if await self.watch.is_outage(exc):
+                    raise
+                self._record_failures[job.id] = self._record_failures.get(job.id, 0) + 1
+                if self._record_failures[job.id] < KEEP_TRIES:
+                    raise
+                log.error("could not record outbox %d; dropped", job.id, exc_info=exc)
+            self._record_failures.pop(job.id, None)
             self.unrecorded.pop(0)
             done += 1
         if done:
