@@ -18,7 +18,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from bot import hearing, i18n
+from bot import hearing, i18n, needs
 from bot.desk import Desk
 from bot.flows import actions, conditions, placeholders, registry, steps
 from bot.flows.machine import END, CompiledFlow, outcome_trigger
@@ -128,6 +128,7 @@ class Engine:
             await uow.commit()
         if published:
             log.info("published flow templates: %s", ", ".join(published))
+        needs.model()  # built now (about 130 ms of CPU), not on a citizen's first message
 
     async def handle(self, inbound: Inbound) -> list[Outbound]:
         """Process one inbound message; returns the replies (also queued in the outbox).

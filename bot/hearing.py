@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from stdnum.pe import ruc
 
-from bot import places
+from bot import needs, places
 from bot.understand import Choice, ServiceEntry, match_option, search_services
 from bot.understand_dates import read_date
 
@@ -85,6 +85,13 @@ def _region(text: str, regions: Sequence[Choice]) -> Answer | None:
     return None
 
 
+def _confident_service(text: str, services: Sequence[ServiceEntry], lang: str) -> bool:
+    """Whether the needs model is sure the message names one of these services."""
+    need = needs.understand(text, lang)
+    codes = {s.code for s in services}
+    return need.verdict == "confident" and need.labels[0] in codes
+
+
 def hear(
     text: str,
     *,
@@ -97,7 +104,7 @@ def hear(
     heard: dict[str, Answer] = {}
     if not text.strip() or _OPTION_NUMBER.fullmatch(text):
         return heard  # «2» picks an option; it says nothing of a day
-    if search_services(text, list(services)):
+    if search_services(text, list(services)) or _confident_service(text, services, lang):
         heard["service"] = Answer(text)
         if len(text.split()) >= STORY_MIN_WORDS:
             heard["description"] = Answer(text)

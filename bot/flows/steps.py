@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot import i18n, places
+from bot import i18n, needs, places
 from bot.flows.machine import option_trigger
 from bot.flows.placeholders import office_hours, render
 from bot.flows.schema import Step
@@ -48,6 +48,18 @@ from core.names import looks_like_name
 from core.office_hours import OfficeHours
 
 MAX_SLOTS_SHOWN = 8
+MAX_SERVICES_OFFERED = 3
+# What the needs model's intents mean at a list with these option ids (the main menu).
+INTENT_OPTIONS = {
+    "book": "book",
+    "my_appointments": "mine",
+    "cancel": "mine",
+    "reschedule": "mine",
+    "events": "events",
+    "human": "human",
+    "delete_data": "delete",
+    "help": "help",
+}
 # At a list of times, words asking for another day altogether (normalised text).
 OTHER_DAY = re.compile(r"\b(?:otro|otra|diferente)\s+(?:dia|fecha)\b|\banother\s+day\b")
 # A date over half a year ahead whose previous year's day fell in the last two months was meant
@@ -396,10 +408,16 @@ async def _accept_choice(step: Step, turn: Turn) -> AcceptResult:
     if step.source == "regions":
         result = places.resolve_region(turn.inbound.text, choices, result)
     chosen = result.payload
-    if chosen is None and step.source == "services":
+    if step.source == "services" and result.how not in ("payload", "number", "ordinal", "exact"):
+        # Free words are weighed against the whole catalogue, not guessed among the few shown.
         return await _search_services(step, turn)
     if chosen is None and result.ambiguous:
         return _which_one(step, turn, choices, result.ambiguous)
+    if chosen is None and step.options:
+        intent = _intent_option(step, turn)
+        if isinstance(intent, Rejected):
+            return intent
+        chosen = intent
     if chosen is None:
         return Rejected(turn.t("misunderstood") + " " + turn.t("hint.choose_number"))
     if step.source == "regions":
@@ -410,6 +428,21 @@ async def _accept_choice(step: Step, turn: Turn) -> AcceptResult:
         if option.id == chosen and option.goto:
             return Accepted(option_trigger(option.id), value=chosen)
     return Accepted(value=chosen)
+
+
+def _intent_option(step: Step, turn: Turn) -> str | Rejected | None:
+    """Free words at a list of intents (the menu): the option the needs model is sure of.
+
+    A greeting or thanks is answered kindly and the list shown again, not «no le entendí».
+    """
+    need = needs.understand(turn.inbound.text, turn.lang)
+    if need.verdict != "confident":
+        return None
+    label = need.labels[0]
+    if label in ("greeting", "thanks"):
+        return Rejected(turn.t(f"reply.{label}"), understood=True)
+    wanted = INTENT_OPTIONS.get(label)
+    return wanted if wanted in {o.id for o in step.options} else None
 
 
 def _which_one(
@@ -448,15 +481,40 @@ async def _region_checked(turn: Turn, code: str) -> AcceptResult:
 
 
 async def _search_services(step: Step, turn: Turn) -> AcceptResult:
+    """A service in free words, weighed by three readers: its own name in the text, the
+    catalogue's words (`search_services`) and the needs model (`bot/needs.py`).
+
+    Never silently wrong: one service is taken when its name is written and the model is not
+    sure of another; when the model is sure and the catalogue's words do not point elsewhere;
+    when the words point to one the model does not contradict; or when all three agree on the
+    best. Otherwise the best two or three are offered («¿A cuál de estos se refiere?»).
+    """
     services = await _services(turn)
     entries = [ServiceEntry(s.code, tuple(s.names.values()), tuple(s.keywords)) for s in services]
-    found = search_services(turn.inbound.text, entries)
-    if len(found) == 1:
+    text = turn.inbound.text
+    found = search_services(text, entries)
+    need = needs.understand(text, turn.lang)
+    guessed = [label for label in need.labels if label in {s.code for s in services}]
+    named = match_option(text, [Choice(x.code, x.names) for x in entries])
+    if (
+        named.payload is not None
+        and named.how in ("exact", "contains")
+        and (need.verdict != "confident" or not guessed or guessed[0] == named.payload)
+    ):
+        return Accepted(value=named.payload)  # a service's own name, which nothing contradicts
+    if need.verdict == "confident" and guessed and (not found or found[0] == guessed[0]):
+        return Accepted(value=guessed[0])
+    if found and guessed and found[0] == guessed[0] == named.payload:
+        return Accepted(value=found[0])  # the model, the catalogue's words and the names agree
+    if len(found) == 1 and (not guessed or guessed[0] == found[0]):
         return Accepted(value=found[0])
-    if not found:
+    candidates = list(dict.fromkeys([*found, *guessed]))[:MAX_SERVICES_OFFERED]
+    if not candidates:
         return Rejected(turn.t("misunderstood") + " " + turn.t("hint.service_words"))
+    if len(candidates) == 1:
+        return Accepted(value=candidates[0])
     by_code = {s.code: s for s in services}
-    options = _offer(turn, step, [(code, turn.text(by_code[code].names)) for code in found])
+    options = _offer(turn, step, [(code, turn.text(by_code[code].names)) for code in candidates])
     turn.say(turn.t("choice.which_one"), options)
     return Rejected("")
 

@@ -1,0 +1,97 @@
+"""Free words at the menu and at the service question: understood, or the best few offered,
+never a wrong service chosen without a word."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.engine import Engine
+from core.db import Database
+from tests.dialogs.support import Clock, Person, dialog, make_engine
+from tests.factories import NOW, add_specialist
+
+CONSENT = [("hola", "¿Acepta?"), ("si", "¿En qué le puedo ayudar?")]
+
+
+@pytest.fixture
+async def engine(db: Database) -> AsyncIterator[Engine]:
+    async with db.uow() as uow:
+        await add_specialist(uow, "PE-ARE", ("consultas-laborales",))
+        await uow.commit()
+    engine = make_engine(db, Clock(NOW))
+    await engine.start()
+    yield engine
+
+
+@pytest.mark.parametrize(
+    ("said", "service"),
+    [
+        ("liquidacion", "Liquidación de beneficios sociales"),
+        ("quiero demandar a mi empresa necesito un abogado gratis", "Patrocinio judicial"),
+        ("conciliacion", "Conciliación administrativa laboral"),
+    ],
+)
+async def test_free_words_at_the_menu_go_to_their_service(
+    engine: Engine, said: str, service: str
+) -> None:
+    # Were «Disculpe, no le entendí. Responda con el número de una opción.»
+    await dialog(Person(engine), [*CONSENT, (said, "¿En qué región"), ("arequipa", f"{service}")])
+
+
+async def test_the_certificado_is_not_taken_for_conciliation(engine: Engine) -> None:
+    await dialog(
+        Person(engine),
+        [
+            *CONSENT,
+            ("quiero una cita", "¿Con qué tema"),
+            # Was «Conciliación administrativa laboral», chosen without a word.
+            ("el certificado unico laboral", "¿En qué región"),
+            ("arequipa", "Certificado Único Laboral (CUL), Arequipa"),
+        ],
+    )
+
+
+async def test_a_long_story_offers_the_likely_services_not_the_job_board(engine: Engine) -> None:
+    person = Person(engine)
+    await dialog(
+        person,
+        [
+            *CONSENT,
+            ("quiero una cita", "¿Con qué tema"),
+            (
+                "trabaje 5 años en una empresa, me despidieron sin pagarme la cts ni mis "
+                "vacaciones y quiero demandarlos",
+                "¿A cuál de estos",
+            ),
+        ],
+    )
+    assert person.last is not None
+    assert 2 <= len(person.last.options) <= 3
+    assert not any("Bolsa de trabajo" in o for o in person.last.options)
+
+
+@pytest.mark.parametrize(
+    ("said", "answer"),
+    [("hola", "¡Hola! Con gusto le ayudo."), ("gracias", "¡De nada!")],
+)
+async def test_a_greeting_or_thanks_at_the_menu_is_answered_kindly(
+    engine: Engine, said: str, answer: str
+) -> None:
+    person = Person(engine)
+    await dialog(person, [*CONSENT, (said, [answer, "¿En qué le puedo ayudar?"])])
+    assert person.last is not None and "no le entendí" not in person.last.text
+
+
+@pytest.mark.parametrize(
+    ("said", "goes_to"),
+    [
+        ("quiero ver mis citas", "¿Cuál tiene?"),  # my appointments: identify first
+        ("hay algun curso o taller?", "Capacitaciones"),
+    ],
+)
+async def test_intents_in_free_words_open_their_option(
+    engine: Engine, said: str, goes_to: str
+) -> None:
+    await dialog(Person(engine), [*CONSENT, (said, goes_to)])
