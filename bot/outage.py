@@ -14,6 +14,8 @@ import logging
 import time
 from collections.abc import Callable
 
+import asyncpg
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
 from core.db import Database
@@ -22,6 +24,33 @@ log = logging.getLogger("psv.database")
 
 PROBE_TIMEOUT_S = 2.0
 PROBE_EVERY_S = 1.0  # a confirmed outage is re-probed at most this often
+# A connection lost or refused, or a server shutting down or starting up: an outage even if
+# the database answers again by the time the probe asks (a restart can take a second).
+_DISCONNECTS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+)
+
+
+def is_disconnect(error: BaseException) -> bool:
+    """Whether `error` (or what caused it) is a lost or refused database connection."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, _DISCONNECTS):
+            return True
+        orig = getattr(current, "orig", None)
+        if isinstance(orig, BaseException) and id(orig) not in seen:
+            current = orig
+            continue
+        current = current.__cause__ or current.__context__
+    return False
 
 
 class DatabaseWatch:
@@ -73,8 +102,11 @@ class DatabaseWatch:
         if self._recently_down():
             self.failures += 1
             return True
-        if await self.probe():
+        if await self.probe() and not is_disconnect(error):
             return False
+        if not self.down:  # it answers again already: a blip, still said (once)
+            self._went_down("connection lost")
+            self._probed_at = None  # so the next call or health check asks it again
         self.failures += 1
         return True
 

@@ -26,6 +26,7 @@ from bot import i18n
 from bot.channels.base import SendContext, SendResult
 from bot.channels.telegram import TelegramChannel
 from bot.messages import Outbound
+from bot.outage import DatabaseWatch, is_disconnect
 from bot.pacing import FloodGuard, Pacer
 from bot.server import Server
 from bot.worker import OutboxWorker
@@ -519,3 +520,27 @@ async def test_a_slow_body_gets_408_and_an_abandoned_one_one_info_line(
     assert [r.levelname for r in caplog.records if "went away" in r.getMessage()] == ["INFO"]
     # The server still answers everyone else.
     assert (await post_update(client, Stack.tg_text(8701, "hola"))).status == 200
+
+
+async def test_a_lost_connection_is_an_outage_and_a_broken_statement_is_not(
+    cuttable: tuple[Database, Outage], db: Database
+) -> None:
+    """A refused connection counts as an outage; a constraint violation is a bug, logged."""
+    through, outage = cuttable
+    await outage.cut()
+    with pytest.raises(Exception) as refused:  # whichever the driver raises
+        async with through.engine.connect() as conn:
+            await conn.execute(select(1))
+    await outage.restore()
+    broken = None
+    first = await add(db, "8801", "uno")
+    try:
+        await add(db, "8801", "dos", id=first)  # the same primary key again
+    except Exception as error:
+        broken = error
+    assert broken is not None
+    assert await DatabaseWatch(through).is_outage(broken) is False
+    if db.is_postgres:  # SQLite has no connection to lose: a missing file is found by the probe
+        assert is_disconnect(refused.value)
+    watch = DatabaseWatch(through)
+    assert await watch.is_outage(refused.value) is (db.is_postgres or not await watch.probe())
