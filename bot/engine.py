@@ -382,9 +382,13 @@ class Engine:
         step = flow.step(conversation.step)
         if await self._unreadable(turn, flow, step.source):
             return
+        if flow.name == BOOK and await self._undo_guess(turn, flow, step):
+            return
         if flow.name in (BOOK, MENU):
             await self._listen(turn, skip=step.save)
         result = await steps.accept(step, turn)
+        if isinstance(result, steps.Accepted) and step.save != "service":
+            turn.state.pop("service_guessed", None)  # answering on accepts the guess
         if isinstance(result, steps.Rejected) and flow.name == MENU and self._heard_a_need(turn):
             await self._goto_flow(turn, BOOK)  # free words at the menu: the need they name
             return
@@ -475,6 +479,22 @@ class Engine:
                 kept[save] = answer.to_json()
         if kept:
             turn.state["heard"] = kept
+
+    async def _undo_guess(self, turn: Turn, flow: CompiledFlow, step: Step) -> bool:
+        """«no» or «otro» right after a service taken from free words: ask the service again."""
+        if not turn.state.get("service_guessed") or step.save == "service":
+            return False
+        if step.kind not in ("choice", "date", "slot") or not hearing.rejects_guess(
+            turn.inbound.text
+        ):
+            return False
+        turn.state.pop("service_guessed", None)
+        for dropped in ("service", *CORRECTABLE["service"]):
+            turn.answers.pop(dropped, None)
+        target = next(name for name, s in flow.definition.steps.items() if s.save == "service")
+        turn.say(turn.t("service.not_that"))
+        await self._advance(turn, flow, target, ask=True)
+        return True
 
     async def _correct(self, turn: Turn, flow: CompiledFlow) -> bool:
         """«no, en Cusco», «mejor conciliación»: change an earlier answer the words contradict.

@@ -34,6 +34,14 @@ _DNI_WORDS: Final = r"(?:dni|d\.\s?n\.\s?i\.?|documento|doc)"
 _CE_WORDS: Final = r"(?:carne\s+de\s+extranjeria|carnet\s+de\s+extranjeria|\bce\b|c\.\s?e\.)"
 _CE: Final = re.compile(rf"{_CE_WORDS}\D{{0,12}}(?P<n>\d{{9,12}})\b")
 _DIGITS: Final = re.compile(r"(?<![\d/:.\-])(?P<n>\d(?:[ .\-]?\d){7,10})(?![\d/:])")
+# Words that say what was understood is not it: «no», «otro», «no es eso».
+_NOT_THAT: Final = frozenset(
+    {
+        "no", "otro", "otra", "otro tema", "otra cosa", "no es eso", "eso no", "no eso no",
+        "ninguno", "ninguna", "no otro", "otro servicio", "nada que ver", "no es", "not that",
+        "something else", "other", "no thanks",
+    }
+)  # fmt: skip
 _OPTION_NUMBER: Final = re.compile(r"\s*\d{1,2}\s*[.)]?\s*")
 _DNI_NAMED: Final = re.compile(rf"{_DNI_WORDS}\D{{0,12}}(?P<n>\d(?:[ .]?\d){{7}})(?!\d)")
 
@@ -56,7 +64,7 @@ class Answer:
         return cls(str(data.get("text") or ""), str(payload) if payload else None)
 
 
-def _document(text: str) -> dict[str, Answer]:
+def document_by_shape(text: str) -> dict[str, Answer]:
     """A document by its shape: a named or 8-digit DNI, an 11-digit RUC, a named CE."""
     lowered = text.casefold()
     if found := _CE.search(lowered):
@@ -113,5 +121,11 @@ def hear(
     reading = read_date(text, now, lang)
     if reading.date is not None or reading.asap:
         heard["day"] = Answer(text)
-    heard.update(_document(text))
+    heard.update(document_by_shape(text))
     return heard
+
+
+def rejects_guess(text: str) -> bool:
+    """Whether a short message only says that what was understood is not it («no, otro»)."""
+    words = re.sub(r"[^\w\s]", " ", text.casefold()).split()
+    return " ".join(words) in _NOT_THAT

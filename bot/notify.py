@@ -248,6 +248,17 @@ async def _case(uow: UnitOfWork, appointment_id: int) -> _Case:
     return _Case(appointment, tenant, service, specialist, citizen, reach, reminders)
 
 
+# The case card shows this much of a citizen's story; the whole text stays on the appointment.
+CARD_STORY_CHARS = 600
+
+
+def _shortened(story: str) -> str:
+    """A story cut at a word for the case card, marked «…» when cut."""
+    if len(story) <= CARD_STORY_CHARS:
+        return story
+    return story[:CARD_STORY_CHARS].rsplit(" ", 1)[0].rstrip(" ,.;:") + "…"
+
+
 def _masked(number: str | None) -> str:
     if not number:
         return "—"
@@ -374,7 +385,7 @@ def _card(case: _Case, *, now: datetime, reassigned: bool = False) -> list[Note]
         lines.append(i18n.t("notify.card.unverified", lang))
     if citizen is not None and citizen.share_phone and citizen.phone:
         lines.append(i18n.t("notify.card.phone", lang, phone=citizen.phone))
-    description = (appointment.case_description or "").strip()
+    description = _shortened((appointment.case_description or "").strip())
     lines.append(
         i18n.t("notify.card.case", lang, description=description)
         if description

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot import i18n, needs, places
+from bot import hearing, i18n, needs, places
 from bot.flows.machine import option_trigger
 from bot.flows.placeholders import office_hours, render
 from bot.flows.schema import Step
@@ -49,6 +49,7 @@ from core.office_hours import OfficeHours
 
 MAX_SLOTS_SHOWN = 8
 MAX_SERVICES_OFFERED = 3
+OTHER_TOPIC = "other"  # the «otro tema» option beside the services offered
 # What the needs model's intents mean at a list with these option ids (the main menu).
 INTENT_OPTIONS = {
     "book": "book",
@@ -389,6 +390,12 @@ def _typed_number(turn: Turn) -> str | None:
 
 
 async def _accept_choice(step: Step, turn: Turn) -> AcceptResult:
+    if step.source == "document_types" and not turn.inbound.payload:
+        shaped = hearing.document_by_shape(turn.inbound.text)
+        if shaped:
+            # «45678912» where the type is asked: its shape says DNI; the number is kept
+            # (engine hearing) and answers the next question.
+            return Accepted(value=shaped["doc_type"].payload)
     if step.source == "regions" and turn.inbound.location is not None:
         where = turn.inbound.location
         tenant = await catalog.nearest_tenant(turn.uow, where.latitude, where.longitude)
@@ -408,6 +415,8 @@ async def _accept_choice(step: Step, turn: Turn) -> AcceptResult:
     if step.source == "regions":
         result = places.resolve_region(turn.inbound.text, choices, result)
     chosen = result.payload
+    if step.source == "services" and chosen == OTHER_TOPIC:
+        return await _all_services(step, turn)
     if step.source == "services" and result.how not in ("payload", "number", "ordinal", "exact"):
         # Free words are weighed against the whole catalogue, not guessed among the few shown.
         return await _search_services(step, turn)
@@ -501,21 +510,38 @@ async def _search_services(step: Step, turn: Turn) -> AcceptResult:
         and named.how in ("exact", "contains")
         and (need.verdict != "confident" or not guessed or guessed[0] == named.payload)
     ):
-        return Accepted(value=named.payload)  # a service's own name, which nothing contradicts
+        return _guessed(turn, named.payload)  # a service's own name, which nothing contradicts
     if need.verdict == "confident" and guessed and (not found or found[0] == guessed[0]):
-        return Accepted(value=guessed[0])
+        return _guessed(turn, guessed[0])
     if found and guessed and found[0] == guessed[0] == named.payload:
-        return Accepted(value=found[0])  # the model, the catalogue's words and the names agree
+        return _guessed(turn, found[0])  # the model, the catalogue's words and the names agree
     if len(found) == 1 and (not guessed or guessed[0] == found[0]):
-        return Accepted(value=found[0])
+        return _guessed(turn, found[0])
     candidates = list(dict.fromkeys([*found, *guessed]))[:MAX_SERVICES_OFFERED]
     if not candidates:
         return Rejected(turn.t("misunderstood") + " " + turn.t("hint.service_words"))
     if len(candidates) == 1:
-        return Accepted(value=candidates[0])
+        return _guessed(turn, candidates[0])
     by_code = {s.code: s for s in services}
-    options = _offer(turn, step, [(code, turn.text(by_code[code].names)) for code in candidates])
-    turn.say(turn.t("choice.which_one"), options)
+    offered = [(code, turn.text(by_code[code].names)) for code in candidates]
+    offered.append((OTHER_TOPIC, turn.t("option.other_topic")))
+    turn.say(turn.t("choice.which_one"), _offer(turn, step, offered))
+    return Rejected("")
+
+
+def _guessed(turn: Turn, code: str) -> Accepted:
+    """A service taken from free words: «no» or «otro» at the next question undoes it."""
+    turn.state["service_guessed"] = True
+    return Accepted(value=code)
+
+
+async def _all_services(step: Step, turn: Turn) -> AcceptResult:
+    """«Otro tema»: every bookable service of the region, to choose by number or name."""
+    services = await _services(turn)
+    turn.say(
+        turn.t("choice.all_services"),
+        _offer(turn, step, [(s.code, turn.text(s.names)) for s in services]),
+    )
     return Rejected("")
 
 

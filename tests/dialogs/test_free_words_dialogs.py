@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import select
 
 from bot.engine import Engine
 from core.db import Database
+from core.models import Appointment
 from tests.dialogs.support import Clock, Person, dialog, make_engine
 from tests.factories import NOW, add_specialist
 
@@ -68,7 +70,8 @@ async def test_a_long_story_offers_the_likely_services_not_the_job_board(engine:
         ],
     )
     assert person.last is not None
-    assert 2 <= len(person.last.options) <= 3
+    assert person.last.options[-1] == "Otro tema"
+    assert 2 <= len(person.last.options[:-1]) <= 3
     assert not any("Bolsa de trabajo" in o for o in person.last.options)
 
 
@@ -95,3 +98,58 @@ async def test_intents_in_free_words_open_their_option(
     engine: Engine, said: str, goes_to: str
 ) -> None:
     await dialog(Person(engine), [*CONSENT, (said, goes_to)])
+
+
+async def test_no_right_after_a_guessed_service_asks_the_service_again(engine: Engine) -> None:
+    await dialog(
+        Person(engine),
+        [
+            *CONSENT,
+            ("quiero una cita", "¿Con qué tema"),
+            ("liquidacion", ["¿En qué región"]),
+            # «no» or «otro» corrects a wrong guess, as the next message named it.
+            ("no, otro", ["lo entendí mal", "¿Con qué tema"]),
+            ("consultas laborales", "¿En qué región"),
+            ("no", "¿En qué región"),  # a chosen-from-the-list service is no guess to undo
+        ],
+    )
+
+
+async def test_otro_tema_shows_every_bookable_service(engine: Engine) -> None:
+    person = Person(engine)
+    await dialog(
+        person,
+        [
+            *CONSENT,
+            ("quiero una cita", "¿Con qué tema"),
+            ("me despidieron", ["¿A cuál de estos", "Otro tema"]),
+            ("otro tema", "todos los temas con cita"),
+        ],
+    )
+    assert person.last is not None and len(person.last.options) >= 15
+    await dialog(person, [("bolsa de trabajo", "¿En qué región")])
+
+
+async def test_a_document_number_where_its_type_is_asked_is_taken_by_its_shape(
+    engine: Engine, db: Database
+) -> None:
+    story = "Trabajé seis años en una fábrica de Arequipa sin contrato. " * 12
+    await dialog(
+        Person(engine),
+        [
+            *CONSENT,
+            ("quiero una cita", "¿Con qué tema"),
+            ("consultas laborales", "¿En qué región"),
+            ("arequipa", "¿Qué día"),
+            ("el miercoles a las 10", "documento"),
+            # Was «no le entendí»: 8 digits are a DNI, and the number is kept.
+            ("45678912", "nombre completo"),
+            ("Lucia Quispe", "cuéntenos su caso"),
+            # A long story is kept whole, not refused (was «hasta 500 caracteres»).
+            (story, ["*****912", "¿Confirmo la cita?"]),
+            ("si", "confirmada"),
+        ],
+    )
+    async with db.uow() as uow:
+        saved = await uow.session.scalar(select(Appointment.case_description))
+    assert saved == story.strip() and len(saved) > 500
