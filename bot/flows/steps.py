@@ -49,6 +49,8 @@ from core.office_hours import OfficeHours
 
 MAX_SLOTS_SHOWN = 8
 MAX_SERVICES_OFFERED = 3
+# Channels that show options as buttons, not numbered lines (bot/channels/telegram.py).
+BUTTON_CHANNELS = frozenset({"telegram"})
 OTHER_TOPIC = "other"  # the «otro tema» option beside the services offered
 # What the needs model's intents mean at a list with these option ids (the main menu).
 INTENT_OPTIONS = {
@@ -428,7 +430,7 @@ async def _accept_choice(step: Step, turn: Turn) -> AcceptResult:
             return intent
         chosen = intent
     if chosen is None:
-        return Rejected(turn.t("misunderstood") + " " + turn.t("hint.choose_number"))
+        return Rejected(turn.t("misunderstood") + " " + _choose_hint(turn))
     if step.source == "regions":
         return await _region_checked(turn, chosen)
     if step.source == "my_appointments":
@@ -437,6 +439,13 @@ async def _accept_choice(step: Step, turn: Turn) -> AcceptResult:
         if option.id == chosen and option.goto:
             return Accepted(option_trigger(option.id), value=chosen)
     return Accepted(value=chosen)
+
+
+def _choose_hint(turn: Turn) -> str:
+    """How to answer a list on this channel: buttons on Telegram, numbers elsewhere."""
+    return turn.t(
+        "hint.choose_button" if turn.inbound.channel in BUTTON_CHANNELS else "hint.choose_number"
+    )
 
 
 def _intent_option(step: Step, turn: Turn) -> str | Rejected | None:
@@ -641,7 +650,7 @@ async def _accept_slot(step: Step, turn: Turn) -> AcceptResult:
     if chosen is None and text:
         chosen = await _slot_at_named_time(turn)
     if chosen is None:
-        return Rejected(turn.t("misunderstood") + " " + turn.t("hint.choose_number"))
+        return Rejected(turn.t("misunderstood") + " " + _choose_hint(turn))
     return Accepted(value=chosen)
 
 

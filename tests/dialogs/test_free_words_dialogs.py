@@ -153,3 +153,30 @@ async def test_a_document_number_where_its_type_is_asked_is_taken_by_its_shape(
     async with db.uow() as uow:
         saved = await uow.session.scalar(select(Appointment.case_description))
     assert saved == story.strip() and len(saved) > 500
+
+
+async def test_on_telegram_the_hint_speaks_of_buttons_not_numbers(engine: Engine) -> None:
+    person = Person(engine, channel="telegram")
+    await dialog(
+        person,
+        [
+            *CONSENT,
+            # Was «Responda con el número de una opción.» where no numbers are shown.
+            ("qwzx jjj", ["no le entendí", "Toque una de las opciones"]),
+        ],
+    )
+    assert person.last is not None and "número" not in person.last.text
+
+
+async def test_dni_and_number_at_the_document_type_question(engine: Engine) -> None:
+    await dialog(
+        Person(engine),
+        [
+            *CONSENT,
+            ("quiero una cita", "¿Con qué tema"),
+            ("consultas laborales", "¿En qué región"),
+            ("arequipa", "¿Qué día"),
+            ("el miercoles a las 10", "documento"),
+            ("dni 45678912", "nombre completo"),
+        ],
+    )
