@@ -32,7 +32,7 @@ from bot.server import Server
 from bot.worker import OutboxWorker
 from core.db import Database
 from core.models import InboundMessage
-from core.settings import Settings
+from core.settings import Settings, SettingsError, load_settings
 from tests.e2e.stack import Stack
 from tests.fakes.tcp_cut import TcpCut
 from tests.fakes.telegram_api import FakeTelegram
@@ -544,3 +544,18 @@ async def test_a_lost_connection_is_an_outage_and_a_broken_statement_is_not(
         assert is_disconnect(refused.value)
     watch = DatabaseWatch(through)
     assert await watch.is_outage(refused.value) is (db.is_postgres or not await watch.probe())
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("body_timeout_seconds", 0),
+        ("header_timeout_seconds", -1),
+        ("outbox_retry_seconds", 0),
+        ("flood_burst", 0),
+        ("flood_per_minute", 0),
+    ],
+)
+def test_reliability_settings_refuse_nonsense(setting: str, value: float) -> None:
+    with pytest.raises(SettingsError, match=f"PSV_{setting.upper()}"):
+        load_settings(**{setting: value})
