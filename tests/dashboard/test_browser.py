@@ -50,7 +50,12 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    assert shutil.which(CHROMIUM), "install Debian's chromium package (apt-get install chromium)"
+    if not shutil.which(CHROMIUM):
+        # As with PostgreSQL: .ci/run installs it and CI must run these tests.
+        message = "no Chromium at /usr/bin/chromium (apt-get install chromium)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{message}: on CI the browser tests must run", pytrace=False)
+        pytest.skip(message)
     async with async_playwright() as driver:
         found = await driver.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         yield found
