@@ -15,6 +15,14 @@ examples (so a word said under every label, "quiero", "mi", "que", weighs next t
   are never in the index), so the weight is a choice: enough for «hola» alone to be confident.
 - A second BM25 field holds the character 3-grams of every word (with its edges), weighted by
   `CHAR_WEIGHT`: that is how "conciliasion", "certifcado" or "sita" still find their label.
+- Beside BM25, each label has a centroid: the mean of its examples' character 3-4-gram TF-IDF
+  vectors (sublinear counts, each example normalised to length 1). The cosine between a message
+  and each centroid, weighted by `CENTROID_WEIGHT`, is added to the label's BM25 score: BM25
+  over one big document per label favours small labels (length normalisation) and words that
+  happen to be frequent in one label; the centroid votes with every example of a label equally.
+- Place names (Peru's departments, their capitals and provinces, from core/data/tenants.yaml and
+  core/data/places.tsv) are taken out of messages and examples before anything is counted: a
+  place says where, never what, so «arequipa» or «no, en cusco» alone understands nothing.
 - Scores become probabilities with a softmax over the labels plus one "nothing" alternative of
   fixed score (`NOTHING_SCORE`), so a message that matches nothing ("asdfgh", "😎") gives every
   label a low probability instead of a uniform guess. The temperature grows with the square
@@ -22,9 +30,9 @@ examples (so a word said under every label, "quiero", "mi", "que", weighs next t
 
 Why not scikit-learn: importing it (with SciPy) takes 1.2-3.5 s on the 2-core machine, far over
 the 300 ms load budget; on the same held-out split its LinearSVC over word+char n-grams scored
-88.7% / 97.4% (top-1 / top-3) against 85.9% / 96.2% here. This index loads in about 0.13 s of
-CPU and answers in about 0.08 ms. K1, B, CHAR_WEIGHT, the temperature, the "nothing" score and the
-thresholds were chosen by 5-fold cross-validation on the train split only; the held-out
+88.7% / 97.4% (top-1 / top-3) on the corpus of 2,098 rows. Figures for this model are in
+docs/benchmarks.md. K1, B, CHAR_WEIGHT, CENTROID_WEIGHT, the temperature, the "nothing" score and
+the thresholds were chosen by 5-fold cross-validation on the train split only; the held-out
 test split is for measuring (tests/unit/test_needs.py, bench/bench_needs.py).
 """
 
@@ -33,7 +41,8 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
@@ -46,6 +55,9 @@ from bot.understand import normalise
 
 CORPUS_PATH: Final = Path(__file__).parent / "corpus" / "needs.tsv"
 """The labelled corpus shipped with the package."""
+_DATA: Final = Path(__file__).resolve().parents[1] / "core" / "data"
+PLACE_FILES: Final = (_DATA / "tenants.yaml", _DATA / "places.tsv")
+"""Where place names are read: the regions and their capitals, and the provinces."""
 
 INTENTS: Final = (
     "book", "my_appointments", "cancel", "reschedule", "events", "human", "delete_data",
@@ -59,6 +71,8 @@ B: Final = 0.75
 """BM25 length normalisation (the usual value)."""
 CHAR_WEIGHT: Final = 0.6
 """Weight of the character 3-gram field against the stem field (best in CV on train)."""
+CENTROID_WEIGHT: Final = 30.0
+"""Weight of the cosine to each label's character 3-4-gram centroid (best in CV on train)."""
 WHOLE_WEIGHT: Final = 3.0
 """Weight of the whole-message field: a message equal to a corpus phrasing is that phrasing."""
 TEMPERATURE: Final = 1.0
@@ -69,9 +83,9 @@ MAX_CHARS: Final = 1200
 """Only the first characters of a message are read (bounds the work per message)."""
 
 CONFIDENT: Final = 0.8
-"""From this probability the best label is taken (96% right, 70% of messages, in CV)."""
+"""From this probability the best label is taken (96% right, 83% of messages, in CV)."""
 UNSURE: Final = 0.1
-"""Below this, nothing was understood (gibberish stays under 0.06; 0.5% of real messages)."""
+"""Below this, nothing was understood (gibberish stays under 0.07; 0.05% of real messages)."""
 OFFER_FLOOR: Final = 0.05
 """Labels offered when unsure: the best two or three at or above this probability."""
 
@@ -84,6 +98,8 @@ _STEMMERS: Final = {
 _STEM_LOCK: Final = threading.Lock()  # PyStemmer's stemmers are not thread-safe.
 _VOWEL_RUN: Final = re.compile(r"([aeiou])\1+")
 _LETTER_RUN: Final = re.compile(r"([a-z])\1\1+")
+_SUBLINEAR: Final = tuple(1.0 + math.log(n) if n else 0.0 for n in range(8))
+_TENANT_NAME: Final = re.compile(r"^\s*(?:- )?(?:name|capital):\s*(.+?)\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +144,37 @@ def load_corpus(path: Path = CORPUS_PATH) -> tuple[Example, ...]:
     return tuple(examples)
 
 
+@lru_cache(maxsize=1)
+def _place_names() -> tuple[tuple[str, ...], ...]:
+    """Return the normalised place names (regions, capitals, provinces), longest first."""
+    tenants, places = PLACE_FILES
+    names = {normalise(n) for n in _TENANT_NAME.findall(tenants.read_text(encoding="utf-8"))}
+    for line in places.read_text(encoding="utf-8").splitlines():
+        fields = line.split("\t")
+        if line[:1] != "#" and len(fields) == 4 and fields[1] == "province":
+            names.add(normalise(fields[2]))
+    return tuple(sorted((tuple(n.split()) for n in names if n), key=lambda n: (-len(n), n)))
+
+
+def _without_places(words: list[str]) -> list[str]:
+    """Return the words with every place name (whole words, longest first) taken out."""
+    firsts = frozenset(w for w in words)
+    names = [n for n in _place_names() if n[0] in firsts]
+    if not names:
+        return words
+    kept: list[str] = []
+    i = 0
+    while i < len(words):
+        hit = next((n for n in names if tuple(words[i : i + len(n)]) == n), None)
+        if hit is None:
+            kept.append(words[i])
+            i += 1
+        else:
+            i += len(hit)
+    return kept
+
+
+@lru_cache(maxsize=65536)
 def _squeeze(word: str) -> str:
     """Squeeze repeated vowels and runs of 3+ equal letters ("holaaa" -> "hola")."""
     return _LETTER_RUN.sub(r"\1", _VOWEL_RUN.sub(r"\1", word))
@@ -149,9 +196,27 @@ def _char_terms(word: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(padded[i : i + 3] for i in range(len(padded) - 2)))
 
 
+@lru_cache(maxsize=65536)
+def _long_char_terms(word: str) -> tuple[str, ...]:
+    """Return the character 3- and 4-grams of a word with its edges marked."""
+    padded = f"<{word}>"
+    return tuple(padded[i : i + n] for n in (3, 4) for i in range(len(padded) - n + 1))
+
+
 def _words(text: str) -> list[str]:
-    """Return the squeezed, normalised words of a text."""
-    return [_squeeze(w) for w in normalise(text[:MAX_CHARS]).split()]
+    """Return the squeezed, normalised words of a text, place names taken out."""
+    return [_squeeze(w) for w in _without_places(normalise(text[:MAX_CHARS]).split())]
+
+
+def _unit_vector(counts: Counter[str], idf: Mapping[str, float]) -> dict[str, float]:
+    """Return the sublinear TF-IDF vector of term counts, normalised to length 1."""
+    vector = {
+        t: (_SUBLINEAR[n] if n < 8 else 1.0 + math.log(n)) * idf[t]
+        for t, n in counts.items()
+        if t in idf
+    }
+    norm = math.sqrt(sum(x * x for x in vector.values())) or 1.0
+    return {t: x / norm for t, x in vector.items()}
 
 
 def _stem_terms(words: Sequence[str]) -> list[str]:
@@ -197,6 +262,46 @@ class _Field:
                 scores[index] += weight * value
 
 
+class _Centroids:
+    """Per label, the normalised mean of its examples' character n-gram TF-IDF vectors."""
+
+    def __init__(self, docs: Sequence[Sequence[str]], labels: Sequence[int], count: int) -> None:
+        frequencies: Counter[str] = Counter()
+        bags = [Counter(doc) for doc in docs]
+        for bag in bags:
+            frequencies.update(bag.keys())
+        size = len(bags)
+        self.idf = {t: math.log((1 + size) / (1 + n)) + 1.0 for t, n in frequencies.items()}
+        squares = {t: x * x for t, x in self.idf.items()}
+        # Each example's vector is idf * sublinear count / its norm: the idf is factored out of
+        # the sums and put back once per label and term (this is the load time's hot loop).
+        sums: list[dict[str, float]] = [{} for _ in range(count)]
+        for bag, label in zip(bags, labels, strict=True):
+            if max(bag.values(), default=1) == 1:
+                inverse = 1.0 / math.sqrt(sum(map(squares.__getitem__, bag)) or 1.0)
+                total = sums[label]
+                for term in bag:
+                    total[term] = total.get(term, 0.0) + inverse
+                continue
+            weights = {t: _SUBLINEAR[n] if n < 8 else 1.0 + math.log(n) for t, n in bag.items()}
+            inverse = 1.0 / math.sqrt(sum(squares[t] * w * w for t, w in weights.items()))
+            total = sums[label]
+            for term, weight in weights.items():
+                total[term] = total.get(term, 0.0) + weight * inverse
+        self.postings: dict[str, list[tuple[int, float]]] = {}
+        for label, total in enumerate(sums):
+            vector = {t: x * self.idf[t] for t, x in total.items()}
+            norm = math.sqrt(sum(x * x for x in vector.values())) or 1.0
+            for term, value in vector.items():
+                self.postings.setdefault(term, []).append((label, value / norm))
+
+    def add(self, terms: Iterable[str], weight: float, scores: list[float]) -> None:
+        """Add weight times the cosine between the terms and each label's centroid into scores."""
+        for term, value in _unit_vector(Counter(terms), self.idf).items():
+            for index, centre in self.postings.get(term, ()):
+                scores[index] += weight * value * centre
+
+
 class NeedsModel:
     """A BM25 index whose documents are the labels (all their examples) a message may mean."""
 
@@ -206,23 +311,29 @@ class NeedsModel:
         stems: list[list[str]] = [[] for _ in self.labels]
         chars: list[list[str]] = [[] for _ in self.labels]
         wholes: list[list[str]] = [[] for _ in self.labels]
+        grams: list[list[str]] = []
         for example in examples:
             words = _words(example.text)
+            grams.append([g for w in words for g in _long_char_terms(w)])
             stems[position[example.label]].extend(_stem_terms(words))
             chars[position[example.label]].extend(g for w in words for g in _char_terms(w))
             wholes[position[example.label]].extend(_whole_terms(words))
         self._stems = _Field(stems)
         self._chars = _Field(chars)
         self._wholes = _Field(wholes)
+        owners = [position[e.label] for e in examples]
+        self._centroids = _Centroids(grams, owners, len(self.labels))
 
     def label_scores(self, text: str) -> tuple[list[float], int]:
-        """Return each label's BM25 score and how many distinct stem terms the message has."""
+        """Return each label's score (BM25 plus centroid cosine) and the count of distinct stems."""
         words = _words(text)
         terms = _stem_terms(words)
         scores = [0.0] * len(self.labels)
         self._stems.add(terms, 1.0, scores)
         self._chars.add((g for w in words for g in _char_terms(w)), CHAR_WEIGHT, scores)
         self._wholes.add(_whole_terms(words), WHOLE_WEIGHT, scores)
+        grams = (g for w in words for g in _long_char_terms(w))
+        self._centroids.add(grams, CENTROID_WEIGHT, scores)
         return scores, len(set(terms))
 
     def classify(self, text: str) -> list[tuple[str, float]]:

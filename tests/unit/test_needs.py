@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,11 +15,15 @@ from bot.understand import normalise
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# The issue asks for 92% / 98%. With this corpus the model measures 85.9% / 96.2% (and
-# scikit-learn's LinearSVC on word+char n-grams 88.7% / 97.4% on the same split): these floors
-# guard against regressions; docs/benchmarks.md reports the figures and the gap.
-TOP1_FLOOR = 0.84
-TOP3_FLOOR = 0.95
+# The issue asks for 92% / 98%. The model measures 90.4% / 98.1% on the held-out split (see
+# docs/benchmarks.md): these floors, a little under, guard against regressions.
+TOP1_FLOOR = 0.89
+TOP3_FLOOR = 0.975
+
+# The held-out rows (text, label, language, in file order) as they were when the split was
+# fixed: rows added later are train rows, so the held-out split never moves.
+TEST_ROWS = 425
+TEST_ROWS_SHA256 = "8a871ec5d6f1720bdf4f513a2d9992af4dbfa60f2e27c048f03b5680efc6aa7f"
 
 
 def _services() -> list[str]:
@@ -56,7 +61,26 @@ def test_corpus_rows_are_distinct_and_split_about_a_fifth(
     for label in {e.label for e in corpus}:
         rows = [e for e in corpus if e.label == label]
         held = sum(e.split == "test" for e in rows)
-        assert 0.15 <= held / len(rows) <= 0.25, label
+        assert 0.12 <= held / len(rows) <= 0.25, label
+
+
+def test_held_out_rows_are_the_ones_fixed_at_first(corpus: tuple[needs.Example, ...]) -> None:
+    test = [e for e in corpus if e.split == "test"]
+    digest = hashlib.sha256("\n".join(f"{e.text}\t{e.label}\t{e.lang}" for e in test).encode())
+    assert len(test) == TEST_ROWS
+    assert digest.hexdigest() == TEST_ROWS_SHA256
+
+
+def test_split_rule_holds_until_the_first_added_row(corpus: tuple[needs.Example, ...]) -> None:
+    # In each label and language, every fifth row from the third is test; the rows appended
+    # after the last test row of their group (all after the split was fixed) are train.
+    groups: dict[tuple[str, str], list[str]] = {}
+    for example in corpus:
+        groups.setdefault((example.label, example.lang), []).append(example.split)
+    for key, splits in groups.items():
+        last = max((i for i, s in enumerate(splits) if s == "test"), default=-1)
+        assert splits[: last + 1] == ["test" if i % 5 == 2 else "train" for i in range(last + 1)]
+        assert len(splits) - last - 1 >= 0 and "test" not in splits[last + 1 :], key
 
 
 def test_quechua_rows_use_only_attested_words(corpus: tuple[needs.Example, ...]) -> None:
@@ -158,9 +182,29 @@ def test_nonsense_is_nothing(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "text", ["arequipa", "no, en cusco", "Lucia Quispe", "huancayo", "soy de trujillo", "lima lima"]
+)
+def test_a_place_or_a_name_alone_is_not_a_need(text: str) -> None:
+    assert needs.understand(text).verdict != "confident"
+
+
+@pytest.mark.parametrize(
+    ("text", "place", "label"),
+    [
+        ("busco chamba en arequipa", " en arequipa", "bolsa-de-trabajo"),
+        ("quiero una cita en cusco", " en cusco", "book"),
+        ("me botaron en la libertad, me deben la cts", " en la libertad", None),
+    ],
+)
+def test_a_place_beside_a_need_changes_nothing(text: str, place: str, label: str | None) -> None:
+    assert needs.classify(text) == needs.classify(text.replace(place, " en"))
+    if label is not None:
+        assert needs.understand(text) == needs.Understanding("confident", (label,))
+
+
+@pytest.mark.parametrize(
     ("text", "offered"),
     [
-        ("mi cita", {"my_appointments", "cancel", "reschedule"}),
         ("certificado", {"certificado-unico-laboral", "certificacion-competencias-laborales"}),
         ("registro", {"registro-contrato-trabajo-hogar", "registro-organizaciones-sindicales"}),
     ],
@@ -170,6 +214,14 @@ def test_a_word_several_needs_share_offers_two_or_three(text: str, offered: set[
     assert understood.verdict == "unsure"
     assert 2 <= len(understood.labels) <= 3
     assert offered <= set(understood.labels)
+
+
+def test_my_appointment_alone_shows_my_appointments_and_ranks_cancel_and_reschedule_next() -> None:
+    # «mi cita» leads to the citizen's appointments, from which cancelling or rescheduling is
+    # one step; the two are next in the ranking.
+    ranking = [label for label, _ in needs.classify("mi cita")[:3]]
+    assert ranking[0] == "my_appointments"
+    assert set(ranking) == {"my_appointments", "cancel", "reschedule"}
 
 
 def test_scores_are_probabilities_ranked_best_first() -> None:
