@@ -83,6 +83,7 @@ class Column:
     header: str
     show: Callable[[Any], str] = cell
     justify: str = "left"
+    whole: bool = False  # never cut or wrapped (codes people type back)
 
 
 def table(
@@ -98,7 +99,13 @@ def table(
         return
     grid = Table(title=title, header_style="bold", title_justify="left")
     for column in columns:
-        grid.add_column(column.header, justify=column.justify)  # type: ignore[arg-type]
+        widest = max([len(column.header)] + [len(column.show(i.get(column.key))) for i in items])
+        grid.add_column(
+            column.header,
+            justify=column.justify,  # type: ignore[arg-type]
+            no_wrap=column.whole,
+            min_width=widest if column.whole else None,
+        )
     for item in items:
         grid.add_row(*(escape(column.show(item.get(column.key))) for column in columns))
     out().print(grid)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -10,8 +11,8 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from admin_cli import flow_report, output
 from admin_cli import graph as diagrams
-from admin_cli import output
 from admin_cli.client import Client, path
 from admin_cli.commands.common import JsonOpt, TenantOpt, connect
 from admin_cli.editor import edit_text
@@ -21,9 +22,32 @@ from admin_cli.output import Column
 app = typer.Typer(help="Conversation flows: show, edit, validate, publish, roll back, try.")
 
 NameArg = Annotated[str, typer.Argument(help="The flow's name, e.g. menu or book.")]
-VersionOpt = Annotated[
-    int | None, typer.Option("--version", "-v", min=1, help="One version (default: see help).")
+
+
+def _version_opt(default: str) -> Any:
+    return typer.Option(
+        "--version",
+        "-v",
+        min=1,
+        help=f"A version number of the region, as `flows versions` lists it (default: {default}).",
+    )
+
+
+VersionOpt = Annotated[int | None, _version_opt("the live version, else the national template")]
+EditVersionOpt = Annotated[
+    int | None, _version_opt("the newest draft, else the live version, else the national template")
 ]
+DiffVersionOpt = Annotated[int | None, _version_opt("the newest draft, else the live version")]
+PublishVersionOpt = Annotated[int | None, _version_opt("the newest draft")]
+TryVersionOpt = Annotated[int | None, _version_opt("the newest draft, else the live version")]
+LangOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--lang",
+        help="Language of validation messages: es (default) or en; or set PSV_ADMIN_LANG.",
+    ),
+]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before publishing.")]
 
 COLUMNS = [
     Column("name", "Flow"),
@@ -37,6 +61,7 @@ class Against(StrEnum):
     """What `flows diff` compares with."""
 
     previous = "previous"
+    live = "live"
     national = "national"
 
 
@@ -68,8 +93,9 @@ def _fetch(client: Client, tenant: str, name: str, version: int | None) -> dict[
 
 
 def _describe(flow: dict[str, Any]) -> str:
-    origin = "national template" if flow.get("source_of") == "national" else "region's own"
-    return f"flow {flow.get('name')} version {flow.get('version')} ({flow.get('status')}, {origin})"
+    if flow.get("source_of") == "national":
+        return f"flow {flow.get('name')}: the national template (no version of the region is live)"
+    return f"flow {flow.get('name')} version {flow.get('version')} ({flow.get('status')})"
 
 
 def _first_line(problem: CliError) -> int | None:
@@ -98,11 +124,19 @@ def versions(name: NameArg, tenant: TenantOpt = None, as_json: JsonOpt = False) 
     columns = [
         Column("version", "Version", justify="right"),
         Column("status", "Status"),
+        Column("live", "Live", lambda v: "◀ live" if v else ""),
         Column("created_by", "By"),
         Column("created_at", "Created", output.when),
         Column("published_at", "Published", output.when),
     ]
     output.listing(items, columns, as_json=as_json, title=f"Versions of {name} in {code}")
+    if not as_json:
+        live = [i for i in items if isinstance(i, dict) and i.get("live")]
+        output.say(
+            f"Live for new conversations: version {live[0]['version']}."
+            if live
+            else "Live for new conversations: the national template (no version of the region)."
+        )
 
 
 @app.command("show")
@@ -144,12 +178,21 @@ def validate(
     name: NameArg,
     file: Annotated[Path, typer.Argument(help="The YAML file to check.")],
     tenant: TenantOpt = None,
+    lang: LangOpt = None,
 ) -> None:
-    """Check a YAML file against the validator (nothing is stored)."""
+    """Check a YAML file against the validator (nothing is stored); errors at their line."""
+    words = flow_report.language(lang)
     text = _read(file)
     with connect() as client:
-        client.post(_flow_path(client.tenant(tenant), name, "validate"), {"yaml": text})
-    output.say(f"[green]{escape(str(file))} is a valid {escape(name)} flow.[/green]")
+        try:
+            answer = client.post(
+                _flow_path(client.tenant(tenant), name, "validate"), {"yaml": text}
+            )
+        except CliError as problem:
+            raise flow_report.refused(problem, words, text) from None
+    flow_report.warn(answer, words, text)
+    shown = flow_report.word(words, "valid", file=escape(str(file)), name=escape(name))
+    output.say(f"[green]{shown}[/green]")
 
 
 def _read(file: Path) -> str:
@@ -162,12 +205,15 @@ def _read(file: Path) -> str:
 
 
 @app.command("edit")
-def edit(name: NameArg, tenant: TenantOpt = None, version: VersionOpt = None) -> None:
+def edit(
+    name: NameArg, tenant: TenantOpt = None, version: EditVersionOpt = None, lang: LangOpt = None
+) -> None:
     """Edit a flow in $EDITOR and keep it as a draft (reopened while it does not validate).
 
     Starts from the region's unpublished draft if there is one, else its live version, else the
     national template (or from --version).
     """
+    words = flow_report.language(lang)
     with connect() as client:
         code = client.tenant(tenant)
         if version is None:
@@ -186,13 +232,14 @@ def edit(name: NameArg, tenant: TenantOpt = None, version: VersionOpt = None) ->
             except CliError as problem:
                 if problem.exit_code not in (ExitCode.INVALID, ExitCode.CONFLICT):
                     raise
-                output.error(problem)
+                output.error(flow_report.refused(problem, words, text))
                 line = _first_line(problem)
                 if not typer.confirm("Edit again?", default=True):
                     raise CliError("Edit abandoned; nothing stored.", ExitCode.INVALID) from None
                 continue
             break
     stored = answer.get("version") if isinstance(answer, dict) else None
+    flow_report.warn(answer, words, text)
     output.say(f"[green]Stored draft version {stored} of {escape(name)} for {code}.[/green]")
     output.note(
         f"Try it: psv-admin flows try {name} --version {stored}    "
@@ -200,14 +247,69 @@ def edit(name: NameArg, tenant: TenantOpt = None, version: VersionOpt = None) ->
     )
 
 
+def _named(text: str) -> str | None:
+    """The flow's name as its text says (`flow: book`), without parsing the rest."""
+    found = re.search(r"^flow:\s*[\"']?([a-z][a-z0-9_]*)", text, re.MULTILINE)
+    return found.group(1) if found else None
+
+
+@app.command("push")
+def push(
+    file: Annotated[Path, typer.Argument(help="The YAML file, edited in any editor.")],
+    flow: Annotated[
+        str | None, typer.Option("--flow", help="The flow's name (default: its `flow:` line).")
+    ] = None,
+    tenant: TenantOpt = None,
+    yes: YesOpt = False,
+    lang: LangOpt = None,
+) -> None:
+    """Store a YAML file as a draft, show what it changes against what is live, then publish it
+    after asking (--yes: without asking). A file that does not validate stores nothing."""
+    words = flow_report.language(lang)
+    text = _read(file)
+    name = flow or _named(text) or file.stem
+    with connect() as client:
+        code = client.tenant(tenant)
+        try:
+            answer = client.post(_flow_path(code, name, "drafts"), {"yaml": text})
+        except CliError as problem:
+            raise flow_report.refused(problem, words, text) from None
+        stored = answer.get("version") if isinstance(answer, dict) else None
+        flow_report.warn(answer, words, text)
+        output.say(f"[green]Stored draft version {stored} of {escape(name)} for {code}.[/green]")
+        changes = client.get(_flow_path(code, name, "diff"), against="live", version=stored)
+        output.say(f"What it changes against what is live ({escape(str(changes.get('from')))}):")
+        _print_diff(str((changes or {}).get("diff") or ""))
+        if not yes and not _ask(f"Publish version {stored} of {name} for {code} now?"):
+            output.say(
+                f"Not published. Try it: psv-admin flows try {name} --version {stored}    "
+                f"Publish it: psv-admin flows publish {name} --version {stored}"
+            )
+            return
+        client.post(_flow_path(code, name, "publish"), {"version": stored})
+    output.say(
+        f"[green]Published version {stored} of {escape(name)} for {code}.[/green] New "
+        "conversations use it; conversations already running finish on their version."
+    )
+
+
+def _ask(question: str) -> bool:
+    """A yes/no question; no answer (no terminal, end of input) is no."""
+    try:
+        return bool(typer.confirm(question, default=False))
+    except typer.Abort:
+        return False
+
+
 @app.command("diff")
 def diff(
     name: NameArg,
     against: Annotated[
-        Against, typer.Option("--against", help="previous version, or the national template")
+        Against,
+        typer.Option("--against", help="previous version, what is live, or the national template"),
     ] = Against.previous,
     tenant: TenantOpt = None,
-    version: VersionOpt = None,
+    version: DiffVersionOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show what a version changes (default: the newest) as a unified diff."""
@@ -217,7 +319,10 @@ def diff(
     if as_json:
         output.print_json(answer)
         return
-    text = str((answer or {}).get("diff") or "")
+    _print_diff(str((answer or {}).get("diff") or ""))
+
+
+def _print_diff(text: str) -> None:
     if not text.strip():
         output.say("No differences.")
         return
@@ -233,7 +338,7 @@ def diff(
 
 
 @app.command("publish")
-def publish(name: NameArg, tenant: TenantOpt = None, version: VersionOpt = None) -> None:
+def publish(name: NameArg, tenant: TenantOpt = None, version: PublishVersionOpt = None) -> None:
     """Make a draft live for new conversations (default: the newest draft)."""
     with connect() as client:
         code = client.tenant(tenant)
@@ -252,9 +357,31 @@ def rollback(name: NameArg, tenant: TenantOpt = None) -> None:
     with connect() as client:
         code = client.tenant(tenant)
         answer = client.post(_flow_path(code, name, "rollback"), {})
+    output.say(f"[green]Rolled back {escape(name)} for {code}: {_live_words(answer)}.[/green]")
+
+
+def _live_words(answer: Any) -> str:
+    if isinstance(answer, dict) and answer.get("source_of") == "national":
+        return "the national template is live again (new conversations get it)"
     live = answer.get("version") if isinstance(answer, dict) else None
-    shown = f"version {live}" if live is not None else "the previous version"
-    output.say(f"[green]Rolled back {escape(name)} for {code}: {shown} is live again.[/green]")
+    return f"version {live} is live again" if live is not None else "the previous version is live"
+
+
+@app.command("reset")
+def reset(name: NameArg, tenant: TenantOpt = None, yes: YesOpt = False) -> None:
+    """Go back to the national template: the region's live version is retired (audited).
+
+    Every version stays listed and can be published again with `flows publish --version N`.
+    """
+    with connect() as client:
+        code = client.tenant(tenant)
+        if not yes and not typer.confirm(
+            f"New conversations of {code} will get the national template of {name}. Go on?",
+            default=False,
+        ):
+            raise CliError("Nothing changed.", ExitCode.FAILURE)
+        answer = client.post(_flow_path(code, name, "reset"), {})
+    output.say(f"[green]Reset {escape(name)} for {code}: {_live_words(answer)}.[/green]")
 
 
 @app.command("graph")
@@ -323,7 +450,7 @@ def _turn(
 def try_flow(
     name: NameArg,
     tenant: TenantOpt = None,
-    version: VersionOpt = None,
+    version: TryVersionOpt = None,
     say: Annotated[
         list[str] | None,
         typer.Option("--say", help="Send these lines in order instead of reading the terminal."),

@@ -27,7 +27,7 @@ def _minutes(values: Any) -> str:
 
 
 COLUMNS = [
-    Column("code", "Code"),
+    Column("code", "Code", whole=True),
     Column("name", "Name"),
     Column("enabled", "Enabled"),
     Column("duration_minutes", "Minutes", justify="right"),

@@ -67,6 +67,19 @@ def _query(request: web.Request, ctx: AdminContext, tenant: Tenant) -> AnySelect
     return query
 
 
+async def _check_service(uow: UnitOfWork, request: web.Request) -> None:
+    """An unknown `service` filter is an error naming the valid codes, never an empty list."""
+    code = request.query.get("service")
+    if not code:
+        return
+    codes = sorted(await uow.session.scalars(select(Service.code)))
+    if code not in codes:
+        raise invalid(
+            f"unknown service {code[:80]!r}; the service codes are: {', '.join(codes)}",
+            field="service",
+        )
+
+
 def _row_json(a: Appointment, code: str, specialist: str, c: Citizen) -> dict[str, Any]:
     return {
         "id": a.id,
@@ -90,6 +103,7 @@ async def list_appointments(request: web.Request) -> web.Response:
     ctx = context(request)
     async with reading(request) as uow:
         tenant = await scoped_tenant(uow, request)
+        await _check_service(uow, request)
         rows, cursor = await fetch(uow, _query(request, ctx, tenant), Appointment.id, page)
     return listing([_row_json(*row) for row in rows], cursor)
 
@@ -99,6 +113,7 @@ async def export_appointments(request: web.Request) -> web.StreamResponse:
     ctx = context(request)
     async with ctx.db.uow() as uow:
         tenant = await scoped_tenant(uow, request)
+        await _check_service(uow, request)
         query = _query(request, ctx, tenant)
         await audit.record(
             uow,

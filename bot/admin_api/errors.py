@@ -59,7 +59,21 @@ def conflict(message: str, **details: Any) -> ApiError:
 
 def flow_errors(errors: list[FlowError]) -> dict[str, Any]:
     """Flow validation errors as `details.errors` (line, step, message)."""
-    return {"errors": [{"line": e.line, "step": e.step, "message": e.message} for e in errors]}
+    return {"errors": [flow_error_json(e) for e in errors]}
+
+
+def flow_error_json(error: FlowError) -> dict[str, Any]:
+    """One flow error or warning: where (line, column, step), what (English and Spanish),
+    the offending text and what is allowed instead."""
+    return {
+        "line": error.line,
+        "column": error.column,
+        "step": error.step,
+        "message": error.message,
+        "message_es": error.es or error.message,
+        "text": error.text,
+        "allowed": list(error.allowed),
+    }
 
 
 def error_response(

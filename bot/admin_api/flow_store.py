@@ -67,7 +67,16 @@ def _validate(source: str, name: str, languages: tuple[str, ...]) -> FlowDefinit
     flow = load_valid(source, file, known_flows=template_names(), tenant_languages=languages)
     if flow.name != name:
         raise InvalidFlow(
-            [FlowError(file, 1, None, f"the flow is named {flow.name!r} but saved as {name!r}")]
+            [
+                FlowError(
+                    file,
+                    1,
+                    None,
+                    f"the flow is named {flow.name!r} but saved as {name!r}",
+                    es=f"el archivo dice flow: {flow.name} pero se guarda como {name}",
+                    allowed=(name,),
+                )
+            ]
         )
     return flow
 
@@ -218,7 +227,8 @@ async def publish(
 
 
 async def rollback(uow: UnitOfWork, tenant: Tenant, name: str, *, by: str) -> FlowVersion:
-    """Republish the version that was live before the current one."""
+    """Republish the version that was live before the current one (the national template when
+    the current one is the region's first published version)."""
     current_row = await live(uow, tenant.id, name)
     if current_row is None or current_row.published_at is None:
         raise NotActive(f"flow {name!r} has no live version of this region to roll back")
@@ -236,7 +246,7 @@ async def rollback(uow: UnitOfWork, tenant: Tenant, name: str, *, by: str) -> Fl
         .limit(1)
     )
     if previous is None:
-        raise NotActive(f"flow {name!r} has no earlier version of this region to roll back to")
+        return await _to_national(uow, tenant, current_row, by=by, action="flow.rollback")
     await check_source(previous.source, name, tenant)
     before = _snapshot(current_row)
     current_row.status = RETIRED
@@ -254,3 +264,34 @@ async def rollback(uow: UnitOfWork, tenant: Tenant, name: str, *, by: str) -> Fl
         after=_snapshot(previous),
     )
     return previous
+
+
+async def _to_national(
+    uow: UnitOfWork, tenant: Tenant, current_row: FlowVersion, *, by: str, action: str
+) -> FlowVersion:
+    """Retire the region's live version: new conversations get the national template."""
+    template = await national(uow, current_row.name)
+    before = _snapshot(current_row)
+    current_row.status = RETIRED
+    current_row.published_at = None
+    await uow.session.flush()
+    await audit.record(
+        uow,
+        actor=by,
+        action=action,
+        entity="flow",
+        entity_id=f"{current_row.name}@national",
+        tenant_id=tenant.id,
+        before=before,
+        after={"version": None, "source": "national", "checksum": template.checksum},
+    )
+    return template
+
+
+async def reset(uow: UnitOfWork, tenant: Tenant, name: str, *, by: str) -> FlowVersion:
+    """Back to the national template: the region's live version is retired (kept, and
+    publishable again by number); an unpublished draft stays a draft."""
+    current_row = await live(uow, tenant.id, name)
+    if current_row is None:
+        raise NotActive(f"flow {name!r} of this region already follows the national template")
+    return await _to_national(uow, tenant, current_row, by=by, action="flow.reset")

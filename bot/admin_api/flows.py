@@ -12,18 +12,30 @@ from bot.admin_api import flow_store, sandbox
 from bot.admin_api.auth import scoped_tenant
 from bot.admin_api.bodies import iso, json_object, query_choice, query_int
 from bot.admin_api.context import context, principal, reading
-from bot.admin_api.errors import ApiError, conflict, flow_errors, invalid
+from bot.admin_api.errors import ApiError, conflict, flow_error_json, flow_errors, invalid
 from bot.admin_api.pagination import fetch, listing, page_of
 from bot.flows.registry import compiled, template_names
-from bot.flows.schema import MAX_BYTES, InvalidFlow
+from bot.flows.schema import MAX_BYTES, FlowDefinition, InvalidFlow, warnings
 from core.models import FlowVersion, Tenant
 from core.uow import UnitOfWork
 
 
 def _version_json(row: FlowVersion) -> dict[str, Any]:
+    if row.tenant_id is None:  # the national template: not one of the region's numbers
+        return {
+            "version": None,
+            "status": row.status,
+            "source_of": "national",
+            "live": True,
+            "created_by": None,
+            "created_at": None,
+            "published_at": iso(row.published_at),
+        }
     return {
         "version": row.version,
         "status": row.status,
+        "source_of": "region",
+        "live": row.status == flow_store.PUBLISHED,
         "created_by": row.created_by,
         "created_at": iso(row.created_at),
         "published_at": iso(row.published_at),
@@ -112,8 +124,12 @@ async def validate_flow(request: web.Request) -> web.Response:
     async with reading(request) as uow:
         tenant = await scoped_tenant(uow, request)
         name = _name(request)
-    await flow_store.check_source(source, name, tenant)
-    return web.json_response({"ok": True})
+    flow = await flow_store.check_source(source, name, tenant)
+    return web.json_response({"ok": True, "warnings": _warnings(flow)})
+
+
+def _warnings(flow: FlowDefinition) -> list[dict[str, Any]]:
+    return [flow_error_json(w) for w in warnings(flow)]
 
 
 async def save_draft(request: web.Request) -> web.Response:
@@ -124,14 +140,16 @@ async def save_draft(request: web.Request) -> web.Response:
     async with reading(request) as uow:
         tenant = await scoped_tenant(uow, request)
         name = _name(request)
-    await flow_store.check_source(source, name, tenant)
+    flow = await flow_store.check_source(source, name, tenant)
     async with ctx.db.uow() as uow:
         tenant = await scoped_tenant(uow, request)
         row = await flow_store.save_draft(
             uow, tenant, name, source, by=principal(request).actor, now=ctx.clock(), checked=True
         )
         await uow.commit()
-    return web.json_response({"version": row.version, "status": row.status}, status=201)
+    return web.json_response(
+        {"version": row.version, "status": row.status, "warnings": _warnings(flow)}, status=201
+    )
 
 
 async def publish_flow(request: web.Request) -> web.Response:
@@ -164,6 +182,18 @@ async def rollback_flow(request: web.Request) -> web.Response:
     return web.json_response(_version_json(row))
 
 
+async def reset_flow(request: web.Request) -> web.Response:
+    """POST /tenants/{t}/flows/{name}/reset: back to the national template (audited)."""
+    await json_object(request, allowed=frozenset())
+    ctx = context(request)
+    async with ctx.db.uow() as uow:
+        tenant = await scoped_tenant(uow, request)
+        name = _name(request)
+        row = await flow_store.reset(uow, tenant, name, by=principal(request).actor)
+        await uow.commit()
+    return web.json_response(_version_json(row))
+
+
 def _label(row: FlowVersion, tenant: Tenant) -> str:
     where = tenant.code if row.tenant_id is not None else "national"
     return f"{row.name}.yaml ({where} v{row.version}, {row.status})"
@@ -171,7 +201,7 @@ def _label(row: FlowVersion, tenant: Tenant) -> str:
 
 async def diff_flow(request: web.Request) -> web.Response:
     """GET /tenants/{t}/flows/{name}/diff: unified diff against the previous or national."""
-    against = query_choice(request, "against", ("previous", "national")) or "previous"
+    against = query_choice(request, "against", ("previous", "national", "live")) or "previous"
     number = query_int(request, "version")
     async with reading(request) as uow:
         tenant = await scoped_tenant(uow, request)
@@ -183,7 +213,9 @@ async def diff_flow(request: web.Request) -> web.Response:
         else:
             row = await flow_store.version(uow, tenant.id, name, number)
         base: FlowVersion | None = None
-        if against == "previous" and row.tenant_id is not None:
+        if against == "live":
+            base = await flow_store.current(uow, tenant.id, name)
+        elif against == "previous" and row.tenant_id is not None:
             older = [
                 v
                 for v in await flow_store.versions(uow, tenant.id, name)

@@ -31,6 +31,7 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", F + "/drafts", flows.save_draft),
     ("POST", F + "/publish", flows.publish_flow),
     ("POST", F + "/rollback", flows.rollback_flow),
+    ("POST", F + "/reset", flows.reset_flow),
     ("GET", F + "/diff", flows.diff_flow),
     ("GET", F + "/graph", flows.graph_flow),
     ("POST", F + "/try", flows.try_flow),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 
 from bot import i18n
@@ -138,15 +139,53 @@ ACTION_VALUES = frozenset(
 assert frozenset(RESOLVERS) | ACTION_VALUES == PLACEHOLDERS, "docs/flows.md lists them all"
 
 
+# `{name}` or `{name|fallback}`: the fallback is written when the value is empty.
+_SPOT = re.compile(r"\{([a-z_]+)(?:\|([^{}]*))?\}")
+
+
 async def render(turn: Turn, text: str) -> str:
-    """A flow text with its placeholders filled for this turn."""
-    names = turn.placeholders(text)
-    if not names:
+    """A flow text with its placeholders filled for this turn.
+
+    An empty value takes the fallback written after `|` (`{first_name|amigo(a)}`); when that
+    is empty too, the placeholder goes with the space before it, so «Hola {first_name},» reads
+    «Hola,» for a citizen whose name is not known, never «Hola ,».
+    """
+    spots = list(_SPOT.finditer(text))
+    if not spots:
         return text
     values: dict[str, str] = {}
-    for name in names:
+    for spot in spots:
+        name = spot.group(1)
+        if name in values:
+            continue
         if name in turn.extra_vars:
             values[name] = turn.extra_vars[name]
-        elif name in RESOLVERS and name not in values:
+        elif name in RESOLVERS:
             values[name] = await RESOLVERS[name](turn)
-    return turn.fill(text, values)
+    return fill(text, values)
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    """Put values (or the written fallbacks) into a text's placeholders; unknown ones stay."""
+    pieces: list[str] = []
+    last = 0
+    for spot in _SPOT.finditer(text):
+        name, fallback = spot.group(1), spot.group(2)
+        if name not in values:
+            pieces.append(text[last : spot.end()])
+            last = spot.end()
+            continue
+        value = values[name].strip() or (fallback or "").strip()
+        before = text[last : spot.start()]
+        after_start = spot.end()
+        if not value:
+            if before.endswith(" "):
+                before = before[:-1]
+            elif (not before and not pieces) or before.endswith("\n"):
+                # At the start of a line: drop the punctuation and space that followed.
+                rest = re.match(r"[,;:]?[ ]*", text[after_start:])
+                after_start += rest.end() if rest else 0
+        pieces.append(before + value)
+        last = after_start
+    pieces.append(text[last:])
+    return "".join(pieces)

@@ -7,6 +7,7 @@ reports precise errors (file, line, step); an invalid flow never runs.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -115,12 +116,21 @@ STEP_KEYS = frozenset(
 
 @dataclass(frozen=True)
 class FlowError:
-    """One problem in a flow, located precisely."""
+    """One problem in a flow, located precisely (the column and quoted text when known).
+
+    `message` is English; `es` says the same in plain Spanish for the admins' CLI. `allowed`
+    lists what may be written instead; a `warning` does not stop the flow from running.
+    """
 
     file: str
     line: int
     step: str | None
     message: str
+    column: int | None = None
+    text: str | None = None
+    allowed: tuple[str, ...] = ()
+    es: str | None = None
+    warning: bool = False
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}"
@@ -158,6 +168,27 @@ class StaticOption:
 
 
 @dataclass(frozen=True)
+class Spot:
+    """One {placeholder} in a prompt, where it is written (1-based line and column)."""
+
+    lang: str
+    written: str  # what is between the braces: `first_name` or `first_name|amigo`
+    line: int
+    column: int
+    text: str  # the whole prompt, for quoting
+
+    @property
+    def name(self) -> str:
+        """The placeholder's name, without its fallback."""
+        return self.written.split("|", 1)[0].strip()
+
+    @property
+    def has_fallback(self) -> bool:
+        """Whether the flow says what to write when the value is empty (`{name|...}`)."""
+        return "|" in self.written
+
+
+@dataclass(frozen=True)
 class Step:
     """One step of a flow, as written."""
 
@@ -175,6 +206,7 @@ class Step:
     on: Mapping[str, str] = field(default_factory=dict)
     skip_if: str | None = None
     max_length: int = 500
+    placeholders: tuple[Spot, ...] = ()
 
     def targets(self) -> list[str]:
         """Every step or flow this step can lead to."""
@@ -254,6 +286,10 @@ def _construct_mapping(loader: Any, node: yaml.MappingNode) -> dict[str, Any]:
     mapping["__line__"] = node.start_mark.line + 1
     mapping["__keys__"] = {
         key_node.value: key_node.start_mark.line + 1 for key_node, _ in node.value
+    }
+    mapping["__at__"] = {
+        key_node.value: (value.start_mark.line, value.start_mark.column)
+        for key_node, value in node.value
     }
     return mapping
 
@@ -351,42 +387,169 @@ def _load(text: str, file: str) -> Any:
         _check_events(text)
         return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        if "maximum nesting depth" in str(exc):  # libyaml's own stop, far past ours
-            message = f"nested deeper than {MAX_DEPTH} levels (the limit)"
-        else:
-            message = f"not valid YAML: {exc}"
-        raise InvalidFlow([FlowError(file, line, None, message)]) from None
+        raise InvalidFlow([_syntax_error(exc, text, file)]) from None
+
+
+# Budget and alias refusals (raised above with these English texts) in Spanish.
+_LIMITS_ES = {
+    "anchors (&name) and aliases (*name) are not allowed in flows": (
+        "no se permiten anclas (&nombre) ni alias (*nombre) en los flujos: "
+        "escriba el texto otra vez"
+    ),
+    f"more than {MAX_NODES} values (the limit)": f"más de {MAX_NODES} valores (el límite)",
+    f"nested deeper than {MAX_DEPTH} levels (the limit)": (
+        f"más de {MAX_DEPTH} niveles de sangría (el límite)"
+    ),
+    f"a number longer than {MAX_INT_CHARS} characters (the limit)": (
+        f"un número de más de {MAX_INT_CHARS} cifras (el límite)"
+    ),
+}
+
+
+def _syntax_error(exc: yaml.YAMLError, text: str, file: str) -> FlowError:
+    """A YAML error explained in words, at the line (and column) where it shows, quoting it."""
+    lines = text.splitlines()
+    mark = getattr(exc, "problem_mark", None)
+    context_mark = getattr(exc, "context_mark", None)
+    problem = str(getattr(exc, "problem", "") or "")
+    context = str(getattr(exc, "context", "") or "")
+    line = mark.line + 1 if mark is not None else 1
+    column: int | None = mark.column + 1 if mark is not None else None
+    shown = lines[line - 1] if 0 < line <= len(lines) else ""
+    if problem in _LIMITS_ES or "maximum nesting depth" in str(exc):
+        en = (
+            problem
+            if problem in _LIMITS_ES
+            else f"nested deeper than {MAX_DEPTH} levels (the limit)"
+        )
+        return FlowError(file, line, None, en, column, shown or None, es=_LIMITS_ES[en])
+    if "quoted scalar" in context and "end of stream" in problem and context_mark is not None:
+        line, column = context_mark.line + 1, context_mark.column + 1
+        shown = lines[line - 1] if 0 < line <= len(lines) else ""
+        en = "a quoted text opens here and is never closed: add the closing quote"
+        es = "unas comillas se abren aquí y nunca se cierran: ponga las comillas de cierre"
+    elif "cannot start any token" in problem and "\t" in shown:
+        column = shown.index("\t") + 1
+        en = "a tab is used to indent this line: YAML indents with spaces only"
+        es = "esta línea tiene un tabulador al inicio: en YAML la sangría se hace solo con espacios"
+    elif "cannot start any token" in problem:
+        char = shown[column - 1] if column and column <= len(shown) else "?"
+        en = f"a text cannot start with «{char}» unless it is between quotes"
+        es = f"un texto no puede empezar con «{char}» si no va entre comillas"
+    elif "mapping values are not allowed" in problem:
+        en = "a colon (:) inside a text without quotes: write the whole text between quotes"
+        es = (
+            "hay dos puntos (:) dentro de un texto sin comillas: escriba todo el texto entre "
+            'comillas ("...")'
+        )
+    elif (
+        "expected" in problem
+        and ("key" in problem or "<block end>" in problem)
+        and ('"' in shown or "'" in shown)
+    ):
+        en = (
+            "the quoted text ends before the line does: there is one quote too many. Inside a "
+            'text between double quotes write \\" for a quote, or use « »'
+        )
+        es = (
+            "el texto entre comillas termina antes que la línea: sobran unas comillas. Dentro "
+            'de un texto entre comillas dobles escriba \\" para una comilla, o use « »'
+        )
+    elif ("expected ',' or" in problem or "flow node" in context) and context_mark is not None:
+        opened = context_mark.line + 1
+        en = f"a bracket [ or brace {{ opened on line {opened} or before is not closed"
+        es = f"un corchete [ o una llave {{ abierto en la línea {opened} o antes no se cierra"
+    elif "could not find expected ':'" in problem:
+        en = "a field name without its colon (:), or a text of several lines without quotes"
+        es = (
+            "falta el signo dos puntos (:) tras el nombre de un campo, o un texto de varias "
+            "líneas no está entre comillas"
+        )
+    elif "expected" in problem:
+        en = "this line's indentation (the spaces at its start) does not match the lines above"
+        es = (
+            "la sangría de esta línea (los espacios al inicio) no coincide con la de las "
+            "líneas de arriba"
+        )
+    else:
+        en = f"the text cannot be read as YAML here ({problem or exc})"
+        es = "el texto no se puede leer como YAML en este punto"
+    return FlowError(file, line, None, f"not valid YAML: {en}", column, shown or None, es=es)
 
 
 def _strip_lines(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _strip_lines(v) for k, v in value.items() if k not in ("__line__", "__keys__")}
+        return {k: _strip_lines(v) for k, v in value.items() if k not in _META}
     if isinstance(value, list):
         return [_strip_lines(v) for v in value]
     return value
 
 
-class _Collector:
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.errors: list[FlowError] = []
+_META = ("__line__", "__keys__", "__at__")
 
-    def add(self, line: int, step: str | None, message: str) -> None:
-        self.errors.append(FlowError(self.file, line, step, message))
+
+class _Collector:
+    def __init__(self, file: str, source: str = "") -> None:
+        self.file = file
+        self.source = source
+        self.errors: list[FlowError] = []
+        self.starts = [0]
+        for number, char in enumerate(source):
+            if char == "\n":
+                self.starts.append(number + 1)
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """The 1-based line and column of a character offset of the source."""
+        line = bisect.bisect_right(self.starts, offset)
+        return line, offset - self.starts[line - 1] + 1
+
+    def spots(self, raw: Any, texts: Mapping[str, str], line: int) -> tuple[Spot, ...]:
+        """Where each placeholder of a prompt is written in the source."""
+        found: list[Spot] = []
+        at: dict[Any, tuple[int, int]] = raw.get("__at__", {}) if isinstance(raw, dict) else {}
+        for lang, text in texts.items():
+            start_line, start_column = at.get(lang, (line - 1, 0))
+            offset = self.starts[start_line] + start_column if start_line < len(self.starts) else 0
+            for match in PLACEHOLDER_RE.finditer(text):
+                hit = self.source.find(match.group(0), offset)
+                where = self.position(hit) if hit >= 0 else (start_line + 1, start_column + 1)
+                offset = hit + 1 if hit >= 0 else offset
+                found.append(Spot(lang, match.group(1), where[0], where[1], text))
+        return tuple(found)
+
+    def add(
+        self, line: int, step: str | None, message: str, es: str | None = None, **more: Any
+    ) -> None:
+        self.errors.append(FlowError(self.file, line, step, message, es=es, **more))
+
+
+def _es_what(what: str) -> str:
+    """The Spanish of a text's role in a message («prompt», «label of option 'x'»)."""
+    if what.startswith("label of option "):
+        return "el nombre (label) de la opción " + what[len("label of option ") :]
+    return "el texto (prompt)" if what == "prompt" else what
 
 
 def _texts(value: Any, where: _Collector, line: int, step: str, what: str) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        where.add(line, step, f"{what} must be a mapping of language to text")
+        where.add(
+            line,
+            step,
+            f"{what} must be a mapping of language to text",
+            f"{_es_what(what)} debe tener un texto por idioma (es: ..., en: ...)",
+        )
         return {}
     texts = _strip_lines(value)
     for lang, text in texts.items():
         if not isinstance(text, str) or not text.strip():
-            where.add(line, step, f"{what} in '{lang}' must be a non-empty text")
+            where.add(
+                line,
+                step,
+                f"{what} in '{lang}' must be a non-empty text",
+                f"{_es_what(what)} en '{lang}' no puede estar vacío",
+            )
     return {str(k): str(v) for k, v in texts.items()}
 
 
@@ -396,16 +559,32 @@ def _branches(value: Any, where: _Collector, line: int, step: str) -> tuple[Bran
     if isinstance(value, str):
         return (Branch(value),)
     if not isinstance(value, list):
-        where.add(line, step, "next must be a step name or a list of {if, goto}")
+        where.add(
+            line,
+            step,
+            "next must be a step name or a list of {if, goto}",
+            "next debe ser el nombre de un paso o una lista de {if, goto}",
+        )
         return ()
     found = []
     for item in value:
         if not isinstance(item, dict) or "goto" not in item:
-            where.add(line, step, "each branch of next needs 'goto' (and optionally 'if')")
+            where.add(
+                line,
+                step,
+                "each branch of next needs 'goto' (and optionally 'if')",
+                "cada rama de next necesita 'goto' (y, si quiere, 'if')",
+            )
             continue
         condition = item.get("if")
         if condition is not None and not isinstance(condition, str):
-            where.add(line, step, "the 'if' of a branch must be a condition name")
+            where.add(
+                line,
+                step,
+                "the 'if' of a branch must be a condition name",
+                "el 'if' de una rama debe ser el nombre de una condición",
+                allowed=tuple(sorted(CONDITIONS)),
+            )
             continue
         found.append(Branch(str(item["goto"]), condition))
     return tuple(found)
@@ -415,19 +594,29 @@ def _options(value: Any, where: _Collector, line: int, step: str) -> tuple[Stati
     if value is None:
         return ()
     if not isinstance(value, list):
-        where.add(line, step, "options must be a list")
+        where.add(line, step, "options must be a list", "options debe ser una lista")
         return ()
     found = []
     for item in value:
         item_line = item.get("__line__", line) if isinstance(item, dict) else line
         if not isinstance(item, dict) or "id" not in item or "label" not in item:
-            where.add(item_line, step, "each option needs an 'id' and a 'label' per language")
+            where.add(
+                item_line,
+                step,
+                "each option needs an 'id' and a 'label' per language",
+                "cada opción necesita un 'id' y un 'label' por idioma",
+            )
             continue
         label = _texts(item["label"], where, item_line, step, f"label of option '{item['id']}'")
         goto = item.get("goto")
         words = item.get("words") or []
         if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
-            where.add(item_line, step, f"words of option '{item['id']}' must be a list of texts")
+            where.add(
+                item_line,
+                step,
+                f"words of option '{item['id']}' must be a list of texts",
+                f"words de la opción '{item['id']}' debe ser una lista de textos",
+            )
             words = []
         found.append(
             StaticOption(str(item["id"]), label, str(goto) if goto else None, tuple(words))
@@ -444,38 +633,74 @@ def _word(raw: dict[Any, Any], key: str, where: _Collector, line: int, step: str
     value = raw.get(key)
     if value is None or isinstance(value, str):
         return value
-    where.add(line, step, f"{key} must be a name, not {type(value).__name__}")
+    where.add(
+        line,
+        step,
+        f"{key} must be a name, not {type(value).__name__}",
+        f"{key} debe ser un solo nombre, sin listas ni números",
+        column=None,
+    )
     return None
 
 
 def _parse_step(name: str, raw: Any, where: _Collector, default_line: int) -> Step | None:
     if not isinstance(raw, dict):
-        where.add(default_line, name, "a step must be a mapping")
+        where.add(
+            default_line,
+            name,
+            "a step must be a mapping",
+            "un paso debe tener sus campos debajo (kind:, prompt:, next: ...)",
+        )
         return None
     line = int(raw.get("__line__", default_line))
-    unknown = set(raw) - STEP_KEYS - {"__line__", "__keys__"}
+    unknown = set(raw) - STEP_KEYS - set(_META)
+    key_lines: dict[Any, int] = raw.get("__keys__", {})
     for key in sorted(unknown, key=str):
-        where.add(line, name, f"unknown field {str(key)[:60]!r}")
+        where.add(
+            key_lines.get(key, line),
+            name,
+            f"unknown field {str(key)[:60]!r}",
+            f"el campo {str(key)[:60]!r} no existe en un paso",
+            text=str(key)[:60],
+            allowed=tuple(sorted(STEP_KEYS)),
+        )
     words = {key: _word(raw, key, where, line, name) for key in WORD_KEYS}
     kind = raw.get("kind")
     if not isinstance(kind, str) or kind not in STEP_KINDS:
         where.add(
-            line, name, f"unknown step kind {kind!r} (known: {', '.join(sorted(STEP_KINDS))})"
+            key_lines.get("kind", line),
+            name,
+            f"unknown step kind {kind!r} (known: {', '.join(sorted(STEP_KINDS))})",
+            f"el tipo de paso {kind!r} no existe",
+            text=str(kind)[:60],
+            allowed=tuple(sorted(STEP_KINDS)),
         )
         return None
     on_raw = raw.get("on") or {}
     if not isinstance(on_raw, dict):
-        where.add(line, name, "'on' must map outcomes to targets")
+        where.add(
+            line,
+            name,
+            "'on' must map outcomes to targets",
+            "'on' debe decir a qué paso va cada resultado (ok: paso, ...)",
+        )
         on_raw = {}
     max_length = raw.get("max_length", 500)
     if not isinstance(max_length, int) or not 1 <= max_length <= 2000:
-        where.add(line, name, "max_length must be a whole number from 1 to 2000")
+        where.add(
+            line,
+            name,
+            "max_length must be a whole number from 1 to 2000",
+            "max_length debe ser un número entero de 1 a 2000",
+        )
         max_length = 500
+    prompt = _texts(raw.get("prompt"), where, line, name, "prompt")
     return Step(
         name=name,
         kind=str(kind),
         line=line,
-        prompt=_texts(raw.get("prompt"), where, line, name, "prompt"),
+        prompt=prompt,
+        placeholders=where.spots(raw.get("prompt"), prompt, key_lines.get("prompt", line)),
         options=_options(raw.get("options"), where, line, name),
         source=words["source"],
         save=words["save"],
@@ -491,38 +716,71 @@ def _parse_step(name: str, raw: Any, where: _Collector, default_line: int) -> St
 
 def parse_flow(text: str, file: str = "<flow>") -> FlowDefinition:
     """Parse YAML into a FlowDefinition, or raise InvalidFlow with located errors."""
-    where = _Collector(file)
+    where = _Collector(file, text)
     raw = _load(text, file)
     if not isinstance(raw, dict):
         raise InvalidFlow([FlowError(file, 1, None, "a flow must be a mapping")])
     top_lines: dict[Any, int] = raw.get("__keys__", {})
-    for key in sorted(set(raw) - TOP_KEYS - {"__line__", "__keys__"}, key=str):
-        where.add(top_lines.get(key, 1), None, f"unknown top-level field {str(key)[:60]!r}")
+    for key in sorted(set(raw) - TOP_KEYS - set(_META), key=str):
+        where.add(
+            top_lines.get(key, 1),
+            None,
+            f"unknown top-level field {str(key)[:60]!r}",
+            f"el campo {str(key)[:60]!r} no existe al inicio de un flujo",
+            text=str(key)[:60],
+            allowed=tuple(sorted(TOP_KEYS)),
+        )
     for key in ("flow", "languages", "start", "steps"):
         if key not in raw:
-            where.add(1, None, f"missing '{key}'")
+            where.add(1, None, f"missing '{key}'", f"falta el campo '{key}:'")
     name = str(raw.get("flow", ""))
     if name and not NAME_RE.match(name):
-        where.add(1, None, f"flow name {name!r} must be lower case letters, digits and _")
+        where.add(
+            1,
+            None,
+            f"flow name {name!r} must be lower case letters, digits and _",
+            f"el nombre del flujo {name!r} debe tener solo minúsculas, dígitos y _",
+        )
     languages = raw.get("languages") or []
     if not isinstance(languages, list) or not all(isinstance(x, str) for x in languages):
-        where.add(1, None, "languages must be a list such as [es, en, qu]")
+        where.add(
+            1,
+            None,
+            "languages must be a list such as [es, en, qu]",
+            "languages debe ser una lista como [es, en, qu]",
+        )
         languages = []
     description = raw.get("description", "")
     if not isinstance(description, str):
-        where.add(top_lines.get("description", 1), None, "description must be a text")
+        where.add(
+            top_lines.get("description", 1),
+            None,
+            "description must be a text",
+            "description debe ser un texto",
+        )
     steps_raw = raw.get("steps") or {}
     if not isinstance(steps_raw, dict):
-        where.add(1, None, "steps must be a mapping of step name to step")
+        where.add(
+            1,
+            None,
+            "steps must be a mapping of step name to step",
+            "steps debe listar los pasos, cada uno con su nombre",
+        )
         steps_raw = {}
     steps: dict[str, Step] = {}
     key_lines: dict[str, int] = steps_raw.get("__keys__", {})
     for step_name, step_raw in steps_raw.items():
-        if step_name in ("__line__", "__keys__"):
+        if step_name in _META:
             continue
         line = key_lines.get(step_name, 1)
         if not NAME_RE.match(str(step_name)):
-            where.add(line, str(step_name), "bad step name")
+            where.add(
+                line,
+                str(step_name),
+                "bad step name",
+                "nombre de paso no válido: solo minúsculas, dígitos y _, empezando por una letra",
+                text=str(step_name)[:60],
+            )
             continue
         if isinstance(step_raw, dict):
             step_raw["__line__"] = line
@@ -545,50 +803,132 @@ def _check_step(step: Step, flow: FlowDefinition, known_flows: set[str], where: 
     def target_ok(target: str) -> None:
         if target.startswith(FLOW_PREFIX):
             if target[len(FLOW_PREFIX) :] not in known_flows:
-                where.add(step.line, step.name, f"unknown flow in target '{target}'")
+                where.add(
+                    step.line,
+                    step.name,
+                    f"unknown flow in target '{target}'",
+                    f"el flujo de '{target}' no existe",
+                    text=target,
+                    allowed=tuple(f"flow:{f}" for f in sorted(known_flows)),
+                )
         elif target not in flow.steps and target not in SPECIAL_TARGETS:
-            where.add(step.line, step.name, f"target '{target}' is not a step of this flow")
+            where.add(
+                step.line,
+                step.name,
+                f"target '{target}' is not a step of this flow",
+                f"'{target}' no es un paso de este flujo",
+                text=target,
+                allowed=(*sorted(flow.steps), "end"),
+            )
 
     for target in step.targets():
         target_ok(target)
     for condition in [b.condition for b in step.next if b.condition] + [step.skip_if]:
         if condition is not None and condition not in CONDITIONS:
-            where.add(step.line, step.name, f"unknown condition '{condition}'")
+            where.add(
+                step.line,
+                step.name,
+                f"unknown condition '{condition}'",
+                f"la condición '{condition}' no existe",
+                text=condition,
+                allowed=tuple(sorted(CONDITIONS)),
+            )
     if step.next and step.next[-1].condition is not None:
-        where.add(step.line, step.name, "the last branch of next must have no 'if' (the fallback)")
-    for lang, text in step.prompt.items():
-        for name in PLACEHOLDER_RE.findall(text):
-            if name not in PLACEHOLDERS:
-                where.add(step.line, step.name, f"unknown placeholder {{{name}}} in '{lang}'")
+        where.add(
+            step.line,
+            step.name,
+            "the last branch of next must have no 'if' (the fallback)",
+            "la última rama de next no lleva 'if': es la que se sigue si ninguna otra se cumple",
+        )
+    for spot in step.placeholders:
+        if spot.name not in PLACEHOLDERS:
+            where.add(
+                spot.line,
+                step.name,
+                f"unknown placeholder {{{spot.written}}} in '{spot.lang}'",
+                f"el marcador {{{spot.written}}} no existe (texto en '{spot.lang}')",
+                column=spot.column,
+                text=spot.text,
+                allowed=tuple(f"{{{p}}}" for p in sorted(PLACEHOLDERS)),
+            )
     missing = [lang for lang in flow.languages if lang not in step.prompt]
     if step.kind != "action" and missing:
-        where.add(step.line, step.name, f"prompt missing in {', '.join(missing)}")
+        where.add(
+            step.line,
+            step.name,
+            f"prompt missing in {', '.join(missing)}",
+            f"falta el texto (prompt) en {', '.join(missing)}",
+        )
     for option in step.options:
         gaps = [lang for lang in flow.languages if lang not in option.label]
         if gaps:
             where.add(
-                step.line, step.name, f"option '{option.id}' label missing in {', '.join(gaps)}"
+                step.line,
+                step.name,
+                f"option '{option.id}' label missing in {', '.join(gaps)}",
+                f"falta el nombre (label) de la opción '{option.id}' en {', '.join(gaps)}",
             )
     kind = step.kind
     if kind == "choice":
         if bool(step.options) == bool(step.source):
-            where.add(step.line, step.name, "a choice needs either options or a source")
+            where.add(
+                step.line,
+                step.name,
+                "a choice needs either options or a source",
+                "un paso choice necesita options (escritas aquí) o source (datos), uno de los dos",
+            )
         if step.source is not None and step.source not in SOURCES:
-            where.add(step.line, step.name, f"unknown source '{step.source}'")
+            where.add(
+                step.line,
+                step.name,
+                f"unknown source '{step.source}'",
+                f"la fuente de datos '{step.source}' no existe",
+                text=step.source,
+                allowed=tuple(sorted(SOURCES)),
+            )
         if not step.next and not all(o.goto for o in step.options):
-            where.add(step.line, step.name, "a choice needs next, or a goto on every option")
+            where.add(
+                step.line,
+                step.name,
+                "a choice needs next, or a goto on every option",
+                "un paso choice necesita next, o un goto en cada opción",
+            )
     elif kind == "yes_no":
         if not (step.on_yes and step.on_no):
-            where.add(step.line, step.name, "a yes_no step needs on_yes and on_no")
+            where.add(
+                step.line,
+                step.name,
+                "a yes_no step needs on_yes and on_no",
+                "un paso yes_no necesita on_yes y on_no",
+            )
     elif kind == "action":
         if step.action not in ACTIONS:
-            where.add(step.line, step.name, f"unknown action {step.action!r}")
+            where.add(
+                step.line,
+                step.name,
+                f"unknown action {step.action!r}",
+                f"la acción {step.action!r} no existe",
+                text=str(step.action),
+                allowed=tuple(sorted(ACTIONS)),
+            )
         if "ok" not in step.on and not step.next:
-            where.add(step.line, step.name, "an action needs on: {ok: ...} or next")
+            where.add(
+                step.line,
+                step.name,
+                "an action needs on: {ok: ...} or next",
+                "una acción necesita on: {ok: ...} o next",
+            )
     elif not step.next:
-        where.add(step.line, step.name, f"a {kind} step needs next")
+        where.add(
+            step.line, step.name, f"a {kind} step needs next", f"un paso {kind} necesita next"
+        )
     if kind in INPUT_KINDS and kind not in ("yes_no",) and not step.save and kind != "choice":
-        where.add(step.line, step.name, f"a {kind} step needs save: <answer name>")
+        where.add(
+            step.line,
+            step.name,
+            f"a {kind} step needs save: <answer name>",
+            f"un paso {kind} necesita save: <nombre de la respuesta>",
+        )
 
 
 def _reachable(flow: FlowDefinition) -> set[str]:
@@ -666,23 +1006,49 @@ def validate(
     where = _Collector(flow.file)
     known = set(known_flows) | {flow.name}
     if flow.start not in flow.steps:
-        where.add(1, None, f"start step '{flow.start}' does not exist")
+        where.add(
+            1,
+            None,
+            f"start step '{flow.start}' does not exist",
+            f"el paso inicial '{flow.start}' no existe",
+            allowed=tuple(sorted(flow.steps)),
+        )
     if "es" not in flow.languages:
-        where.add(1, None, "Spanish (es) must be one of the flow's languages")
+        where.add(
+            1,
+            None,
+            "Spanish (es) must be one of the flow's languages",
+            "el castellano (es) debe estar entre los idiomas del flujo",
+        )
     for lang in tenant_languages:
         if lang not in flow.languages:
-            where.add(1, None, f"the region offers '{lang}' but the flow has no texts in it")
+            where.add(
+                1,
+                None,
+                f"the region offers '{lang}' but the flow has no texts in it",
+                f"la región ofrece '{lang}' pero el flujo no tiene textos en ese idioma",
+            )
     for step in flow.steps.values():
         _check_step(step, flow, known, where)
     if flow.start in flow.steps:
         reachable = _reachable(flow)
         for step in flow.steps.values():
             if step.name not in reachable:
-                where.add(step.line, step.name, "unreachable from the start step")
+                where.add(
+                    step.line,
+                    step.name,
+                    "unreachable from the start step",
+                    "ningún camino desde el paso inicial llega a este paso",
+                )
         finishing = _can_finish(flow)
         for name in sorted(reachable - finishing):
             step = flow.steps[name]
-            where.add(step.line, name, "no way to finish from here (never reaches end or a flow)")
+            where.add(
+                step.line,
+                name,
+                "no way to finish from here (never reaches end or a flow)",
+                "desde aquí la conversación no puede terminar (nunca llega a end ni a otro flujo)",
+            )
         saved = _saved_on_every_path(flow)
         for step in flow.steps.values():
             if step.kind == "action" and step.action is not None and step.action in ACTIONS:
@@ -694,9 +1060,64 @@ def validate(
                         step.line,
                         step.name,
                         f"action '{step.action}' needs {', '.join(lacking)} on every path to it",
+                        f"la acción '{step.action}' necesita {', '.join(lacking)} en todo "
+                        "camino que llega a ella",
                     )
     where.errors.sort(key=lambda e: (e.line, e.step or ""))
     return where.errors
+
+
+# The answer each placeholder is made of: empty until the conversation has it.
+PLACEHOLDER_NEEDS: Mapping[str, str] = {
+    "name": "name",
+    "first_name": "name",
+    "region_name": "region",
+    "service_name": "service",
+    "service_description": "service",
+    "modality": "service",
+    "day": "day",
+    "when": "slot",
+    "document": "document",
+    "doc_type": "doc_type",
+    "description": "description",
+}
+
+
+def warnings(flow: FlowDefinition) -> list[FlowError]:
+    """Placeholders that can be empty where they are said, written without a fallback.
+
+    `{first_name}` in a step reached before the name is asked renders «Hola , ...» for a
+    citizen not known yet; `{first_name|}` (nothing) or `{first_name|amigo}` says what to
+    write then. A warning never stops a flow.
+    """
+    found: list[FlowError] = []
+    if flow.start not in flow.steps:
+        return found
+    saved = _saved_on_every_path(flow)
+    for step in flow.steps.values():
+        for spot in step.placeholders:
+            needed = PLACEHOLDER_NEEDS.get(spot.name)
+            if spot.has_fallback or needed is None or needed in saved.get(step.name, ()):
+                continue
+            found.append(
+                FlowError(
+                    flow.file,
+                    spot.line,
+                    step.name,
+                    f"{{{spot.written}}} can be empty here (no '{needed}' yet on some path): "
+                    f"write {{{spot.name}|}} to leave it out, or {{{spot.name}|text}} for a "
+                    "stand-in",
+                    spot.column,
+                    spot.text,
+                    (f"{{{spot.name}|}}", f"{{{spot.name}|amigo(a)}}"),
+                    es=f"{{{spot.written}}} puede quedar vacío aquí (en algún camino aún no se "
+                    f"sabe '{needed}'): escriba {{{spot.name}|}} para omitirlo, o "
+                    f"{{{spot.name}|texto}} para poner otro texto en su lugar",
+                    warning=True,
+                )
+            )
+    found.sort(key=lambda e: (e.line, e.column or 0))
+    return found
 
 
 def load_valid(

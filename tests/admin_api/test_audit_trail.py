@@ -54,6 +54,7 @@ def _calls(w: world.World) -> list[tuple[str, str, Any, str, bool]]:
         ("POST", f"{f}/drafts", {"yaml": second}, "flow.draft", False),
         ("POST", f"{f}/publish", {}, "flow.publish", True),
         ("POST", f"{f}/rollback", {}, "flow.rollback", True),
+        ("POST", f"{f}/reset", {}, "flow.reset", True),
         ("PATCH", f"{t}/services/consultas-laborales", {"horizon_days": 60}, "service.", True),
         ("POST", f"{t}/specialists", person, "specialist.add", False),
         ("POST", f"{t}/specialists/import", {"csv": csv}, "specialist.", False),

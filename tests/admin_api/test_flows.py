@@ -84,7 +84,7 @@ async def test_errors_have_line_numbers_and_store_nothing(api: Api) -> None:
     status, body = await api.call(
         "POST", "/tenants/PE-ARE/flows/menu/validate", token, {"yaml": menu("Hola")}
     )
-    assert status == 200 and body == {"ok": True}
+    assert status == 200 and body == {"ok": True, "warnings": []}
     async with api.db.uow() as uow:
         stored = await uow.session.scalar(
             select(func.count()).select_from(FlowVersion).where(FlowVersion.tenant_id.is_not(None))
@@ -150,15 +150,21 @@ async def test_publish_and_rollback_change_new_conversations_only(api: Api) -> N
     await person(api, "after")
     pin, text = await talk(api, "after", "hola")
     assert "v1?" in text and pin == pin1
-    status, body = await api.call("POST", f"{base}/rollback", token, {})
-    assert status == 409  # v1 was the first the region published
 
     status, body = await api.call("GET", f"{base}/versions", token)
-    states = {v["version"]: v["status"] for v in body["items"]}
-    assert states == {1: "published", 2: "retired", 3: "retired"}
+    states = {v["version"]: (v["status"], v["live"]) for v in body["items"]}
+    assert states == {1: ("published", True), 2: ("retired", False), 3: ("retired", False)}
     status, body = await api.call("GET", "/tenants/PE-ARE/flows", token)
     row = next(f for f in body["items"] if f["name"] == "menu")
     assert row == {"name": "menu", "live_version": 1, "draft_version": None, "source": "region"}
+    # v1 was the first the region published: rolling it back leaves the national template.
+    status, body = await api.call("POST", f"{base}/rollback", token, {})
+    assert status == 200 and body["source_of"] == "national" and body["version"] is None
+    await person(api, "national again")
+    _, text = await talk(api, "national again", "hola")
+    assert NATIONAL_TEXT in text
+    status, body = await api.call("POST", f"{base}/rollback", token, {})
+    assert status == 409  # nothing of the region is live
 
     async with api.db.uow() as uow:
         entries = list(
@@ -174,6 +180,7 @@ async def test_publish_and_rollback_change_new_conversations_only(api: Api) -> N
         "flow.draft",
         "flow.draft",
         "flow.publish",
+        "flow.rollback",
         "flow.rollback",
     ]
     assert all(e.actor.endswith(":ana") for e in entries)

@@ -58,7 +58,7 @@ def test_flow_errors_are_shown_line_by_line(fake: FakeApi, cli: Cli, tmp_path: P
     )
     flow = tmp_path / "menu.yaml"
     flow.write_text("flow: menu\n")
-    result = cli("flows", "validate", "menu", str(flow))
+    result = cli("flows", "validate", "menu", str(flow), "--lang", "en")
     assert result.exit_code == ExitCode.INVALID
     assert "line 12: unknown step kind 'yesno' (step notice)" in result.stderr
     assert "line 30: step 'declined' is unreachable" in result.stderr
@@ -70,9 +70,10 @@ def test_a_valid_flow_file_says_so(fake: FakeApi, cli: Cli, tmp_path: Path) -> N
     fake.on("POST", FLOWS + "/menu/validate", (200, {"ok": True}))
     flow = tmp_path / "menu.yaml"
     flow.write_text("flow: menu\n")
-    result = cli("flows", "validate", "menu", str(flow))
+    result = cli("flows", "validate", "menu", str(flow), PSV_ADMIN_LANG="en")
     assert result.exit_code == 0
     assert "is a valid menu flow" in result.stdout
+    assert "es un flujo menu válido" in cli("flows", "validate", "menu", str(flow)).stdout
 
 
 def test_a_missing_file_is_a_usage_error(cli: Cli) -> None:

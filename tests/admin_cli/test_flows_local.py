@@ -60,7 +60,7 @@ def menu(fake: FakeApi) -> FakeApi:
 
 def test_edit_reopens_on_errors_with_the_text_kept(menu: FakeApi, cli: Cli, tmp_path: Path) -> None:
     editor = editor_env(tmp_path / "ed", [BROKEN, FIXED])
-    result = cli("flows", "edit", "menu", input="y\n", EDITOR=editor)
+    result = cli("flows", "edit", "menu", input="y\n", EDITOR=editor, PSV_ADMIN_LANG="en")
     assert result.exit_code == 0, result.output
     assert opened(tmp_path / "ed") == [LIVE, BROKEN]  # the second run starts from the broken text
     assert "line 2: start 'nowhere' is not a step" in result.stderr

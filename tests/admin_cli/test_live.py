@@ -165,7 +165,12 @@ async def test_edit_validate_publish_pin_and_rollback(live: Live, tmp_path: Path
     # edit: the first save does not validate; the editor reopens on the same text; fixed; kept.
     editor = tmp_path / "editor"
     result = await live.run(
-        "flows", "edit", "menu", input="y\n", EDITOR=editor_env(editor, [broken, fixed])
+        "flows",
+        "edit",
+        "menu",
+        input="y\n",
+        EDITOR=editor_env(editor, [broken, fixed]),
+        PSV_ADMIN_LANG="en",
     )
     assert result.exit_code == 0, result.output
     assert _error_line(result.stderr) in (kind_line - 1, kind_line)  # the step's or kind's line
@@ -177,7 +182,9 @@ async def test_edit_validate_publish_pin_and_rollback(live: Live, tmp_path: Path
     # validate a file, with line-numbered errors; diff against the national template.
     (tmp_path / "broken.yaml").write_text(broken, encoding="utf-8")
     (tmp_path / "fixed.yaml").write_text(fixed, encoding="utf-8")
-    refused = await live.run("flows", "validate", "menu", str(tmp_path / "broken.yaml"))
+    refused = await live.run(
+        "flows", "validate", "menu", str(tmp_path / "broken.yaml"), "--lang", "en"
+    )
     assert refused.exit_code == ExitCode.INVALID
     assert _error_line(refused.stderr) in (kind_line - 1, kind_line)
     assert (

@@ -60,7 +60,7 @@ def test_compiled_once_per_version() -> None:
     [
         (
             ("kind: message", "kind: telepathy"),
-            "test.yaml:10: step 'bye': unknown step kind 'telepathy'",
+            "test.yaml:11: step 'bye': unknown step kind 'telepathy'",  # the line of kind:
         ),
         (
             ("next: end", "next: nowhere"),
