@@ -11,29 +11,18 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
-from aiohttp import web
-from babel.dates import format_datetime
-from sqlalchemy.engine import make_url
 
-from bot import logs
-from bot.channels import console, telegram
-from bot.engine import Engine, mark_console_sent
-from bot.flows.machine import compile_source
-from bot.flows.registry import template_names, template_sources
-from bot.flows.schema import InvalidFlow, load_valid
-from bot.scheduler import run_with_scheduler
-from bot.server import Inbox, Server, build_channels, build_pacers
-from bot.understand_dates import read_date
-from bot.worker import OutboxWorker
-from core import access, availability, catalog, migrate
-from core.db import Database
-from core.errors import DomainError
 from core.settings import Settings, SettingsError, load_settings
-from core.types import utcnow
+
+# Each command imports what it needs when it runs: `psv --help` or `psv parse-date` must not
+# pay for the engine, SQLAlchemy, aiohttp and the channels (issue 16).
+if TYPE_CHECKING:
+    from core import catalog
+    from core.db import Database
 
 # How often `psv chat` looks for messages that reached the terminal between turns.
 CONSOLE_POLL_SECONDS = 1.0
@@ -61,6 +50,9 @@ def flows_validate(
     files: Annotated[list[Path], typer.Argument(help="Flow YAML files to check.")],
 ) -> None:
     """Check flow files; prints every error with file, line and step."""
+    from bot.flows.registry import template_names
+    from bot.flows.schema import InvalidFlow, load_valid
+
     failed = False
     for file in files:
         try:
@@ -79,6 +71,9 @@ def flows_graph(
     name: Annotated[str, typer.Argument(help="A national template, e.g. book.")],
 ) -> None:
     """Print a Mermaid diagram of a national template flow."""
+    from bot.flows.machine import compile_source
+    from bot.flows.registry import template_names, template_sources
+
     sources = template_sources()
     if name not in sources:
         typer.echo(f"psv: no flow {name!r}; known: {', '.join(sorted(sources))}", err=True)
@@ -95,6 +90,12 @@ def _settings() -> Settings:
 
 
 def _run(job: Callable[[Database], Awaitable[T]]) -> T:
+    """Run a job on the configured database; domain and connection errors exit with a line."""
+    from sqlalchemy.engine import make_url
+
+    from core.db import Database
+    from core.errors import DomainError
+
     settings = _settings()
 
     async def main() -> T:
@@ -117,6 +118,8 @@ def _run(job: Callable[[Database], Awaitable[T]]) -> T:
 
 async def prepare_embedded(db: Database, settings: Settings, *, demo: bool) -> bool:
     """On the embedded SQLite default, migrate and seed on first use; True if it did."""
+    from core import catalog, migrate
+
     if not settings.is_sqlite or await migrate.is_current(db):
         return False
     await migrate.upgrade(db)
@@ -129,6 +132,9 @@ async def prepare_embedded(db: Database, settings: Settings, *, demo: bool) -> b
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the Alembic migrations up to the newest revision."""
+    from sqlalchemy.engine import make_url
+
+    from core import migrate
 
     async def job(db: Database) -> None:
         await migrate.upgrade(db)
@@ -145,6 +151,7 @@ def seed(
     ] = False,
 ) -> None:
     """Load tenants, the national catalogue and holidays (idempotent); migrates first."""
+    from core import catalog, migrate
 
     async def job(db: Database) -> catalog.SeedReport:
         await migrate.upgrade(db)
@@ -169,6 +176,10 @@ def slots(
     lang: Annotated[str, typer.Option(help="Locale for dates: es, en, qu.")] = "es",
 ) -> None:
     """List the next free slots of a region's service."""
+    from babel.dates import format_datetime
+
+    from core import availability
+
     settings = _settings()
 
     async def job(db: Database) -> list[availability.Slot]:
@@ -204,6 +215,11 @@ def serve(
     ] = False,
 ) -> None:
     """Run the webhooks, health and metrics (and the outbox worker unless --no-worker)."""
+    from aiohttp import web
+
+    from bot import logs
+    from bot.server import Server
+
     settings = _settings()
     logs.configure(settings.log_level)
     db = Database(settings.database_url)
@@ -228,6 +244,11 @@ def serve(
 @app.command()
 def worker() -> None:
     """Run the outbox worker alone (several may run on several hosts)."""
+    from bot import logs
+    from bot.scheduler import run_with_scheduler
+    from bot.server import build_channels, build_pacers
+    from bot.worker import OutboxWorker
+
     settings = _settings()
     logs.configure(settings.log_level)
 
@@ -266,6 +287,10 @@ def inbox(
     ] = False,
 ) -> None:
     """Run the conversation turns of queued messages (with `psv serve --no-inbox`)."""
+    from bot import logs
+    from bot.engine import Engine
+    from bot.server import Inbox
+
     settings = _settings()
     logs.configure(settings.log_level)
     if idle:
@@ -297,6 +322,8 @@ def _idle_priority() -> None:
 @telegram_app.command("set-webhook")
 def telegram_set_webhook() -> None:
     """Register PSV_PUBLIC_URL/webhooks/telegram with Telegram, with the secret token."""
+    from bot.channels import telegram
+
     settings = _settings()
     if not settings.telegram_token or not settings.telegram_secret:
         typer.echo(
@@ -322,6 +349,9 @@ def chat(
     lang: Annotated[str, typer.Option(help="The language your 'phone' says: es, en, qu.")] = "es",
 ) -> None:
     """Talk to the bot in the terminal, through the same engine and database."""
+    from bot.channels import console
+    from bot.engine import Engine, mark_console_sent
+
     settings = _settings()
 
     async def job(db: Database) -> None:
@@ -351,6 +381,9 @@ def chat(
 
 async def _show_what_arrives(db: Database, user: str) -> None:
     """Print, as they come due, the messages that reach the terminal user between turns."""
+    from bot.channels import console
+    from core.types import utcnow
+
     while True:
         for message in await console.take_due(db, user, utcnow()):
             typer.echo(console.render(message))
@@ -372,6 +405,8 @@ def parse_date(
     lang: Annotated[str, typer.Option(help="es, en or qu.")] = "es",
 ) -> None:
     """Print what the bot understands of a date phrase, as one JSON object."""
+    from bot.understand_dates import read_date
+
     try:
         moment = datetime.fromisoformat(now)
     except ValueError:
@@ -399,6 +434,7 @@ def admin_token_create(
     ] = None,
 ) -> None:
     """Make an admin token and print it once (only its SHA-256 is kept)."""
+    from core import access
 
     async def job(db: Database) -> tuple[int, str]:
         async with db.uow() as uow:
@@ -422,6 +458,7 @@ def admin_token_create(
 @admin_token_app.command("list")
 def admin_token_list() -> None:
     """List admin tokens (prefix, role, region, expiry, revocation, last use)."""
+    from core import access
 
     async def job(db: Database) -> list[tuple[object, ...]]:
         async with db.uow() as uow:
@@ -453,6 +490,7 @@ def admin_token_revoke(
     token_id: Annotated[int, typer.Argument(help="The token's id (see list).")],
 ) -> None:
     """Revoke an admin token at once."""
+    from core import access
 
     async def job(db: Database) -> None:
         async with db.uow() as uow:
