@@ -4,9 +4,10 @@ Run: .venv/bin/python bench/bench_needs.py [repeats]
 Prints the corpus size per label and language; top-1/top-3 accuracy and the confident / unsure /
 nothing verdicts of a model fitted on the train split and asked the held-out test split; the
 latency of `bot.needs.classify` (model on the whole corpus, as shipped) over every corpus text,
-`repeats` times, as mean/p95/p99 microseconds; and the load time, measured in fresh
-subprocesses (Python start, `import bot.needs`, reading the corpus and building the index),
-with the bare interpreter start alongside so the difference can be read.
+`repeats` times, as mean/p95/p99 microseconds, and of one message as long as is read
+(`MAX_CHARS`); and the load time, measured in fresh subprocesses (Python start, `import
+bot.needs`, reading the corpus and building the index), with the bare interpreter start
+alongside so the difference can be read.
 """
 
 import datetime
@@ -100,6 +101,14 @@ def main() -> None:
             needs.classify(text)
             cpu.append((time.thread_time() - start_cpu) * 1e6)
             timings.append((time.perf_counter() - start) * 1e6)
+    # The longest message read: the corpus's three longest stories joined, cut at MAX_CHARS.
+    stories = sorted(texts, key=len, reverse=True)[:3]
+    longest = (" ".join(stories) * 5)[: needs.MAX_CHARS]
+    long_cpu: list[float] = []
+    for _ in range(repeats * 20):
+        start_cpu = time.thread_time()
+        needs.classify(longest)
+        long_cpu.append((time.thread_time() - start_cpu) * 1e6)
     print()
     for name, values in (("wall", timings), ("CPU (thread time)", cpu)):
         print(
@@ -107,6 +116,12 @@ def main() -> None:
             f"p95 {percentile(values, 0.95):.0f} us, p99 {percentile(values, 0.99):.0f} us, "
             f"max {max(values):.0f} us"
         )
+
+    print(
+        f"classify CPU, a {len(longest)}-character message (the most read), {len(long_cpu)} calls: "
+        f"median {statistics.median(long_cpu):.0f} us, p95 {percentile(long_cpu, 0.95):.0f} us, "
+        f"max {max(long_cpu):.0f} us"
+    )
 
     python = sys.executable
     bare = [wall([python, "-c", "pass"]) for _ in range(5)]

@@ -42,7 +42,7 @@ import math
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
@@ -211,17 +211,6 @@ def _words(text: str) -> list[str]:
     return [_squeeze(w) for w in _without_places(normalise(text[:MAX_CHARS]).split())]
 
 
-def _unit_vector(counts: Counter[str], idf: Mapping[str, float]) -> dict[str, float]:
-    """Return the sublinear TF-IDF vector of term counts, normalised to length 1."""
-    vector = {
-        t: (_SUBLINEAR[n] if n < 8 else 1.0 + math.log(n)) * idf[t]
-        for t, n in counts.items()
-        if t in idf
-    }
-    norm = math.sqrt(sum(x * x for x in vector.values())) or 1.0
-    return {t: x / norm for t, x in vector.items()}
-
-
 def _stem_terms(words: Sequence[str]) -> list[str]:
     """Return the stem terms of words plus the pairs of adjacent Spanish stems."""
     terms: list[str] = []
@@ -300,9 +289,21 @@ class _Centroids:
 
     def add(self, terms: Iterable[str], weight: float, scores: list[float]) -> None:
         """Add weight times the cosine between the terms and each label's centroid into scores."""
-        for term, value in _unit_vector(Counter(terms), self.idf).items():
-            for index, centre in self.postings.get(term, ()):
-                scores[index] += weight * value * centre
+        # One pass: the message's vector is not built, its norm is summed along the dot products.
+        sums = [0.0] * len(scores)
+        square = 0.0
+        idf, postings = self.idf, self.postings
+        for term, n in Counter(terms).items():
+            if term not in idf:
+                continue
+            value = (_SUBLINEAR[n] if n < 8 else 1.0 + math.log(n)) * idf[term]
+            square += value * value
+            for index, centre in postings.get(term, ()):
+                sums[index] += value * centre
+        if square:
+            scale = weight / math.sqrt(square)
+            for index, total in enumerate(sums):
+                scores[index] += scale * total
 
 
 class NeedsModel:
