@@ -219,6 +219,7 @@ def serve(
 
     from bot import logs
     from bot.server import Server
+    from core.db import Database
 
     settings = _settings()
     logs.configure(settings.log_level)
