@@ -15,9 +15,9 @@ from bot.understand import normalise
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# The issue asks for 92% / 98%. The model measures 91.5% / 98.6% on the held-out split (see
+# The issue asks for 92% / 98%. The model measures 92.0% / 98.6% on the held-out split (see
 # docs/benchmarks.md): these floors, a little under, guard against regressions.
-TOP1_FLOOR = 0.905
+TOP1_FLOOR = 0.915
 TOP3_FLOOR = 0.98
 
 # The held-out rows (text, label, language, in file order) as they were when the split was
@@ -53,7 +53,7 @@ def test_corpus_covers_every_bookable_service_and_intent(corpus: tuple[needs.Exa
     assert {e.lang for e in corpus} == {"es", "en", "qu"}
 
 
-def test_corpus_rows_are_distinct_and_split_about_a_fifth(
+def test_corpus_rows_are_distinct_and_a_tenth_to_a_quarter_held_out(
     corpus: tuple[needs.Example, ...],
 ) -> None:
     texts = Counter(normalise(e.text) for e in corpus)
@@ -61,7 +61,8 @@ def test_corpus_rows_are_distinct_and_split_about_a_fifth(
     for label in {e.label for e in corpus}:
         rows = [e for e in corpus if e.label == label]
         held = sum(e.split == "test" for e in rows)
-        assert 0.12 <= held / len(rows) <= 0.25, label
+        # A fifth when the split was fixed; less since, as train rows were added after it.
+        assert 0.1 <= held / len(rows) <= 0.25, label
 
 
 def test_held_out_rows_are_the_ones_fixed_at_first(corpus: tuple[needs.Example, ...]) -> None:
