@@ -52,6 +52,14 @@ class TokenBucket:
         return self._tokens >= self._capacity - _TOLERANCE_S * self.rate
 
 
+async def _wait_for(bucket: TokenBucket) -> None:
+    """Sleep until the bucket has a token (a refill is a matter of time, not of an event)."""
+    wait = bucket.delay()
+    while wait > 0:
+        await asyncio.sleep(wait)
+        wait = bucket.delay()
+
+
 class Pacer:
     """A channel's overall bucket plus one bucket per address (e.g. per Telegram chat)."""
 
@@ -67,6 +75,7 @@ class Pacer:
         self.per_address = per_address
         self._clock = clock
         self._addresses: dict[str, TokenBucket] = {}
+        self._line = asyncio.Lock()
 
     async def acquire(self, address: str) -> None:
         """Wait until both the channel and this address may send, then use a token of each."""
@@ -78,12 +87,14 @@ class Pacer:
                 bucket = self._addresses[address] = TokenBucket(rate, burst, clock=self._clock)
                 if len(self._addresses) > MAX_ADDRESSES:
                     self._forget_idle(keep=address)
-        while True:
-            wait = max(self.overall.delay(), bucket.delay() if bucket else 0.0)
-            if wait <= 0:
-                break
-            await asyncio.sleep(wait)
-        self.overall.take()
+        if bucket is not None:
+            # This chat's own pace first, outside the line: it holds back no other chat.
+            await _wait_for(bucket)
+        # Then the channel's, first come first served: under a long overload every waiting
+        # send gets its turn in order, none starves past its lease.
+        async with self._line:
+            await _wait_for(self.overall)
+            self.overall.take()
         if bucket is not None:
             bucket.take()
 

@@ -233,3 +233,19 @@ def test_several_workers_each_pace_at_their_share() -> None:
     assert shared["telegram"].overall.rate == 10
     assert shared["whatsapp"].overall.rate == 30
     assert shared["telegram"].per_address == alone["telegram"].per_address == (1.0, 3.0)
+
+
+async def test_under_overload_sends_take_the_channel_in_arrival_order(
+    clock: FakeClock, waits: list[float]
+) -> None:
+    """FIFO over the channel's bucket: a long overload starves no send (past its lease)."""
+    pacer = Pacer(1.0, 1.0, per_address=(1.0, 3.0), clock=clock)
+    done: list[str] = []
+
+    async def send(chat: str) -> None:
+        await pacer.acquire(chat)
+        done.append(chat)
+
+    chats = [f"chat-{n}" for n in range(12)]
+    await asyncio.gather(*(send(chat) for chat in chats))
+    assert done == chats
