@@ -162,7 +162,7 @@ def _place_names() -> dict[str, tuple[tuple[str, ...], ...]]:
 def _without_places(words: list[str]) -> list[str]:
     """Return the words with every place name (whole words, longest first) taken out."""
     places = _place_names()
-    if not any(w in places for w in words):
+    if places.keys().isdisjoint(words):
         return words
     kept: list[str] = []
     i = 0
@@ -286,19 +286,23 @@ class _Centroids:
             norm = math.sqrt(sum(x * x for x in vector.values())) or 1.0
             for term, value in vector.items():
                 self.postings.setdefault(term, []).append((label, value / norm))
+        # What a message's term needs, in one look-up: its idf and the centroids holding it.
+        self._table = {t: (self.idf[t], tuple(p)) for t, p in self.postings.items()}
 
     def add(self, terms: Iterable[str], weight: float, scores: list[float]) -> None:
         """Add weight times the cosine between the terms and each label's centroid into scores."""
         # One pass: the message's vector is not built, its norm is summed along the dot products.
         sums = [0.0] * len(scores)
         square = 0.0
-        idf, postings = self.idf, self.postings
+        table = self._table
         for term, n in Counter(terms).items():
-            if term not in idf:
+            entry = table.get(term)
+            if entry is None:
                 continue
-            value = (_SUBLINEAR[n] if n < 8 else 1.0 + math.log(n)) * idf[term]
+            idf, postings = entry
+            value = idf if n == 1 else (_SUBLINEAR[n] if n < 8 else 1.0 + math.log(n)) * idf
             square += value * value
-            for index, centre in postings.get(term, ()):
+            for index, centre in postings:
                 sums[index] += value * centre
         if square:
             scale = weight / math.sqrt(square)
