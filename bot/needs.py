@@ -31,9 +31,10 @@ examples (so a word said under every label, "quiero", "mi", "que", weighs next t
 Why not scikit-learn: importing it (with SciPy) takes 1.2-3.5 s on the 2-core machine, far over
 the 300 ms load budget; on the same held-out split its LinearSVC over word+char n-grams scored
 88.7% / 97.4% (top-1 / top-3) on the corpus of 2,098 rows. Figures for this model are in
-docs/benchmarks.md. K1, B, CHAR_WEIGHT, CENTROID_WEIGHT, the temperature, the "nothing" score and
-the thresholds were chosen by 5-fold cross-validation on the train split only; the held-out
-test split is for measuring (tests/unit/test_needs.py, bench/bench_needs.py).
+docs/benchmarks.md. K1, B, CHAR_WEIGHT, CENTROID_WEIGHT and the thresholds were chosen by
+5-fold cross-validation on the train split only (the temperature and the "nothing" score too, on
+the first corpus, and checked again since); the held-out test split is for measuring
+(tests/unit/test_needs.py, bench/bench_needs.py).
 """
 
 from __future__ import annotations
@@ -55,7 +56,9 @@ from bot.understand import normalise
 
 CORPUS_PATH: Final = Path(__file__).parent / "corpus" / "needs.tsv"
 """The labelled corpus shipped with the package."""
-_DATA: Final = Path(__file__).resolve().parents[1] / "core" / "data"
+_DATA: Final = (
+    Path(__file__).resolve().parents[1] / "core" / "data"
+)  # core.catalog.DATA, unimported
 PLACE_FILES: Final = (_DATA / "tenants.yaml", _DATA / "places.tsv")
 """Where place names are read: the regions and their capitals, and the provinces."""
 

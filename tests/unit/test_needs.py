@@ -182,6 +182,12 @@ def test_nonsense_is_nothing(text: str) -> None:
     assert understood.labels == ()
 
 
+def test_place_names_are_read_from_the_catalogue_data() -> None:
+    from core.catalog import DATA
+
+    assert all(path.parent == DATA and path.is_file() for path in needs.PLACE_FILES)
+
+
 @pytest.mark.parametrize(
     "text", ["arequipa", "no, en cusco", "Lucia Quispe", "huancayo", "soy de trujillo", "lima lima"]
 )
