@@ -56,9 +56,8 @@ from bot.understand import normalise
 
 CORPUS_PATH: Final = Path(__file__).parent / "corpus" / "needs.tsv"
 """The labelled corpus shipped with the package."""
-_DATA: Final = (
-    Path(__file__).resolve().parents[1] / "core" / "data"
-)  # core.catalog.DATA, unimported
+# core.catalog.DATA, not imported from there: core.catalog loads SQLAlchemy (over a second).
+_DATA: Final = Path(__file__).resolve().parents[1] / "core" / "data"
 PLACE_FILES: Final = (_DATA / "tenants.yaml", _DATA / "places.tsv")
 """Where place names are read: the regions and their capitals, and the provinces."""
 
