@@ -99,3 +99,16 @@ async def dialog(person: Person, turns: Sequence[tuple[str, Expect]]) -> Reply:
 def make_engine(db: Database, clock: Clock, **settings: object) -> Engine:
     """An engine on a test database with the controllable clock."""
     return Engine(db, Settings(**settings), clock=clock)  # type: ignore[arg-type]
+
+
+async def staffed_engine(db: Database, *staff: tuple[str, tuple[str, ...]]) -> Engine:
+    """A started engine at the tests' NOW, after adding one specialist per (region, services)."""
+    from tests.factories import NOW, add_specialist
+
+    async with db.uow() as uow:
+        for region, services in staff:
+            await add_specialist(uow, region, services)
+        await uow.commit()
+    engine = make_engine(db, Clock(NOW))
+    await engine.start()
+    return engine

@@ -3,16 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import func, select
 
 from bot.engine import Engine
 from core.db import Database
 from core.models import Appointment
-from tests.dialogs.support import Clock, Person, dialog, make_engine
-from tests.factories import NOW, add_specialist
+from tests.dialogs.support import Person, dialog, staffed_engine
+from tests.factories import add_specialist
 
 TO_TIMES = [
     ("hola", "¿Acepta?"),
@@ -25,14 +23,10 @@ TO_TIMES = [
 
 
 @pytest.fixture
-async def engine(db: Database) -> AsyncIterator[Engine]:
-    async with db.uow() as uow:
-        await add_specialist(uow, "PE-ARE", ("consultas-laborales",))
-        await add_specialist(uow, "PE-CUS", ("consultas-laborales",))
-        await uow.commit()
-    engine = make_engine(db, Clock(NOW))
-    await engine.start()
-    yield engine
+async def engine(db: Database) -> Engine:
+    return await staffed_engine(
+        db, ("PE-ARE", ("consultas-laborales",)), ("PE-CUS", ("consultas-laborales",))
+    )
 
 
 async def test_another_day_goes_back_to_the_day_question(engine: Engine) -> None:

@@ -3,14 +3,11 @@ explained with the hours and the nearest free times."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from bot.engine import Engine
 from core.db import Database
-from tests.dialogs.support import Clock, Person, dialog, make_engine
-from tests.factories import NOW, add_specialist
+from tests.dialogs.support import Person, dialog, staffed_engine
 
 # NOW is Tuesday 1 December 2026, 9:00 in Lima.
 TO_DAY = [
@@ -23,13 +20,8 @@ TO_DAY = [
 
 
 @pytest.fixture
-async def engine(db: Database) -> AsyncIterator[Engine]:
-    async with db.uow() as uow:
-        await add_specialist(uow, "PE-ARE", ("consultas-laborales",))
-        await uow.commit()
-    engine = make_engine(db, Clock(NOW))
-    await engine.start()
-    yield engine
+async def engine(db: Database) -> Engine:
+    return await staffed_engine(db, ("PE-ARE", ("consultas-laborales",)))
 
 
 async def test_a_day_just_gone_is_called_past_not_too_far(engine: Engine) -> None:

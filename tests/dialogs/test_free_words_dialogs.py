@@ -3,28 +3,20 @@ never a wrong service chosen without a word."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import select
 
 from bot.engine import Engine
 from core.db import Database
 from core.models import Appointment
-from tests.dialogs.support import Clock, Person, dialog, make_engine
-from tests.factories import NOW, add_specialist
+from tests.dialogs.support import Person, dialog, staffed_engine
 
 CONSENT = [("hola", "¿Acepta?"), ("si", "¿En qué le puedo ayudar?")]
 
 
 @pytest.fixture
-async def engine(db: Database) -> AsyncIterator[Engine]:
-    async with db.uow() as uow:
-        await add_specialist(uow, "PE-ARE", ("consultas-laborales",))
-        await uow.commit()
-    engine = make_engine(db, Clock(NOW))
-    await engine.start()
-    yield engine
+async def engine(db: Database) -> Engine:
+    return await staffed_engine(db, ("PE-ARE", ("consultas-laborales",)))
 
 
 @pytest.mark.parametrize(

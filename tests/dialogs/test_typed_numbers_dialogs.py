@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from bot.engine import Engine
 from core.db import Database
-from tests.dialogs.support import Clock, Person, dialog, make_engine
-from tests.factories import NOW, add_specialist
+from tests.dialogs.support import Person, dialog, staffed_engine
 
 TO_TIMES = [
     ("hola", "¿Acepta?"),
@@ -22,13 +19,8 @@ TO_TIMES = [
 
 
 @pytest.fixture
-async def engine(db: Database) -> AsyncIterator[Engine]:
-    async with db.uow() as uow:
-        await add_specialist(uow, "PE-ARE", ("consultas-laborales",))
-        await uow.commit()
-    engine = make_engine(db, Clock(NOW))
-    await engine.start()
-    yield engine
+async def engine(db: Database) -> Engine:
+    return await staffed_engine(db, ("PE-ARE", ("consultas-laborales",)))
 
 
 async def test_a_number_past_the_list_is_the_hour(engine: Engine) -> None:
