@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from core import audit, catalog
+from core.access import Forbidden
 from core.errors import InvalidTransition, NotFound
 from core.models import (
     Closure,
@@ -214,6 +215,16 @@ async def remove_closure(uow: UnitOfWork, tenant_id: int, closure_id: int, *, by
         select(Closure).where(Closure.id == closure_id, Closure.tenant_id == tenant_id)
     )
     if closure is None:
+        national = await uow.session.scalar(
+            select(Closure).where(Closure.id == closure_id, Closure.tenant_id.is_(None))
+        )
+        if national is not None:
+            reason = f" ({national.reason})" if national.reason else ""
+            raise Forbidden(
+                f"closure {closure_id} is a national holiday{reason} on "
+                f"{national.starts_on.isoformat()}: it closes every region and only the "
+                "national team can change it; a region cannot remove it"
+            )
         raise NotFound("no such closure in this region", entity="closure")
     before = {
         "kind": closure.kind,

@@ -37,8 +37,8 @@ class Status(StrEnum):
     rescheduled = "rescheduled"
 
 
-FromOpt = Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")]
-ToOpt = Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")]
+FromOpt = Annotated[str | None, typer.Option("--from", help="First day, DD/MM/YYYY or YYYY-MM-DD.")]
+ToOpt = Annotated[str | None, typer.Option("--to", help="Last day, DD/MM/YYYY or YYYY-MM-DD.")]
 ServiceOpt = Annotated[str | None, typer.Option("--service", help="A service code.")]
 StatusOpt = Annotated[Status | None, typer.Option("--status")]
 SpecialistOpt = Annotated[int | None, typer.Option("--specialist", help="A specialist's id.")]

@@ -36,8 +36,12 @@ def list_audit(
     actor: Annotated[str | None, typer.Option("--actor", help="A token's name.")] = None,
     action: Annotated[str | None, typer.Option("--action", help="e.g. flow.publish")] = None,
     entity: Annotated[str | None, typer.Option("--entity", help="e.g. flow_version")] = None,
-    since: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
-    until: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--from", help="First day, DD/MM/YYYY or YYYY-MM-DD.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--to", help="Last day, DD/MM/YYYY or YYYY-MM-DD.")
+    ] = None,
     limit: LimitOpt = 50,
     every: AllOpt = False,
     tenant: TenantOpt = None,

@@ -16,7 +16,7 @@ app = typer.Typer(help="Closures: days the region's offices are closed.")
 
 COLUMNS = [
     Column("id", "Id", justify="right"),
-    Column("kind", "Kind"),
+    Column("kind", "Kind", lambda v: "national holiday" if v == "holiday" else str(v or "")),
     Column("national", "National"),
     Column("specialist_id", "Specialist"),
     Column("starts_on", "From"),
@@ -27,7 +27,9 @@ COLUMNS = [
 
 @app.command("list")
 def list_closures(
-    since: Annotated[str | None, typer.Option("--since", help="From this day, YYYY-MM-DD.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="From this day, DD/MM/YYYY or YYYY-MM-DD.")
+    ] = None,
     tenant: TenantOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -38,11 +40,18 @@ def list_closures(
             path("tenants", code, "closures"), {"since": iso_day(since, "--since")}, limit=None
         )
     output.listing(items, COLUMNS, as_json=as_json, title=f"Closures of {code}")
+    if not as_json and any(isinstance(i, dict) and i.get("national") for i in items):
+        output.note(
+            "National holidays close every region; only the national team changes them "
+            "(closures remove works on the region's own closures)."
+        )
 
 
 @app.command("add")
 def add(
-    starts_on: Annotated[str, typer.Option("--from", help="First closed day, YYYY-MM-DD.")],
+    starts_on: Annotated[
+        str, typer.Option("--from", help="First closed day, DD/MM/YYYY or YYYY-MM-DD.")
+    ],
     reason: Annotated[str, typer.Option("--reason", help="e.g. 'Fiesta de la Virgen'.")],
     ends_on: Annotated[
         str | None, typer.Option("--to", help="Last closed day (default: the first).")

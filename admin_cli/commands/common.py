@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated
 
@@ -33,15 +34,24 @@ def row_limit(limit: int, every: bool) -> int | None:
     return None if every else limit
 
 
+# Dates as Peruvians write them: day first (07/12/2026, 7-12-2026, 07.12.2026).
+DAY_FIRST = re.compile(r"\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*")
+
+
 def iso_day(value: str | None, option: str) -> str | None:
-    """Check a `YYYY-MM-DD` option value (None passes)."""
+    """A date option as `YYYY-MM-DD`, read from that or from `DD/MM/YYYY` (None passes)."""
     if value is None:
         return None
+    found = DAY_FIRST.fullmatch(value)
     try:
-        return date.fromisoformat(value).isoformat()
+        if found:
+            day, month, year = (int(found.group(i)) for i in (1, 2, 3))
+            return date(year, month, day).isoformat()
+        return date.fromisoformat(value.strip()).isoformat()
     except ValueError as exc:
         raise CliError(
-            f"{option} must be a date as YYYY-MM-DD (got {value!r}).", ExitCode.USAGE
+            f"{option} must be a date as DD/MM/YYYY or YYYY-MM-DD (got {value!r}).",
+            ExitCode.USAGE,
         ) from exc
 
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
 from admin_cli import output
 from admin_cli.client import path
-from admin_cli.commands.common import JsonOpt, TenantOpt, confirm_or_abort, connect
+from admin_cli.commands.common import JsonOpt, TenantOpt, confirm_or_abort, connect, iso_day
 from admin_cli.errors import CliError, ExitCode
 from admin_cli.output import SHOWN_ZONE, Column
 
@@ -39,13 +40,22 @@ ATTENDEES = [
 ]
 
 
+DAY_FIRST_START = re.compile(r"(\d{1,2}[/.-]\d{1,2}[/.-]\d{4})[ T]+(\d{1,2})(?::(\d{2}))?\s*h?")
+
+
 def local_start(text: str) -> str:
     """An ISO 8601 start with offset; a time without one is taken as America/Lima."""
+    written = text.strip()
+    day_first = DAY_FIRST_START.fullmatch(written)
+    if day_first:  # 12/06/2025 10:00, as Peruvians write it
+        day = iso_day(day_first.group(1), "--start")
+        written = f"{day}T{int(day_first.group(2)):02d}:{day_first.group(3) or '00'}"
     try:
-        moment = datetime.fromisoformat(text.strip().replace(" ", "T", 1))
+        moment = datetime.fromisoformat(written.replace(" ", "T", 1))
     except ValueError as exc:
         raise CliError(
-            f"--start must be a date and time like 2025-06-12T10:00 (got {text!r}).",
+            "--start must be a date and time like 12/06/2025 10:00 or 2025-06-12T10:00 "
+            f"(got {text!r}).",
             ExitCode.USAGE,
         ) from exc
     if moment.tzinfo is None:
@@ -66,23 +76,46 @@ def list_events(tenant: TenantOpt = None, as_json: JsonOpt = False) -> None:
 def create(
     title: Annotated[str, typer.Option("--title")],
     service: Annotated[str, typer.Option("--service", help="The service code it belongs to.")],
-    start: Annotated[str, typer.Option("--start", help="e.g. 2025-06-12T10:00 (Lima time).")],
+    start: Annotated[
+        str, typer.Option("--start", help="e.g. 12/06/2025 10:00 or 2025-06-12T10:00 (Lima time).")
+    ],
     seats: Annotated[int, typer.Option("--seats", min=1)],
     duration: Annotated[int, typer.Option("--duration", min=1, help="Minutes.")] = 60,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Create it even on a national holiday or a closure of the region."
+        ),
+    ] = False,
     tenant: TenantOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create a training event (a session link is made)."""
-    body = {
+    """Create a training event (a session link is made).
+
+    On a national holiday or a day the region is closed it is refused unless --force.
+    """
+    body: dict[str, Any] = {
         "title": title,
         "service": service,
         "start": local_start(start),
         "duration_minutes": duration,
         "seats": seats,
     }
+    if force:
+        body["force"] = True
     with connect() as client:
         code = client.tenant(tenant)
-        answer = client.post(path("tenants", code, "events"), body)
+        try:
+            answer = client.post(path("tenants", code, "events"), body)
+        except CliError as problem:
+            if problem.exit_code == ExitCode.CONFLICT and not problem.hint:
+                problem.hint = "Pass --force to create it on that day anyway."
+                problem.message = problem.message.replace(
+                    ": send force to create the event anyway", ""
+                )
+            raise
+    for warning in (answer.get("warnings") if isinstance(answer, dict) else None) or []:
+        output.note(f"[yellow]Warning:[/yellow] {escape(str(warning))}; created anyway (--force).")
     if as_json:
         output.print_json(answer)
         return

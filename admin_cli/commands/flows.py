@@ -72,6 +72,15 @@ class ImageFormat(StrEnum):
     png = "png"
 
 
+WHICH_VERSION = (
+    "Which citizens see it: a flow takes its version when it starts, from the region known then. "
+    "Citizens who came by {code}'s link or whose region is remembered get it from their first "
+    "message; a new citizen who names {code} inside a flow (the region question of book) "
+    "finishes that flow on the national version, and every flow started afterwards is {code}'s "
+    "(docs/flows.md, 'Which version runs')."
+)
+
+
 def _flow_path(tenant: str, name: str, *rest: str) -> str:
     return path("tenants", tenant, "flows", name, *rest)
 
@@ -291,6 +300,7 @@ def push(
         f"[green]Published version {stored} of {escape(name)} for {code}.[/green] New "
         "conversations use it; conversations already running finish on their version."
     )
+    output.note(WHICH_VERSION.format(code=code))
 
 
 def _ask(question: str) -> bool:
@@ -349,6 +359,7 @@ def publish(name: NameArg, tenant: TenantOpt = None, version: PublishVersionOpt 
         f"[green]Published version {live} of {escape(name)} for {code}.[/green] New "
         "conversations use it; conversations already running finish on their version."
     )
+    output.note(WHICH_VERSION.format(code=code))
 
 
 @app.command("rollback")

@@ -60,8 +60,12 @@ def scope_of(client: Client, tenant: str | None, national: bool) -> str | None:
 
 
 def reports(
-    since: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
-    until: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--from", help="First day, DD/MM/YYYY or YYYY-MM-DD.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--to", help="Last day, DD/MM/YYYY or YYYY-MM-DD.")
+    ] = None,
     national: Annotated[
         bool, typer.Option("--national", help="All regions (national roles only).")
     ] = False,

@@ -107,13 +107,22 @@ def import_csv(
     text, rows = read_specialists_csv(file)
     with connect() as client:
         code = client.tenant(tenant)
-        answer = upload_json(
-            client,
-            "POST",
-            path("tenants", code, "specialists", "import"),
-            {"csv": text, "skip_bad": skip_bad},
-            f"Sending {rows} rows",
-        )
+        try:
+            answer = upload_json(
+                client,
+                "POST",
+                path("tenants", code, "specialists", "import"),
+                {"csv": text, "skip_bad": skip_bad},
+                f"Sending {rows} rows",
+            )
+        except CliError as problem:
+            if problem.exit_code == ExitCode.INVALID:
+                problem.message = problem.message.split(" (fix them", 1)[0]
+                problem.hint = (
+                    "Every bad line is listed above: fix them all and import again, or import "
+                    "the good rows now with --skip-bad."
+                )
+            raise
     if as_json:
         output.print_json(answer)
         return
@@ -149,7 +158,9 @@ def set_hours(
 @app.command("day-off")
 def day_off(
     specialist: IdArg,
-    starts_on: Annotated[str, typer.Option("--from", help="First day off, YYYY-MM-DD.")],
+    starts_on: Annotated[
+        str, typer.Option("--from", help="First day off, DD/MM/YYYY or YYYY-MM-DD.")
+    ],
     ends_on: Annotated[
         str | None, typer.Option("--to", help="Last day off (default: the first).")
     ] = None,
@@ -164,7 +175,7 @@ def day_off(
         code = client.tenant(tenant)
         answer = client.post(
             path("tenants", code, "specialists", specialist, "days-off"),
-            {"starts_on": first, "ends_on": last, "reason": reason},
+            {"starts_on": first, "ends_on": last} | ({"reason": reason} if reason.strip() else {}),
         )
     if as_json:
         output.print_json(answer)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from aiohttp import web
@@ -137,7 +137,7 @@ async def export_appointments(request: web.Request) -> web.StreamResponse:
     while True:
         async with ctx.db.uow() as uow:
             rows, cursor = await _batch(uow, query, after)
-            lines = [_export_line(*row) for row in rows]
+            lines = [_export_line(*row, tz=ctx.tz) for row in rows]
             after = rows[-1][0].id if rows else None
         await response.write(b"".join(lines))
         if cursor is None:
@@ -153,12 +153,17 @@ async def _batch(
     return list(rows), cursor
 
 
-def _export_line(a: Appointment, code: str, specialist: str, c: Citizen) -> bytes:
+def _local(moment: datetime | None, tz: tzinfo) -> str | None:
+    """A stored UTC time as the region's local time with its offset (10:00-05:00 in Lima)."""
+    return moment.astimezone(tz).isoformat() if moment is not None else None
+
+
+def _export_line(a: Appointment, code: str, specialist: str, c: Citizen, *, tz: tzinfo) -> bytes:
     return _csv_line(
         (
             a.id,
-            iso(a.start_utc),
-            iso(a.end_utc),
+            _local(a.start_utc, tz),
+            _local(a.end_utc, tz),
             a.status.value,
             code,
             specialist,
@@ -166,7 +171,7 @@ def _export_line(a: Appointment, code: str, specialist: str, c: Citizen) -> byte
             c.document_type.value if c.document_type else "",
             c.document_number or "",
             a.channel,
-            iso(a.created_at),
+            _local(a.created_at, tz),
         )
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from aiohttp import web
@@ -11,10 +12,10 @@ from bot import notify
 from bot.admin_api.auth import scoped_tenant
 from bot.admin_api.bodies import iso, json_object, path_id
 from bot.admin_api.context import context, principal, reading
-from bot.admin_api.errors import invalid
+from bot.admin_api.errors import conflict, invalid
 from bot.admin_api.formats import first_name, mask_document
 from bot.admin_api.pagination import fetch, listing, page_of
-from core import audit, events, meetings
+from core import audit, events, meetings, roster
 from core.errors import NotActive, NotFound
 from core.models import (
     Citizen,
@@ -88,8 +89,10 @@ async def list_events(request: web.Request) -> web.Response:
 async def create_event(request: web.Request) -> web.Response:
     """POST /tenants/{t}/events: a training event with seats and a session link (201)."""
     body = await json_object(
-        request, allowed=frozenset({"title", "service", "start", "duration_minutes", "seats"})
+        request,
+        allowed=frozenset({"title", "service", "start", "duration_minutes", "seats", "force"}),
     )
+    force = body.boolean("force")
     title = body.text("title")
     code = body.text("service", max_length=60)
     start = body.moment("start")
@@ -104,6 +107,12 @@ async def create_event(request: web.Request) -> web.Response:
         service = await uow.session.scalar(select(Service).where(Service.code == code))
         if service is None or service.kind != ServiceKind.GROUP_EVENT:
             raise invalid(f"'{code}' is not a group-event service", field="service")
+        closed = await _closed_on(uow, tenant.id, start.astimezone(ctx.tz).date())
+        if closed and not force:
+            raise conflict(
+                f"{'; '.join(closed)}: send force to create the event anyway",
+                closures=closed,
+            )
         event = await events.create_event(
             uow,
             tenant_code=tenant.code,
@@ -118,7 +127,18 @@ async def create_event(request: web.Request) -> web.Response:
         await uow.session.flush()
         [answer] = await _json_of(uow, [(event, code)])
         await uow.commit()
-    return web.json_response(answer, status=201)
+    return web.json_response(answer | {"warnings": closed}, status=201)
+
+
+async def _closed_on(uow: UnitOfWork, tenant_id: int, day: date) -> list[str]:
+    """Why the region's offices are closed on a day (national holidays, its closures)."""
+    found = []
+    for row in await roster.closures(uow, tenant_id, since=day):
+        if row.specialist_id is None and row.starts_on <= day <= row.ends_on:
+            what = "a national holiday" if row.tenant_id is None else "a closure of the region"
+            reason = f" ({row.reason})" if row.reason else ""
+            found.append(f"{day.isoformat()} is {what}{reason}")
+    return found
 
 
 async def attendees(request: web.Request) -> web.Response:

@@ -12,9 +12,16 @@ from core.roster import WeeklySpan
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Spanish abbreviations are accepted too (lun, mar, mie, jue, vie, sab, dom).
 SPANISH = ("lun", "mar", "mie", "jue", "vie", "sab", "dom")
+# "mon 08:30-13:00", and as people write it: "lunes 8-13", "Miércoles 8:30 a 13", "sáb 9h-12h".
 SPAN_RE = re.compile(
-    r"\s*([a-zé]{3})[^\W\d_]*\s+([0-9]{1,2}):([0-9]{2})\s*-\s*([0-9]{1,2}):([0-9]{2})\s*"
+    r"\s*([a-záéíóú]{2,})\.?\s+([0-9]{1,2})(?:[:.h]([0-9]{2}))?\s*h?\s*(?:-|–|a|to)\s*"
+    r"([0-9]{1,2})(?:[:.h]([0-9]{2}))?\s*h?\s*"
 )
+_PLAIN = str.maketrans("áéíóú", "aeiou")
+FULL_NAMES = (
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo",
+)  # fmt: skip
 
 
 class SpanError(ValueError):
@@ -22,18 +29,21 @@ class SpanError(ValueError):
 
 
 def parse_span(text: str) -> WeeklySpan:
-    """Read "mon 08:30-13:00" (or "lun 08:30-13:00") into a weekly span."""
+    """Read "mon 08:30-13:00", "lun 08:30-13:00" or "lunes 8-13" into a weekly span."""
     match = SPAN_RE.fullmatch(text.lower())
     if match is None:
-        raise SpanError(f"{text!r} is not like 'mon 08:30-13:00'")
-    day = match.group(1).replace("é", "e")
+        raise SpanError(
+            f"{text!r} is not like 'mon 08:30-13:00' or 'lunes 8-13' (a day, then hours)"
+        )
+    word = match.group(1).translate(_PLAIN)
+    day = word[:3] if any(full.startswith(word) for full in FULL_NAMES) else word
     if day in DAYS:
         weekday = DAYS.index(day)
     elif day in SPANISH:
         weekday = SPANISH.index(day)
     else:
-        raise SpanError(f"{text!r}: unknown day {day!r} (mon..sun)")
-    h1, m1, h2, m2 = (int(match.group(i)) for i in range(2, 6))
+        raise SpanError(f"{text!r}: unknown day {match.group(1)!r} (lunes..domingo, mon..sun)")
+    h1, m1, h2, m2 = (int(match.group(i) or 0) for i in range(2, 6))
     if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
         raise SpanError(f"{text!r}: hours are 00:00 to 23:59")
     start, end = time(h1, m1), time(h2, m2)

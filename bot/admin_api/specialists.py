@@ -18,7 +18,7 @@ from bot.admin_api.auth import scoped_tenant
 from bot.admin_api.bodies import json_object, path_id
 from bot.admin_api.context import context, principal, reading
 from bot.admin_api.errors import ApiError, conflict, invalid
-from bot.admin_api.formats import SpanError, format_hours, parse_spans
+from bot.admin_api.formats import SpanError, format_hours, parse_span, parse_spans
 from bot.admin_api.pagination import fetch, listing, page_of
 from core import roster
 from core.errors import NotActive
@@ -53,7 +53,11 @@ class NewSpecialist:
 
 
 class RowError(ValueError):
-    """Why a specialist's data cannot be used."""
+    """Why a specialist's data cannot be used: every problem found, not only the first."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = list(problems)
 
 
 def _check(
@@ -64,28 +68,44 @@ def _check(
     hours: Any,
     known_services: frozenset[str],
 ) -> NewSpecialist:
+    problems: list[str] = []
     if not isinstance(name, str) or not name.strip() or len(name.strip()) > 120:
-        raise RowError("name must have 1 to 120 characters")
+        problems.append("name must have 1 to 120 characters")
     if channel not in CHANNELS:
-        raise RowError(f"contact_channel must be one of {', '.join(CHANNELS)}")
+        problems.append(f"contact_channel must be one of {', '.join(CHANNELS)}")
     address = address.strip() if isinstance(address, str) else ""
     if channel == "whatsapp":
         address = address.removeprefix("whatsapp:")
         if not E164.fullmatch(address):
-            raise RowError("a WhatsApp contact_address is a number like +51987654321")
-    elif not TELEGRAM_ID.fullmatch(address):
-        raise RowError("a Telegram contact_address is the numeric chat id")
+            problems.append("a WhatsApp contact_address is a number like +51987654321")
+    elif channel == "telegram" and not TELEGRAM_ID.fullmatch(address):
+        problems.append("a Telegram contact_address is the numeric chat id")
     if not isinstance(services, list) or not services:
-        raise RowError("services must list at least one service code")
-    unknown = [s for s in services if s not in known_services]
-    if unknown:
-        raise RowError(f"unknown service(s): {', '.join(map(str, unknown))}")
+        problems.append("services must list at least one service code")
+    else:
+        unknown = [s for s in services if s not in known_services]
+        if unknown:
+            problems.append(
+                f"unknown service(s): {', '.join(map(str, unknown))} "
+                f"(codes: {', '.join(sorted(known_services))})"
+            )
+    spans: list[Any] = []
     if not isinstance(hours, list) or not all(isinstance(h, str) for h in hours):
-        raise RowError("hours must be a list like ['mon 08:30-13:00']")
-    try:
-        spans = parse_spans(hours)
-    except SpanError as exc:
-        raise RowError(f"hours: {exc}") from None
+        problems.append("hours must be a list like ['mon 08:30-13:00']")
+    else:
+        for text in hours:  # each span on its own, so every bad one is named
+            try:
+                parse_span(text)
+            except SpanError as exc:
+                problems.append(f"hours: {exc}")
+        if len(problems) == 0:
+            try:
+                spans = parse_spans(hours)
+            except SpanError as exc:
+                problems.append(f"hours: {exc}")
+    if problems:
+        raise RowError(*problems)
+    assert isinstance(name, str)
     return NewSpecialist(name.strip(), channel, address, tuple(services), tuple(spans))
 
 
@@ -262,15 +282,16 @@ async def import_specialists(request: web.Request) -> web.Response:
                 if (new.channel, new.address) in elsewhere:
                     raise RowError(OTHER_REGION)
             except RowError as exc:
-                bad.append({"line": line, "message": str(exc)})
+                bad.extend({"line": line, "message": problem} for problem in exc.problems)
                 continue
             taken.add((new.channel, new.address))
             good.append(new)
         if bad and not skip_bad:
             raise ApiError(
                 422,
-                f"{len(bad)} of {len(rows)} rows are wrong; nothing was imported "
-                "(fix them, or send skip_bad to import the others)",
+                f"{len({b['line'] for b in bad})} of {len(rows)} rows are wrong; nothing was "
+                "imported (fix them, or import the others with skip_bad: --skip-bad in "
+                "psv-admin)",
                 details={"rows": bad},
             )
         by = principal(request).actor

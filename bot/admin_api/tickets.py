@@ -13,20 +13,28 @@ from bot.admin_api.auth import scoped_tenant
 from bot.admin_api.bodies import MAX_ID, iso, json_object, path_id, query_choice
 from bot.admin_api.context import context, principal, reading
 from bot.admin_api.errors import conflict, invalid
+from bot.admin_api.formats import first_name
 from bot.admin_api.pagination import fetch, listing, page_of
 from core import audit, roster
 from core.errors import NotActive, NotFound
-from core.models import HandoffRequest, Service
+from core.models import Citizen, HandoffRequest, Service, Specialist
 
 STATUSES = ("open", "assigned", "closed")
 
 
-def ticket_json(row: HandoffRequest, service: str | None) -> dict[str, Any]:
-    """A hand-off request as admins see it."""
+RELAY_CHANNELS = ("telegram", "whatsapp")
+
+
+def ticket_json(
+    row: HandoffRequest, service: str | None, citizen: Citizen | None, region: str
+) -> dict[str, Any]:
+    """A hand-off request as admins see it (the citizen by first name only)."""
     return {
         "id": row.id,
         "status": row.status,
+        "first_name": first_name(citizen.name or citizen.representative_name) if citizen else None,
         "service": service,
+        "region": region,
         "note": row.note,
         "specialist_id": row.specialist_id,
         "created_at": iso(row.created_at),
@@ -42,14 +50,15 @@ async def list_tickets(request: web.Request) -> web.Response:
     async with reading(request) as uow:
         tenant = await scoped_tenant(uow, request)
         query = (
-            select(HandoffRequest, Service.code)
+            select(HandoffRequest, Service.code, Citizen)
             .outerjoin(Service, Service.id == HandoffRequest.service_id)
+            .outerjoin(Citizen, Citizen.id == HandoffRequest.citizen_id)
             .where(HandoffRequest.tenant_id == tenant.id)
         )
         if status:
             query = query.where(HandoffRequest.status == status)
         rows, cursor = await fetch(uow, query, HandoffRequest.id, page)
-    return listing([ticket_json(r, code) for r, code in rows], cursor)
+    return listing([ticket_json(r, code, c, tenant.code) for r, code, c in rows], cursor)
 
 
 async def assign_ticket(request: web.Request) -> web.Response:
@@ -80,6 +89,20 @@ async def assign_ticket(request: web.Request) -> web.Response:
             raise invalid("no such specialist in this region", field="specialist_id") from None
         if not spec.active:
             raise invalid("the specialist is inactive", field="specialist_id")
+        if spec.contact_channel not in RELAY_CHANNELS or not spec.contact_address:
+            able = await uow.session.execute(
+                select(Specialist.id, Specialist.name).where(
+                    Specialist.tenant_id == tenant.id,
+                    Specialist.active.is_(True),
+                    Specialist.contact_channel.in_(RELAY_CHANNELS),
+                )
+            )
+            names = ", ".join(f"{i} ({name})" for i, name in able) or "none yet"
+            raise invalid(
+                f"specialist {spec.id} has no Telegram or WhatsApp chat, so the citizen's "
+                f"messages cannot reach them; specialists who can take it: {names}",
+                field="specialist_id",
+            )
         before = {"status": ticket.status, "specialist_id": ticket.specialist_id}
         # Starts the relay: both sides are told who they talk to (bot/relay.py).
         try:
@@ -101,6 +124,7 @@ async def assign_ticket(request: web.Request) -> web.Response:
             before=before,
             after={"status": ticket.status, "specialist_id": spec.id},
         )
-        answer = ticket_json(ticket, code)
+        citizen = await uow.session.get(Citizen, ticket.citizen_id) if ticket.citizen_id else None
+        answer = ticket_json(ticket, code, citizen, tenant.code)
         await uow.commit()
     return web.json_response(answer)

@@ -8,14 +8,17 @@ empty list.
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from admin_cli.errors import ExitCode
-from tests.admin_cli.test_live import Live, _tap, _text, _token
+from tests.admin_cli.test_live import Live, _buttons, _tap, _text, _token
 from tests.e2e.stack import Stack
 
 GREETING = "¿En qué le puedo ayudar?"
@@ -178,3 +181,125 @@ async def test_services_show_whole_codes_and_an_unknown_one_is_an_error(live: Li
     assert refused.exit_code == ExitCode.INVALID
     assert "patrocinio" in refused.stderr and longest in refused.stderr
     assert await live.json("appointments", "list", "--service", longest) == []
+
+
+async def test_events_on_closed_days_need_force_and_national_holidays_stay(live: Live) -> None:
+    holiday = next(c for c in await live.json("closures", "list") if c["national"])
+    table = await live.run("closures", "list")
+    assert "national holiday" in table.stdout and "only the national team" in table.stderr
+    refused = await live.run("closures", "remove", str(holiday["id"]))
+    assert refused.exit_code == ExitCode.FORBIDDEN
+    assert "no such closure in this region" not in refused.stderr
+    assert "is a national holiday" in refused.stderr and "national team" in refused.stderr
+
+    day = holiday["starts_on"]
+    event = ("events", "create", "--title", "Derechos", "--service", "capacitacion-laboral",
+             "--start", f"{day}T10:00", "--seats", "10")  # fmt: skip
+    refused = await live.run(*event)
+    assert refused.exit_code == ExitCode.CONFLICT, refused.output
+    assert f"{day} is a national holiday" in refused.stderr and "--force" in refused.stderr
+    assert "send force" not in refused.stderr
+    forced = await live.run(*event, "--force")
+    assert forced.exit_code == 0, forced.output
+    assert "Warning:" in forced.stderr and "national holiday" in forced.stderr
+
+    # A closure of the region, added with the day written as people write it.
+    closed = await live.json("closures", "add", "--from", "07/12/2031", "--reason", "Aniversario")
+    assert closed["starts_on"] == closed["ends_on"] == "2031-12-07"
+    on_closure = ("events", "create", "--title", "Taller", "--service", "capacitacion-laboral",
+                  "--start", "07/12/2031 10:00", "--seats", "10")  # fmt: skip
+    refused = await live.run(*on_closure)
+    assert refused.exit_code == ExitCode.CONFLICT
+    assert "2031-12-07 is a closure of the region (Aniversario)" in refused.stderr
+    assert (await live.run(*on_closure, "--force")).exit_code == 0
+    fine = await live.run(*on_closure[:-4], "--start", "09/12/2031 10:00", "--seats", "10")
+    assert fine.exit_code == 0 and "Warning" not in fine.stderr, fine.output
+
+
+async def test_import_reports_every_error_at_once_and_reads_spanish_hours(
+    live: Live, tmp_path: Path
+) -> None:
+    people = tmp_path / "people.csv"
+    people.write_text(
+        "name,contact_channel,contact_address,services,hours\n"
+        "Rosa Apaza,telegram,7770001,consultas-laborales,lunes 8-13;miércoles 8:30 a 13\n"
+        "Luis Mamani,telegram,abc,magia-negra,lunes 25-26\n",
+        encoding="utf-8",
+    )
+    refused = await live.run("specialists", "import", str(people))
+    assert refused.exit_code == ExitCode.INVALID
+    problems = [line for line in refused.stderr.splitlines() if line.startswith("  line 3:")]
+    assert len(problems) == 3, refused.stderr  # address, service and hours, in one round
+    assert "send skip_bad" not in refused.stderr and "--skip-bad" in refused.stderr
+    assert "line 2:" not in refused.stderr
+    taken = await live.run("specialists", "import", str(people), "--skip-bad")
+    assert "Imported 1 of 2 rows" in taken.stdout, taken.output
+    rosa = next(p for p in await live.json("specialists", "list") if p["name"] == "Rosa Apaza")
+    assert rosa["hours"] == ["mon 08:00-13:00", "wed 08:30-13:00"]
+    off = await live.run("specialists", "day-off", str(rosa["id"]), "--from", "02/03/2031")
+    assert off.exit_code == 0, off.output
+
+
+async def _start(stack: Stack, chat: int) -> list[dict[str, Any]]:
+    before = len(stack.tg_sent(chat))
+    assert await stack.tg_post(stack.tg_text(chat, "/start PE-CUS")) == 200
+    replies = await stack.tg_wait(chat, before)
+    return await _tap(stack, chat, replies[-1], "Sí")
+
+
+async def _say(stack: Stack, chat: int, text: str) -> list[dict[str, Any]]:
+    before = len(stack.tg_sent(chat))
+    assert await stack.tg_post(stack.tg_text(chat, text)) == 200
+    return await stack.tg_wait(chat, before)
+
+
+async def test_exports_are_in_local_time_with_the_offset(live: Live, tmp_path: Path) -> None:
+    stack, chat = live.stack, 9200040
+    replies = await _tap(stack, chat, (await _start(stack, chat))[-1], "Pedir una cita")
+    replies = await _say(stack, chat, "me despidieron")
+    replies = await _tap(stack, chat, replies[-1], "Consultas laborales")
+    replies = await _tap(stack, chat, replies[-1], "Lo antes posible")
+    replies = await _tap(stack, chat, replies[-1], next(iter(_buttons(replies[-1]))))
+    replies = await _tap(stack, chat, replies[-1], "DNI")
+    replies = await _say(stack, chat, "40123457")
+    replies = await _say(stack, chat, "Lucía Quispe")
+    replies = await _say(stack, chat, "Me despidieron sin liquidación")
+    replies = await _tap(stack, chat, replies[-1], "Sí")
+    assert "Su cita está confirmada" in _text(replies), _text(replies)
+    [booked] = await live.json("appointments", "list", "--status", "booked")
+    target = tmp_path / "citas.csv"
+    assert (await live.run("appointments", "export", str(target))).exit_code == 0
+    with target.open(encoding="utf-8-sig", newline="") as handle:
+        [row] = list(csv.DictReader(handle))
+    for key in ("start", "end", "created_at"):
+        assert row[key].endswith("-05:00"), row  # Lima, never +00:00
+    assert datetime.fromisoformat(row["start"]) == datetime.fromisoformat(booked["start"])
+    shown = await live.run("appointments", "list")
+    assert datetime.fromisoformat(row["start"]).strftime("%Y-%m-%d %H:%M") in shown.stdout
+
+
+async def test_tickets_show_who_and_go_only_to_specialists_who_can_relay(live: Live) -> None:
+    stack, chat = live.stack, 9200050
+    replies = await _tap(stack, chat, (await _start(stack, chat))[-1], "Hablar con una persona")
+    if "¿en qué necesita ayuda?" in _text(replies):
+        replies = await _say(stack, chat, "Me despidieron sin pagarme la liquidación")
+    [ticket] = [t for t in await live.json("tickets", "list") if t["status"] == "open"]
+    assert ticket["region"] == "PE-CUS" and "first_name" in ticket
+    table = await live.run("tickets", "list")
+    assert "Citizen" in table.stdout and "Region" in table.stdout and "PE-CUS" in table.stdout
+    people = [p for p in await live.json("specialists", "list") if p["active"]]
+    demo = next(p for p in people if p["contact_channel"] not in ("telegram", "whatsapp"))
+    refused = await live.run(
+        "tickets", "assign", str(ticket["id"]), "--specialist", str(demo["id"])
+    )
+    assert refused.exit_code == ExitCode.INVALID
+    assert "no Telegram or WhatsApp chat" in refused.stderr
+    able = await live.json(
+        "specialists", "add", "--name", "Julia Ticona", "--address", "7770077",
+        "--service", "consultas-laborales", "--hours", "lunes 8-13",
+    )  # fmt: skip
+    assert f"{able['id']} (Julia Ticona)" in refused.stderr or "Julia" not in refused.stderr
+    assigned = await live.run(
+        "tickets", "assign", str(ticket["id"]), "--specialist", str(able["id"])
+    )
+    assert assigned.exit_code == 0, assigned.output

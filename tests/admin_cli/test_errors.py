@@ -104,7 +104,8 @@ def test_a_non_json_answer_is_a_server_error(fake: FakeApi, cli: Cli) -> None:
 
 def test_usage_errors_exit_with_2(cli: Cli) -> None:
     assert cli("flows", "diff", "menu", "--against", "yesterday").exit_code == ExitCode.USAGE
-    assert cli("closures", "add", "--from", "12/05/2025", "--reason", "x").exit_code == 2
+    assert cli("closures", "add", "--from", "31/02/2025", "--reason", "x").exit_code == 2
+    assert cli("closures", "add", "--from", "mañana", "--reason", "x").exit_code == 2
     assert cli("services", "set", "legal").exit_code == ExitCode.USAGE
 
 
