@@ -86,6 +86,7 @@ async def test_push_ask_publish_rollback_to_national_and_reset(live: Live, tmp_p
     assert pushed.exit_code == 0, pushed.output
     assert "puede quedar vacío" not in pushed.stderr
     assert "Published version 2 of menu for PE-CUS" in pushed.stdout
+    assert "finishes that flow on the national version" in " ".join(pushed.stderr.split())
     assert "Hola vecino(a), bienvenido(a)." in await _menu_of_new_citizen(live.stack, 9200002)
 
     # The versions table says which one is live.
