@@ -469,8 +469,9 @@ class Harness:
                 continue
             if row["status"] in ("pending", "sending") and row["due"]:
                 figures.undelivered += 1
-            if row["status"] == "sent":
+            if row["status"] in ("sent", "sending"):  # "sending": may be on its way right now
                 by_chat[row["address"]].append((int(row["id"]), str(row["text"])))
+            if row["status"] == "sent":
                 if row["attempts"] > 1:
                     cause = str(row["last_error"] or "lease (crash or restart)")[:40]
                     figures.sent_after_retry[cause] += 1
