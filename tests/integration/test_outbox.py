@@ -384,8 +384,8 @@ async def test_server_errors_back_off_then_fail_after_max_attempts(
     other = await add(db, "1002", "otra persona")
     # Retried for 30 s of backoff in all (2 + 4 + 8 + 16): five tries.
     worker = make_worker(db, telegram, clock, retry_for=timedelta(seconds=30))
-    MAX_ATTEMPTS = worker.max_attempts  # noqa: N806
-    assert MAX_ATTEMPTS == 5
+    max_attempts = worker.max_attempts
+    assert max_attempts == 5
     fake.fail_next(500, server_error(), method="sendMessage")
     # Order the failure for chat 1001 only: 1002's head goes in the same round, so send alone.
     assert await make_worker(db, telegram, clock, batch=1).run_once() == 1
@@ -403,19 +403,19 @@ async def test_server_errors_back_off_then_fail_after_max_attempts(
     assert (await row(db, behind)).status == "pending"
     assert ("1001", "detrás") not in sent(fake)
 
-    for attempt in range(2, MAX_ATTEMPTS + 1):
+    for attempt in range(2, max_attempts + 1):
         clock.now = (await row(db, outbox_id)).due_at
         fake.fail_next(500, server_error(), method="sendMessage")
         assert await worker.run_once() == 1
         current = await row(db, outbox_id)
         assert current.attempts == attempt
-        if attempt < MAX_ATTEMPTS:
+        if attempt < max_attempts:
             assert current.status == "pending"
             assert current.due_at == clock.now + backoff(attempt)
     assert current.status == "failed"
     assert current.due_at == clock.now  # a failure moves nothing
     assert worker.stats.failed == {"telegram": 1}
-    assert [text for _, text in sent(fake)].count("hola") == MAX_ATTEMPTS
+    assert [text for _, text in sent(fake)].count("hola") == max_attempts
 
     # A message given up on no longer holds back its chat.
     assert await drain(worker) == 1
