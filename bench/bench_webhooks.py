@@ -304,12 +304,12 @@ def bare_main(port: int) -> int:
 
 def inbox_off_main(argv: list[str]) -> int:
     """`psv serve` with its inbox processors paused (diagnostic: the cost of accepting alone)."""
-    from bot import cli, server
+    from bot import cli, inbox
 
-    def paused(self: server.Inbox) -> None:
+    def paused(self: inbox.Inbox) -> None:
         self._tasks = []
 
-    server.Inbox.start = paused  # type: ignore[method-assign]
+    inbox.Inbox.start = paused  # type: ignore[method-assign]
     sys.argv = ["psv", *argv]
     cli.main()
     return 0

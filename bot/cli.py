@@ -290,7 +290,7 @@ def inbox(
     """Run the conversation turns of queued messages (with `psv serve --no-inbox`)."""
     from bot import logs
     from bot.engine import Engine
-    from bot.server import Inbox
+    from bot.inbox import Inbox
 
     settings = _settings()
     logs.configure(settings.log_level)
@@ -307,7 +307,7 @@ def inbox(
         try:
             await runner.run()
         finally:
-            await engine.inbox.close()
+            await runner.close()
 
     _run(job)
 

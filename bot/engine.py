@@ -14,9 +14,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
 
 from bot import hearing, i18n, needs
 from bot.desk import Desk
@@ -24,9 +23,8 @@ from bot.flows import actions, conditions, placeholders, registry, steps
 from bot.flows.machine import END, CompiledFlow, outcome_trigger
 from bot.flows.schema import FLOW_PREFIX, Step
 from bot.hearing import Answer
-from bot.inbox import InboxWriter
 from bot.language_wish import language_wish
-from bot.messages import OPTIONS_PAGE, REPLY_PRIORITY, Inbound, Option, Outbound, inbound_from_json
+from bot.messages import OPTIONS_PAGE, REPLY_PRIORITY, Inbound, Option, Outbound
 from bot.turn import Turn
 from bot.understand import Choice, global_command, match_option, search_services, yes_no
 from core import catalog
@@ -75,26 +73,6 @@ def refusal_text(turn: Turn, reason: str) -> str:
         return turn.t("refusal.error")
 
 
-# The oldest queued message of each person not being served right now: a person's messages
-# run in order, one at a time, even with several processors (SKIP LOCKED on PostgreSQL).
-_EARLIER = aliased(InboundMessage)
-_CLAIM = (
-    select(InboundMessage.id, InboundMessage.payload)
-    .where(
-        InboundMessage.status == "queued",
-        ~exists().where(
-            _EARLIER.channel == InboundMessage.channel,
-            _EARLIER.user_ref == InboundMessage.user_ref,
-            _EARLIER.status == "queued",
-            _EARLIER.id < InboundMessage.id,
-        ),
-    )
-    .order_by(InboundMessage.id)
-    .limit(1)
-    .with_for_update(skip_locked=True, of=InboundMessage)
-)
-
-
 def pseudonym(value: str) -> str:
     """A stable, non-reversible tag for logs in place of a chat id or phone number."""
     return hashlib.sha256(value.encode("utf-8")).hexdigest()[:12]
@@ -114,10 +92,7 @@ class Engine:
         self.settings = settings
         self.clock = clock
         self.session_timeout = timedelta(minutes=settings.session_timeout_minutes)
-        self.inbox = InboxWriter(db)
         self.desk = Desk(settings.timezone, settings.meeting_url)
-        # Called after a transaction that queued replies commits (wakes the outbox worker).
-        self.on_replies: Callable[[], object] | None = None
         self._flows: dict[int, CompiledFlow] = {}
         self._tenant_ids: dict[str, int | None] = {}  # region code -> id (regions never move)
 
@@ -185,12 +160,17 @@ class Engine:
         async with self.db.uow() as uow:
             if not await self._record_inbound(uow, inbound, now):
                 return []
-            replies = await self._turn(uow, inbound, now)
+            replies = await self.run_turn(uow, inbound, now)
             await uow.commit()
         return replies
 
-    async def _turn(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> list[Outbound]:
+    async def run_turn(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> list[Outbound]:
+        """Run one turn inside the caller's transaction; the replies are queued in it too."""
         return (await self._conversation_turn(uow, inbound, now))[1]
+
+    def queue_apology(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> None:
+        """Queue the polite apology for a turn that failed (its own changes rolled back)."""
+        self._queue(uow, inbound, None, [self._apology()], now)
 
     async def _conversation_turn(
         self, uow: UnitOfWork, inbound: Inbound, now: datetime
@@ -252,42 +232,6 @@ class Engine:
                 select(Tenant.id).where(Tenant.code == code)
             )
         return self._tenant_ids[code]
-
-    # ---- the inbox: webhooks queue, processors run the turns ----------------------------
-
-    async def accept(self, inbound: Inbound) -> bool:
-        """Queue a message from a webhook; False when it is a redelivery (already queued)."""
-        return await self.inbox.queue(inbound, self.clock())
-
-    async def process_next(self) -> bool:
-        """Run the turn of the oldest queued message (one person at a time); False if none."""
-        now = self.clock()
-        async with self.db.uow() as uow:
-            row = await uow.session.execute(_CLAIM)
-            claimed = row.first()
-            if claimed is None:
-                return False
-            row_id, payload = claimed
-            inbound = inbound_from_json(payload)
-            try:
-                async with uow.session.begin_nested():
-                    await self._turn(uow, inbound, now)
-            except Exception:
-                log.exception(
-                    "engine failed on a %s message of %s",
-                    inbound.channel,
-                    pseudonym(inbound.user_ref),
-                )
-                self._queue(uow, inbound, None, [self._apology()], now)
-            await uow.session.execute(
-                update(InboundMessage)
-                .where(InboundMessage.id == row_id)
-                .values(status="done", processed_at=now)
-            )
-            await uow.commit()
-        if self.on_replies is not None:
-            self.on_replies()
-        return True
 
     # ---- storage ----------------------------------------------------------------------
 

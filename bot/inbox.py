@@ -1,23 +1,42 @@
-"""Queueing webhook messages into the inbox: the one statement on the webhooks' hot path.
+"""The inbox: webhooks queue messages here, processors claim them and run their turns.
 
-On PostgreSQL it runs on a small asyncpg pool of its own: one prepared, autocommitted
-`INSERT ... ON CONFLICT DO NOTHING` per message, with no ORM, no pre-ping and no explicit
-transaction (about a fifth of the CPU of the same insert through a unit of work). On SQLite
-it goes through the unit of work, which keeps SQLite's one-writer-at-a-time rule.
+Queueing is the one statement on the webhooks' hot path. On PostgreSQL it runs on a small
+asyncpg pool of its own: one prepared, autocommitted `INSERT ... ON CONFLICT DO NOTHING` per
+message, with no ORM, no pre-ping and no explicit transaction (about a fifth of the CPU of the
+same insert through a unit of work). On SQLite it goes through the unit of work, which keeps
+SQLite's one-writer-at-a-time rule.
+
+A processor claims the oldest queued message of a person not being served right now, runs its
+turn and marks it done in one transaction, so a person's messages run in order, one at a time,
+however many processors (and `psv inbox` processes) share the database.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
+import time
+from collections.abc import Callable
 from datetime import datetime
 
 import asyncpg
+from sqlalchemy import exists, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import aliased
 
-from bot.messages import Inbound, inbound_to_json
+from bot import metrics
+from bot.dashboard import live
+from bot.engine import Engine, pseudonym
+from bot.messages import Inbound, inbound_from_json, inbound_to_json
+from bot.outage import DatabaseWatch
 from core.db import Database
 from core.models import InboundMessage
+from core.states import InboundStatus
+
+log = logging.getLogger("psv.inbox")
 
 _INSERT = (
     "INSERT INTO inbound_message "
@@ -27,6 +46,25 @@ _INSERT = (
 )
 
 CONNECT_TIMEOUT_S = 5.0
+
+# The oldest queued message of each person not being served right now (SKIP LOCKED on
+# PostgreSQL lets several processors claim different people's messages at once).
+_EARLIER = aliased(InboundMessage)
+_CLAIM = (
+    select(InboundMessage.id, InboundMessage.payload)
+    .where(
+        InboundMessage.status == InboundStatus.QUEUED,
+        ~exists().where(
+            _EARLIER.channel == InboundMessage.channel,
+            _EARLIER.user_ref == InboundMessage.user_ref,
+            _EARLIER.status == InboundStatus.QUEUED,
+            _EARLIER.id < InboundMessage.id,
+        ),
+    )
+    .order_by(InboundMessage.id)
+    .limit(1)
+    .with_for_update(skip_locked=True, of=InboundMessage)
+)
 
 
 class InboxWriter:
@@ -48,10 +86,12 @@ class InboxWriter:
             )
         return self._pool
 
-    async def queue(self, inbound: Inbound, now: datetime, *, status: str = "queued") -> bool:
+    async def queue(
+        self, inbound: Inbound, now: datetime, *, status: InboundStatus = InboundStatus.QUEUED
+    ) -> bool:
         """Queue one message; False when it was already queued (a redelivery).
 
-        `status` "flooded" keeps a message of a chat over its flood limit without running it.
+        `status` FLOODED keeps a message of a chat over its flood limit without running it.
         """
         payload = inbound_to_json(inbound)
         if self.db.is_postgres:
@@ -89,3 +129,102 @@ class InboxWriter:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+
+class Inbox:
+    """The queue of inbound messages and the processor tasks that run their turns."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        concurrency: int,
+        idle_wait: float = 1.0,
+        watch: DatabaseWatch | None = None,
+    ) -> None:
+        self.engine = engine
+        self.writer = InboxWriter(engine.db)
+        self.concurrency = concurrency
+        self.idle_wait = idle_wait
+        self.watch = watch or DatabaseWatch(engine.db)
+        self.wake = asyncio.Event()
+        # Called after a transaction that queued replies commits (wakes the outbox worker).
+        self.on_replies: Callable[[], object] | None = None
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+        live.install()  # committed bookings reach open dashboards (bot/dashboard/live.py)
+
+    async def accept(
+        self, inbound: Inbound, *, status: InboundStatus = InboundStatus.QUEUED
+    ) -> bool:
+        """Queue a message from a webhook; False when it is a redelivery (already queued)."""
+        return await self.writer.queue(inbound, self.engine.clock(), status=status)
+
+    async def process_next(self) -> bool:
+        """Run the turn of the oldest queued message (one person at a time); False if none."""
+        now = self.engine.clock()
+        async with self.engine.db.uow() as uow:
+            claimed = (await uow.session.execute(_CLAIM)).first()
+            if claimed is None:
+                return False
+            row_id, payload = claimed
+            inbound = inbound_from_json(payload)
+            try:
+                async with uow.session.begin_nested():
+                    await self.engine.run_turn(uow, inbound, now)
+            except Exception:
+                log.exception(
+                    "engine failed on a %s message of %s",
+                    inbound.channel,
+                    pseudonym(inbound.user_ref),
+                )
+                self.engine.queue_apology(uow, inbound, now)
+            await uow.session.execute(
+                update(InboundMessage)
+                .where(InboundMessage.id == row_id)
+                .values(status=InboundStatus.DONE, processed_at=now)
+            )
+            await uow.commit()
+        if self.on_replies is not None:
+            self.on_replies()
+        return True
+
+    def start(self) -> None:
+        """Start the processor tasks."""
+        self._tasks = [asyncio.create_task(self._run()) for _ in range(self.concurrency)]
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                started = time.perf_counter()
+                worked = await self.process_next()
+                if worked:
+                    metrics.observe_turn(time.perf_counter() - started)
+            except Exception as exc:
+                if not await self.watch.is_outage(exc):  # an outage is logged once, by the watch
+                    log.exception("inbox processing failed; trying again shortly")
+                worked = False
+            if not worked and not self._stopping:
+                self.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), timeout=self.idle_wait)
+
+    async def stop(self) -> None:
+        """Let each processor finish its current turn, then stop."""
+        self._stopping = True
+        self.wake.set()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def run(self) -> None:
+        """Process until `request_stop()` (for `psv inbox`)."""
+        self.start()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def request_stop(self) -> None:
+        """Ask the processors to stop after their current turn."""
+        self._stopping = True
+        self.wake.set()
+
+    async def close(self) -> None:
+        """Release the queue's connections."""
+        await self.writer.close()

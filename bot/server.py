@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -30,8 +29,8 @@ from sqlalchemy import select, update
 from bot import admin_api, i18n, metrics
 from bot.channels import telegram, whatsapp
 from bot.channels.base import Channel, Parsed, WebhookError
-from bot.dashboard import live
 from bot.engine import Engine, pseudonym
+from bot.inbox import Inbox
 from bot.messages import Inbound, Outbound
 from bot.outage import DatabaseWatch
 from bot.pacing import FloodGuard, Pacer
@@ -40,12 +39,12 @@ from bot.worker import OutboxWorker, record_delivery
 from core.db import Database
 from core.models import ChannelIdentity, Conversation, OutboxMessage
 from core.settings import Settings
+from core.states import InboundStatus
 
 log = logging.getLogger("psv.server")
 
 MAX_BODY = 1024 * 1024
 RETRY_AFTER_S = 5  # what a 503 asks the platform to wait during a database outage
-FLOODED = "flooded"  # inbound status of a message kept but not run (over the flood limit)
 REPLY_PRIORITY = 10
 
 
@@ -67,63 +66,6 @@ class Counters:
             rendered = ",".join(f'{k}="{v}"' for k, v in labels)
             lines.append(f"{name}{{{rendered}}} {value}" if rendered else f"{name} {value}")
         return lines
-
-
-class Inbox:
-    """Processor tasks that run queued turns until stopped."""
-
-    def __init__(
-        self,
-        engine: Engine,
-        *,
-        concurrency: int,
-        idle_wait: float = 1.0,
-        watch: DatabaseWatch | None = None,
-    ) -> None:
-        self.engine = engine
-        self.concurrency = concurrency
-        self.idle_wait = idle_wait
-        self.watch = watch or DatabaseWatch(engine.db)
-        self.wake = asyncio.Event()
-        self._stopping = False
-        self._tasks: list[asyncio.Task[None]] = []
-        live.install()  # committed bookings reach open dashboards (bot/dashboard/live.py)
-
-    def start(self) -> None:
-        """Start the processor tasks."""
-        self._tasks = [asyncio.create_task(self._run()) for _ in range(self.concurrency)]
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            try:
-                started = time.perf_counter()
-                worked = await self.engine.process_next()
-                if worked:
-                    metrics.observe_turn(time.perf_counter() - started)
-            except Exception as exc:
-                if not await self.watch.is_outage(exc):  # an outage is logged once, by the watch
-                    log.exception("inbox processing failed; trying again shortly")
-                worked = False
-            if not worked and not self._stopping:
-                self.wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), timeout=self.idle_wait)
-
-    async def stop(self) -> None:
-        """Let each processor finish its current turn, then stop."""
-        self._stopping = True
-        self.wake.set()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    async def run(self) -> None:
-        """Process until `request_stop()` (for `psv inbox`)."""
-        self.start()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    def request_stop(self) -> None:
-        """Ask the processors to stop after their current turn."""
-        self._stopping = True
-        self.wake.set()
 
 
 def build_channels(settings: Settings) -> dict[str, Channel]:
@@ -213,7 +155,7 @@ class Server:
         if self.prepare is not None:
             await self.prepare()
         await self.engine.start()
-        self.engine.on_replies = self.worker.wake.set
+        self.inbox.on_replies = self.worker.wake.set
         if self.run_inbox:
             self.inbox.start()
         if self.run_worker:
@@ -238,7 +180,7 @@ class Server:
         for channel in self.channels.values():
             with contextlib.suppress(Exception):
                 await channel.close()
-        await self.engine.inbox.close()
+        await self.inbox.close()
         await self.db.dispose()
 
     def _later(self, job: Awaitable[Any]) -> None:
@@ -281,8 +223,8 @@ class Server:
             self.counters.inc("psv_inbound_ignored_total")
             return
         verdict = self.flood.check(f"{inbound.channel}:{inbound.user_ref}")
-        status = "queued" if verdict == "run" else FLOODED
-        if await self.engine.inbox.queue(inbound, self.engine.clock(), status=status):
+        status = InboundStatus.QUEUED if verdict == "run" else InboundStatus.FLOODED
+        if await self.inbox.accept(inbound, status=status):
             if verdict == "run":
                 self.counters.inc("psv_inbound_queued_total", channel=inbound.channel)
                 self.inbox.wake.set()

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from bot.engine import Engine
 from bot.flows import steps
+from bot.inbox import Inbox
 from bot.messages import Inbound
 from core.db import Database
 from core.models import Conversation, InboundMessage, OutboxMessage
@@ -106,14 +107,15 @@ async def test_webhook_queue_drops_redeliveries_and_keeps_order(
 ) -> None:
     """accept() queues (asyncpg on PostgreSQL, the unit of work on SQLite); turns run in order."""
     person = Person(engine)
+    inbox = Inbox(engine, concurrency=1)
     first = Inbound(person.channel, person.user, "q-1", text="hola")
     second = Inbound(person.channel, person.user, "q-2", text="sí")
-    assert await engine.accept(first) is True
-    assert await engine.accept(second) is True
-    assert await engine.accept(first) is False  # a redelivery
-    assert await engine.process_next() is True
-    assert await engine.process_next() is True
-    assert await engine.process_next() is False
+    assert await inbox.accept(first) is True
+    assert await inbox.accept(second) is True
+    assert await inbox.accept(first) is False  # a redelivery
+    assert await inbox.process_next() is True
+    assert await inbox.process_next() is True
+    assert await inbox.process_next() is False
     async with db.uow() as uow:
         rows = (
             await uow.session.execute(
@@ -126,4 +128,4 @@ async def test_webhook_queue_drops_redeliveries_and_keeps_order(
     assert [tuple(r) for r in rows] == [("q-1", "done"), ("q-2", "done")]
     # "hola" got the privacy notice, then "sí" the menu: in the order they were sent.
     assert "¿Acepta?" in replies[1]["text"] and "¿En qué le puedo ayudar?" in replies[2]["text"]
-    await engine.inbox.close()
+    await inbox.close()
