@@ -15,6 +15,7 @@ from core import audit
 from core.errors import NotFound
 from core.models import (
     Closure,
+    ClosureKind,
     Line,
     Modality,
     Service,
@@ -166,14 +167,18 @@ async def _seed_holidays(uow: UnitOfWork, report: SeedReport) -> None:
     session = uow.session
     known = set(
         await session.scalars(
-            select(Closure.starts_on).where(Closure.kind == "holiday", Closure.tenant_id.is_(None))
+            select(Closure.starts_on).where(
+                Closure.kind == ClosureKind.HOLIDAY, Closure.tenant_id.is_(None)
+            )
         )
     )
     for item in _load("holidays.yaml")["holidays"]:
         day: date = item["date"]
         if day not in known:
             session.add(
-                Closure(kind="holiday", starts_on=day, ends_on=day, reason=item["name"]["es"])
+                Closure(
+                    kind=ClosureKind.HOLIDAY, starts_on=day, ends_on=day, reason=item["name"]["es"]
+                )
             )
             report.count("holidays")
     await session.flush()

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select
 
-from core.models import Closure, Tenant
+from core.models import Closure, ClosureKind, Tenant
 from core.uow import UnitOfWork
 
 # DOMAIN.md: the ministry's offices answer Monday to Friday, 08:30-17:00.
@@ -49,8 +49,8 @@ async def closed_days(uow: UnitOfWork, tenant_id: int, first: date, last: date) 
     rows = await uow.session.execute(
         select(Closure.starts_on, Closure.ends_on).where(
             or_(
-                and_(Closure.kind == "holiday", Closure.tenant_id.is_(None)),
-                and_(Closure.kind == "regional", Closure.tenant_id == tenant_id),
+                and_(Closure.kind == ClosureKind.HOLIDAY, Closure.tenant_id.is_(None)),
+                and_(Closure.kind == ClosureKind.REGIONAL, Closure.tenant_id == tenant_id),
             ),
             Closure.starts_on <= last,
             Closure.ends_on >= first,

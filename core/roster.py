@@ -18,6 +18,7 @@ from core.access import Forbidden
 from core.errors import InvalidTransition, NotFound
 from core.models import (
     Closure,
+    ClosureKind,
     Specialist,
     SpecialistService,
     WeeklyBreak,
@@ -169,7 +170,7 @@ async def add_closure(
     if specialist_id is not None:
         await get_specialist(uow, tenant_id, specialist_id)
     closure = Closure(
-        kind="day_off" if specialist_id is not None else "regional",
+        kind=ClosureKind.DAY_OFF if specialist_id is not None else ClosureKind.REGIONAL,
         tenant_id=tenant_id,
         specialist_id=specialist_id,
         starts_on=starts_on,
@@ -202,7 +203,7 @@ async def closures(uow: UnitOfWork, tenant_id: int, *, since: date) -> list[Clos
         .where(
             Closure.ends_on >= since,
             (Closure.tenant_id == tenant_id)
-            | ((Closure.kind == "holiday") & Closure.tenant_id.is_(None)),
+            | ((Closure.kind == ClosureKind.HOLIDAY) & Closure.tenant_id.is_(None)),
         )
         .order_by(Closure.starts_on, Closure.id)
     )

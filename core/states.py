@@ -1,7 +1,7 @@
 """The states a stored row goes through, as string enums (the column holds the value).
 
 `AppointmentStatus`, `RegistrationStatus` and `EventStatus` live with their models in
-`core/models.py`; these are the states of rows whose columns are plain strings.
+`core/models/`; these are the states of rows whose columns are plain strings.
 """
 
 from __future__ import annotations

@@ -1,0 +1,136 @@
+"""Searches over the free slots: a range, the earliest ones, one local day, the next days."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from core.availability.load import load_schedule, lookup_offer
+from core.availability.slots import Rules, Slot, compute_slots
+from core.models import Service, Tenant
+from core.uow import UnitOfWork
+
+# The first window `earliest_slots` searches; later ones grow to a week, then the horizon.
+FIRST_WINDOW = timedelta(days=2)
+
+
+async def free_slots(
+    uow: UnitOfWork,
+    tenant_code: str,
+    service_code: str,
+    start: datetime,
+    end: datetime,
+    *,
+    now: datetime,
+    limit: int | None = None,
+) -> list[Slot]:
+    """Free slots of a region's service starting in [start, end) (aware datetimes)."""
+    tenant, service, rules = await lookup_offer(uow, tenant_code, service_code)
+    window_start = max(start, now + rules.min_notice)
+    window_end = min(end, now + rules.horizon)
+    if window_start >= window_end:
+        return []
+    schedule = await load_schedule(uow, tenant, service, rules, window_start, window_end)
+    return compute_slots(schedule, window_start, window_end, now, limit=limit)
+
+
+async def first_free_slots(
+    uow: UnitOfWork,
+    tenant_code: str,
+    service_code: str,
+    *,
+    now: datetime,
+    count: int = 1,
+    after: datetime | None = None,
+) -> list[Slot]:
+    """The earliest `count` free slots (from `after`, default now) within the horizon."""
+    tenant, service, rules = await lookup_offer(uow, tenant_code, service_code)
+    return await earliest_slots(uow, tenant, service, rules, now=now, count=count, after=after)
+
+
+async def earliest_slots(
+    uow: UnitOfWork,
+    tenant: Tenant,
+    service: Service,
+    rules: Rules,
+    *,
+    now: datetime,
+    count: int,
+    after: datetime | None = None,
+) -> list[Slot]:
+    """Search forward in growing windows (2, 7, then the rest of the horizon) for free slots."""
+    cursor = max(after or now, now + rules.min_notice)
+    horizon_end = now + rules.horizon
+    found: list[Slot] = []
+    for span in (FIRST_WINDOW, timedelta(days=7), rules.horizon):
+        if cursor >= horizon_end:
+            break
+        window_end = min(cursor + span, horizon_end)
+        schedule = await load_schedule(uow, tenant, service, rules, cursor, window_end)
+        found += compute_slots(schedule, cursor, window_end, now, limit=count - len(found))
+        if len(found) >= count:
+            break
+        cursor = window_end
+    return found
+
+
+class NoSlots(enum.StrEnum):
+    """Why a local day has no free slot."""
+
+    HOLIDAY = "holiday"  # detail: the holiday's name
+    CLOSED = "closed"  # the region is closed; detail: the reason given
+    TOO_SOON = "too_soon"  # the day is past or inside the notice
+    TOO_FAR = "too_far"  # beyond the horizon
+    NO_SLOTS = "no_slots"  # fully booked, or nobody works that day
+
+
+@dataclass(frozen=True)
+class DaySlots:
+    """The free slots of one local day; when there are none, the reason code and detail."""
+
+    slots: list[Slot]
+    reason: NoSlots | None = None
+    detail: str = ""
+
+
+async def day_slots(
+    uow: UnitOfWork, tenant_code: str, service_code: str, day: date, *, now: datetime
+) -> DaySlots:
+    """The free slots of one local day, or why there are none (`NoSlots`)."""
+    tenant, service, rules = await lookup_offer(uow, tenant_code, service_code)
+    tz = ZoneInfo(tenant.timezone)
+    start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+    schedule = await load_schedule(uow, tenant, service, rules, start, end)
+    slots = compute_slots(schedule, start, end, now)
+    if slots:
+        return DaySlots(slots)
+    if day in schedule.holidays:
+        return DaySlots([], NoSlots.HOLIDAY, schedule.holidays[day])
+    if day in schedule.closed:
+        return DaySlots([], NoSlots.CLOSED, schedule.closed[day])
+    if end <= now + rules.min_notice:
+        return DaySlots([], NoSlots.TOO_SOON)
+    if start >= now + rules.horizon:
+        return DaySlots([], NoSlots.TOO_FAR)
+    return DaySlots([], NoSlots.NO_SLOTS)
+
+
+async def next_free_days(
+    uow: UnitOfWork, tenant_code: str, service_code: str, *, now: datetime, count: int = 5
+) -> list[tuple[date, int]]:
+    """The next local days with free slots, each with how many slots are free."""
+    tenant, service, rules = await lookup_offer(uow, tenant_code, service_code)
+    start, end = now + rules.min_notice, now + rules.horizon
+    if start >= end:
+        return []
+    schedule = await load_schedule(uow, tenant, service, rules, start, end)
+    per_day: dict[date, int] = {}
+    for slot in compute_slots(schedule, start, end, now):
+        day = slot.start.astimezone(schedule.tz).date()
+        if day not in per_day and len(per_day) == count:
+            break
+        per_day[day] = per_day.get(day, 0) + 1
+    return list(per_day.items())
