@@ -246,9 +246,9 @@ def serve(
 def worker() -> None:
     """Run the outbox worker alone (several may run on several hosts)."""
     from bot import logs
-    from bot.scheduler import run_with_scheduler
+    from bot.outbox.scheduler import run_with_scheduler
+    from bot.outbox.worker import OutboxWorker
     from bot.server import build_channels, build_pacers
-    from bot.worker import OutboxWorker
 
     settings = _settings()
     logs.configure(settings.log_level)

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot import followups, i18n, notify, relay
+from bot import followups, i18n, relay
 from bot.messages import Inbound, Option, Outbound
+from bot.outbox import notify
 from bot.understand import global_command, normalise
 from bot.understand_dates import read_date
 from core import booking

@@ -17,14 +17,14 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot import hearing, i18n, needs
+from bot import hearing, i18n, needs, outbox
 from bot.desk import Desk
 from bot.flows import actions, conditions, placeholders, registry, steps
 from bot.flows.machine import END, CompiledFlow, outcome_trigger
 from bot.flows.schema import FLOW_PREFIX, Step
 from bot.hearing import Answer
 from bot.language_wish import language_wish
-from bot.messages import OPTIONS_PAGE, REPLY_PRIORITY, Inbound, Option, Outbound
+from bot.messages import OPTIONS_PAGE, Inbound, Option, Outbound
 from bot.turn import Turn
 from bot.understand import Choice, global_command, match_option, search_services, yes_no
 from core import catalog
@@ -128,7 +128,7 @@ class Engine:
         async with self.db.uow() as uow:
             if not await self._record_inbound(uow, inbound, now):
                 return []
-            self._queue(uow, inbound, None, [reply], now)
+            await outbox.write(uow, outbox.reply_notes(inbound, None, [reply], now), now=now)
             await uow.commit()
         return [reply]
 
@@ -141,20 +141,9 @@ class Engine:
         now: datetime,
         tenant_id: int | None = None,
     ) -> None:
-        for index, reply in enumerate(replies):
-            uow.session.add(
-                OutboxMessage(
-                    channel=inbound.channel,
-                    address=inbound.user_ref,
-                    payload=reply.to_json(),
-                    priority=REPLY_PRIORITY,
-                    due_at=now,
-                    created_at=now,
-                    conversation_id=conversation_id,
-                    tenant_id=tenant_id,
-                    idempotency_key=f"reply:{inbound.channel}:{inbound.message_id}:{index}",
-                )
-            )
+        outbox.stage(
+            uow, outbox.reply_notes(inbound, conversation_id, replies, now, tenant_id), now=now
+        )
 
     async def _handle(self, inbound: Inbound, now: datetime) -> list[Outbound]:
         async with self.db.uow() as uow:
@@ -170,7 +159,7 @@ class Engine:
 
     def queue_apology(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> None:
         """Queue the polite apology for a turn that failed (its own changes rolled back)."""
-        self._queue(uow, inbound, None, [self._apology()], now)
+        outbox.stage(uow, outbox.reply_notes(inbound, None, [self._apology()], now), now=now)
 
     async def _conversation_turn(
         self, uow: UnitOfWork, inbound: Inbound, now: datetime

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from bot import i18n
+from bot import i18n, outbox
 from bot.messages import REPLY_PRIORITY, Inbound, Option, Outbound
 from core import office_hours
 from core.models import (
@@ -25,7 +25,6 @@ from core.models import (
     Closure,
     Conversation,
     HandoffRequest,
-    OutboxMessage,
     Specialist,
     SpecialistService,
     Tenant,
@@ -67,24 +66,21 @@ def _send(
     conversation_id: int | None = None,
 ) -> None:
     """Queue a relay message: as urgent as a reply, keyed so a redelivery adds nothing."""
-    payload = message.to_json()
-    payload.setdefault("meta", {})["template_vars"] = {"1": message.text[:900]}
-    uow.session.add(
-        OutboxMessage(
-            channel=channel,
-            address=address,
-            payload=payload,
-            priority=REPLY_PRIORITY,
-            due_at=now,
-            created_at=now,
-            idempotency_key=key,
-            kind="relay",
-            template=T_RELAY,
-            subject=f"ticket:{ticket.id}",
-            tenant_id=ticket.tenant_id,
-            conversation_id=conversation_id,
-        )
+    note = outbox.Note(
+        key=key,
+        channel=channel,
+        address=address,
+        message=message,
+        kind="relay",
+        subject=f"ticket:{ticket.id}",
+        tenant_id=ticket.tenant_id,
+        due_at=now,
+        template=T_RELAY,
+        template_vars={"1": message.text[:900]},
+        priority=REPLY_PRIORITY,
+        conversation_id=conversation_id,
     )
+    outbox.stage(uow, [note], now=now)
 
 
 def _to_specialist(

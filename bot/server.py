@@ -26,18 +26,18 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select, update
 
-from bot import admin_api, i18n, metrics
+from bot import admin_api, i18n, metrics, outbox
 from bot.channels import telegram, whatsapp
 from bot.channels.base import Channel, Parsed, WebhookError
 from bot.engine import Engine, pseudonym
 from bot.inbox import Inbox
 from bot.messages import Inbound, Outbound
 from bot.outage import DatabaseWatch
-from bot.pacing import FloodGuard, Pacer
-from bot.scheduler import run_with_scheduler
-from bot.worker import OutboxWorker, record_delivery
+from bot.outbox.pacing import FloodGuard, Pacer
+from bot.outbox.scheduler import run_with_scheduler
+from bot.outbox.worker import OutboxWorker, record_delivery
 from core.db import Database
-from core.models import ChannelIdentity, Conversation, OutboxMessage
+from core.models import ChannelIdentity, Conversation
 from core.settings import Settings
 from core.states import InboundStatus
 
@@ -248,16 +248,20 @@ class Server:
             )
             conversation = found.first()
             lang = self.settings.default_lang if conversation is None else conversation.language
-            uow.session.add(
-                OutboxMessage(
-                    channel=inbound.channel,
-                    address=inbound.user_ref,
-                    payload=Outbound(i18n.t("flood.slow_down", lang)).to_json(),
-                    priority=REPLY_PRIORITY,
-                    due_at=self.engine.clock(),
-                    conversation_id=None if conversation is None else conversation.id,
-                )
+            now = self.engine.clock()
+            note = outbox.Note(
+                key=None,
+                channel=inbound.channel,
+                address=inbound.user_ref,
+                message=Outbound(i18n.t("flood.slow_down", lang)),
+                kind="reply",
+                subject=None,
+                tenant_id=None,
+                due_at=now,
+                priority=REPLY_PRIORITY,
+                conversation_id=None if conversation is None else conversation.id,
             )
+            await outbox.write(uow, [note], now=now)
             await uow.commit()
         self.worker.wake.set()
 

@@ -7,12 +7,12 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import notify
 from bot.admin_api.auth import scoped_tenant
 from bot.admin_api.bodies import json_object, path_id, query_day
 from bot.admin_api.context import context, principal, reading
 from bot.admin_api.errors import invalid
 from bot.admin_api.pagination import encode_cursor, listing, page_of
+from bot.outbox import notify
 from core import roster
 from core.models import Closure
 
@@ -52,7 +52,7 @@ async def add_closure(request: web.Request) -> web.Response:
     """POST /tenants/{t}/closures: the regional office is closed these days (201).
 
     The appointments booked on those days are moved to a free colleague or cancelled with
-    new times offered (bot.notify.after_closure); the answer counts them.
+    new times offered (bot.outbox.notify.after_closure); the answer counts them.
     """
     body = await json_object(request, allowed=frozenset({"starts_on", "ends_on", "reason"}))
     starts_on, ends_on = body.day("starts_on"), body.day("ends_on")

@@ -8,13 +8,13 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot import notify
 from bot.admin_api.auth import scoped_tenant
 from bot.admin_api.bodies import iso, json_object, path_id
 from bot.admin_api.context import context, principal, reading
 from bot.admin_api.errors import conflict, invalid
 from bot.admin_api.formats import first_name, mask_document
 from bot.admin_api.pagination import fetch, listing, page_of
+from bot.outbox import notify
 from core import audit, events, meetings, roster
 from core.errors import NotActive, NotFound
 from core.models import (

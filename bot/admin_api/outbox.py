@@ -15,8 +15,9 @@ from bot.admin_api.pagination import fetch, listing, page_of
 from core import audit
 from core.errors import NotActive, NotFound
 from core.models import OutboxMessage
+from core.states import OutboxStatus
 
-STUCK = ("failed", "needs_template")
+STUCK = (OutboxStatus.FAILED, OutboxStatus.NEEDS_TEMPLATE)
 
 
 def message_json(row: OutboxMessage) -> dict[str, Any]:
@@ -68,7 +69,7 @@ async def retry_message(request: web.Request) -> web.Response:
         if row.status not in STUCK:
             raise NotActive(f"the message is {row.status}, not failed or needs_template")
         before = {"status": row.status, "attempts": row.attempts, "last_error": row.last_error}
-        row.status = "pending"
+        row.status = OutboxStatus.PENDING
         row.attempts = 0
         row.last_error = None
         row.leased_until = None
@@ -82,7 +83,7 @@ async def retry_message(request: web.Request) -> web.Response:
             entity_id=row.id,
             tenant_id=tenant.id,
             before=before,
-            after={"status": "pending", "attempts": 0},
+            after={"status": OutboxStatus.PENDING, "attempts": 0},
         )
         answer = message_json(row)
         await uow.commit()

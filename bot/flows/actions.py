@@ -11,7 +11,8 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import func, select, update
 
-from bot import i18n, notify, relay
+from bot import i18n, relay
+from bot.outbox import notify
 from bot.turn import Turn
 from core import booking, catalog, citizens, events, identity, meetings
 from core.documents import normalise_phone

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot import notify
+from bot.outbox import notify
 from core import booking, citizens
 from core.models import Appointment, AuditEntry, OutboxMessage
 from tests.admin_api.conftest import Api

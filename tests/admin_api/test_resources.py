@@ -98,7 +98,7 @@ async def test_day_off_moves_or_cancels_appointments(api: Api) -> None:
     )
     assert status == 201, body
     assert body["kind"] == "day_off" and body["specialist_id"] == cusco.specialist_id
-    # bot.notify.after_day_off ran: the one appointment that day had nobody to move to.
+    # bot.outbox.notify.after_day_off ran: the one appointment that day had nobody to move to.
     assert body["appointments"] is not None
     assert sum(body["appointments"].values()) in (0, 1)
     status, body = await api.call(

@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
-from bot import notify
 from bot.engine import Engine
+from bot.outbox import notify
 from core import catalog, roster
 from core.db import Database
 from core.models import Appointment, AppointmentStatus, OutboxMessage

@@ -11,7 +11,7 @@ from datetime import date, datetime, time
 
 from sqlalchemy import select
 
-from bot import notify
+from bot.outbox import notify
 from core import booking, catalog, citizens, roster
 from core.db import Database
 from core.models import Appointment, AppointmentStatus, OutboxMessage

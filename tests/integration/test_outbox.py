@@ -20,8 +20,8 @@ from sqlalchemy import delete, select
 from bot.channels.base import Channel, Outcome, SendContext, SendResult
 from bot.channels.telegram import TelegramChannel
 from bot.messages import Outbound
-from bot.pacing import Pacer
-from bot.worker import OutboxWorker, attempts_for, backoff, record_delivery
+from bot.outbox.pacing import Pacer
+from bot.outbox.worker import OutboxWorker, attempts_for, backoff, record_delivery
 from core.db import Database
 from core.models import ChannelIdentity, Citizen, OutboxMessage, ProviderMessage
 from core.types import utcnow
@@ -65,12 +65,6 @@ async def db(database: Database) -> AsyncIterator[Database]:
     await clean(database)
     yield database
     await clean(database)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
 
 
 @pytest.fixture

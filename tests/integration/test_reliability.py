@@ -27,9 +27,9 @@ from bot.channels.base import SendContext, SendResult
 from bot.channels.telegram import TelegramChannel
 from bot.messages import Outbound
 from bot.outage import DatabaseWatch, is_disconnect
-from bot.pacing import FloodGuard, Pacer
+from bot.outbox.pacing import FloodGuard, Pacer
+from bot.outbox.worker import OutboxWorker
 from bot.server import Server
-from bot.worker import OutboxWorker
 from core.db import Database
 from core.models import InboundMessage
 from core.settings import Settings, SettingsError, load_settings

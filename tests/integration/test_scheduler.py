@@ -7,9 +7,9 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from bot import scheduler
-from bot.scheduler import Scheduler, agenda_key, queue_agendas, run_with_scheduler
-from bot.worker import OutboxWorker
+from bot.outbox import scheduler
+from bot.outbox.scheduler import Scheduler, agenda_key, queue_agendas, run_with_scheduler
+from bot.outbox.worker import OutboxWorker
 from core import booking, meetings
 from core.db import Database
 from core.models import Appointment, OutboxMessage, Specialist, Tenant

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.notify import CARD_STORY_CHARS, _shortened
+from bot.outbox.notify.cases import CARD_STORY_CHARS, _shortened
 
 
 def test_a_short_story_is_shown_whole() -> None:

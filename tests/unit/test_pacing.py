@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from bot.pacing import MAX_ADDRESSES, Pacer, TokenBucket
+from bot.outbox.pacing import MAX_ADDRESSES, Pacer, TokenBucket
 from bot.server import build_pacers
 from core.settings import Settings
 

@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot import notify
 from bot.outage import DatabaseWatch
-from bot.worker import OutboxWorker
+from bot.outbox import notify
+from bot.outbox.worker import OutboxWorker
 from core.db import Database
 from core.models import (
     Appointment,

@@ -1,0 +1,149 @@
+"""Writing and withdrawing outbox rows: the one place that inserts into `outbox_message`.
+
+Every writer (the engine's replies and apologies, the relay, the flood notice, the notices
+of `bot/outbox/notify/`) describes its row as a `Note` and hands it to `write` (or `stage`
+where the caller is not async yet). A note with a key is written at most once: the key is
+unique, and writing it again is a no-op (INSERT ... ON CONFLICT DO NOTHING), so a retried
+turn or a restarted scheduler never duplicates a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert as plain_insert
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from bot.messages import REPLY_PRIORITY, Inbound, Outbound
+from core.models import OutboxMessage
+from core.states import OutboxStatus
+from core.uow import UnitOfWork
+
+NOTICE_PRIORITY = 0
+# Rows that have not left yet; "sending" ones are in flight and can no longer be stopped.
+UNSENT = (OutboxStatus.PENDING, OutboxStatus.NEEDS_TEMPLATE)
+
+
+@dataclass(frozen=True)
+class Note:
+    """One outbox row to write (at most once when it has a key: the key is unique)."""
+
+    key: str | None
+    channel: str
+    address: str
+    message: Outbound
+    kind: str
+    subject: str | None
+    tenant_id: int | None
+    due_at: datetime
+    template: str | None = None
+    template_vars: dict[str, str] = field(default_factory=dict)
+    priority: int = NOTICE_PRIORITY
+    conversation_id: int | None = None
+
+
+def reply_notes(
+    inbound: Inbound,
+    conversation_id: int | None,
+    replies: Sequence[Outbound],
+    now: datetime,
+    tenant_id: int | None = None,
+) -> list[Note]:
+    """A turn's replies to the person who wrote, keyed by the inbound message they answer."""
+    return [
+        Note(
+            key=f"reply:{inbound.channel}:{inbound.message_id}:{index}",
+            channel=inbound.channel,
+            address=inbound.user_ref,
+            message=reply,
+            kind="reply",
+            subject=None,
+            tenant_id=tenant_id,
+            due_at=now,
+            priority=REPLY_PRIORITY,
+            conversation_id=conversation_id,
+        )
+        for index, reply in enumerate(replies)
+    ]
+
+
+def _values(note: Note, now: datetime) -> dict[str, Any]:
+    """The column values of a note's row."""
+    payload = note.message.to_json()
+    if note.template_vars:
+        payload["meta"] = {**payload.get("meta", {}), "template_vars": note.template_vars}
+    return {
+        "channel": note.channel,
+        "address": note.address,
+        "payload": payload,
+        "status": OutboxStatus.PENDING,
+        "priority": note.priority,
+        "due_at": note.due_at,
+        "idempotency_key": note.key,
+        "kind": note.kind,
+        "subject": note.subject,
+        "tenant_id": note.tenant_id,
+        "conversation_id": note.conversation_id,
+        "template": note.template,
+        "attempts": 0,
+        "provider_ids": [],
+        "created_at": now,
+    }
+
+
+async def write(uow: UnitOfWork, notes: Iterable[Note], *, now: datetime) -> int:
+    """Insert the notes whose keys are new (and every unkeyed one); returns how many."""
+    insert = sqlite_insert if uow.dialect == "sqlite" else postgresql_insert
+    written = 0
+    for note in notes:
+        values = _values(note, now)
+        if note.key is None:
+            statement = plain_insert(OutboxMessage).values(**values).returning(OutboxMessage.id)
+        else:
+            statement = (
+                insert(OutboxMessage)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=[OutboxMessage.idempotency_key])
+                .returning(OutboxMessage.id)
+            )
+        if (await uow.session.execute(statement)).first() is not None:
+            written += 1
+    return written
+
+
+def stage(uow: UnitOfWork, notes: Iterable[Note], *, now: datetime) -> None:
+    """Add the notes' rows to the session, written at its next flush (for callers not async).
+
+    Their keys must be new, which the callers guarantee (a reply's key names its inbound
+    message, recorded once; a relay message's names its ticket and step). A caller that can
+    await uses `write`.
+    """
+    for note in notes:
+        uow.session.add(OutboxMessage(**_values(note, now)))
+
+
+async def withdraw(
+    uow: UnitOfWork,
+    subject: str,
+    *,
+    keep: Iterable[str | None] = (),
+    kinds: Sequence[str] | None = None,
+) -> int:
+    """Withdraw what is still unsent about `subject` (except the keys in `keep`)."""
+    query = update(OutboxMessage).where(
+        OutboxMessage.subject == subject, OutboxMessage.status.in_(UNSENT)
+    )
+    kept = [k for k in keep if k is not None]
+    if kept:
+        query = query.where(OutboxMessage.idempotency_key.not_in(kept))
+    if kinds is not None:
+        query = query.where(OutboxMessage.kind.in_(list(kinds)))
+    result = await uow.session.execute(
+        query.values(status=OutboxStatus.WITHDRAWN).execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
