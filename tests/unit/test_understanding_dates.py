@@ -5,7 +5,7 @@ from typing import NamedTuple
 
 import pytest
 
-from bot.understand_dates import DateReading, read_date
+from bot.understanding.dates import DateReading, read_date
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "dates_es.tsv"
 LIMA = dt.timezone(dt.timedelta(hours=-5))
