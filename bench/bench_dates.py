@@ -16,8 +16,7 @@ from pathlib import Path
 
 import dateparser
 
-from bot import understand_dates
-from bot.understand_dates import read_date
+from bot.understanding.dates import calendar, read_date
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "dates_es.tsv"
@@ -53,7 +52,7 @@ def report(label: str, samples: list[float]) -> None:
 def main() -> None:
     repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     texts = phrases()
-    cache_clear = understand_dates._dateparser_date.cache_clear
+    cache_clear = calendar.dateparser_date.cache_clear
     for text in texts:  # warm-up: imports, dateparser's language data, regex caches
         read_date(text, NOW)
     print(f"{len(texts)} fixture phrases x {repeats} repeats, Python {sys.version.split()[0]}")

@@ -1,13 +1,13 @@
-"""Measure bot/needs.py on its corpus: size, held-out accuracy, latency per message, load time.
+"""Measure bot/understanding/needs.py on its corpus: size, accuracy, latency, load time.
 
 Run: .venv/bin/python bench/bench_needs.py [repeats]
 Prints the corpus size per label and language; top-1/top-3 accuracy and the confident / unsure /
 nothing verdicts of a model fitted on the train split and asked the held-out test split; the
-latency of `bot.needs.classify` (model on the whole corpus, as shipped) over every corpus text,
-`repeats` times, as mean/p95/p99 microseconds, and of one message as long as is read
-(`MAX_CHARS`); and the load time, measured in fresh subprocesses (Python start, `import
-bot.needs`, reading the corpus and building the index), with the bare interpreter start
-alongside so the difference can be read.
+latency of `bot.understanding.needs.classify` (model on the whole corpus, as shipped) over every
+corpus text, `repeats` times, as mean/p95/p99 microseconds, and of one message as long as is
+read (`MAX_CHARS`); and the load time, measured in fresh subprocesses (Python start, `import
+bot.understanding.needs`, reading the corpus and building the index), with the bare interpreter
+start alongside so the difference can be read.
 """
 
 import datetime
@@ -19,11 +19,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bot import needs
+from bot.understanding import needs
 
 ROOT = Path(__file__).resolve().parents[1]
 LOAD = (
-    "import time; t = time.perf_counter(); c = time.process_time(); import bot.needs as n; "
+    "import time; t = time.perf_counter(); c = time.process_time(); "
+    "import bot.understanding.needs as n; "
     "n.model(); print(time.perf_counter() - t, time.process_time() - c)"
 )
 

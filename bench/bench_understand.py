@@ -15,13 +15,13 @@ from pathlib import Path
 
 import yaml
 
-from bot import understand
-from bot.understand import (
+from bot.understanding import (
     Choice,
     ServiceEntry,
     global_command,
     match_option,
     search_services,
+    words,
     yes_no,
 )
 
@@ -54,9 +54,9 @@ def load_catalogue() -> list[ServiceEntry]:
 
 
 def clear_word_caches() -> None:
-    understand._similar_words.cache_clear()
-    understand._fold.cache_clear()
-    understand._stem.cache_clear()
+    words.similar_words.cache_clear()
+    words.fold.cache_clear()
+    words.stem.cache_clear()
 
 
 def measure(

@@ -406,7 +406,7 @@ def parse_date(
     lang: Annotated[str, typer.Option(help="es, en or qu.")] = "es",
 ) -> None:
     """Print what the bot understands of a date phrase, as one JSON object."""
-    from bot.understand_dates import read_date
+    from bot.understanding.dates import read_date
 
     try:
         moment = datetime.fromisoformat(now)
@@ -417,7 +417,9 @@ def parse_date(
         raise typer.Exit(2) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(_settings().timezone))
-    reading = read_date(text, moment, lang, assume_day_for_time=True)
+    reading = read_date(
+        text, moment, lang, tz=ZoneInfo(_settings().timezone), assume_day_for_time=True
+    )
     typer.echo(json.dumps(reading.to_json(), ensure_ascii=False))
 
 

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from bot import followups, i18n, relay
 from bot.messages import Inbound, Option, Outbound
 from bot.outbox import notify
-from bot.understand import global_command, normalise
-from bot.understand_dates import read_date
+from bot.understanding import global_command, normalise
+from bot.understanding.dates import read_date
 from core import booking
 from core.errors import DomainError
 from core.models import Appointment, AppointmentStatus, Conversation, Specialist
@@ -163,7 +163,7 @@ class Desk:
                 today = now.astimezone(ZoneInfo(self.timezone)).date()
                 if not rest:
                     return today
-                return read_date(rest, now).date or None
+                return read_date(rest, now, tz=ZoneInfo(self.timezone)).date or None
         return None
 
     async def _own(

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot import hearing, i18n, needs, outbox
+from bot import hearing, i18n, outbox
 from bot.desk import Desk
 from bot.flows import actions, conditions, placeholders, registry, steps
 from bot.flows.machine import END, CompiledFlow, outcome_trigger
@@ -26,7 +26,7 @@ from bot.hearing import Answer
 from bot.language_wish import language_wish
 from bot.messages import OPTIONS_PAGE, Inbound, Option, Outbound
 from bot.turn import Turn
-from bot.understand import Choice, global_command, match_option, search_services, yes_no
+from bot.understanding import Choice, global_command, match_option, needs, search_services, yes_no
 from core import catalog
 from core.db import Database
 from core.errors import NotFound

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot import i18n
 from bot.messages import Inbound, Option, Outbound
 from bot.outbox import notify
-from bot.understand import global_command
+from bot.understanding import global_command
 from core import booking, citizens, meetings
 from core.errors import AlreadyBooked, DomainError, SlotTaken
 from core.models import (

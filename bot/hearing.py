@@ -23,9 +23,8 @@ from typing import Any, Final
 
 from stdnum.pe import ruc
 
-from bot import needs, places
-from bot.understand import Choice, ServiceEntry, match_option, search_services
-from bot.understand_dates import read_date
+from bot.understanding import Choice, ServiceEntry, match_option, needs, places, search_services
+from bot.understanding.dates import read_date
 
 STORY_MIN_WORDS: Final = 8
 """A message this long that names a service is taken as the story of the case too."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from bot.understand import normalise
+from bot.understanding import normalise
 
 MAX_WISH_WORDS: Final = 10
 """A wish is a short message: longer ones are about something else."""

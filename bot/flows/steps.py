@@ -16,21 +16,23 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot import hearing, i18n, needs, places
+from bot import hearing, i18n
 from bot.flows.machine import option_trigger
 from bot.flows.placeholders import office_hours, render
 from bot.flows.schema import Step
 from bot.messages import Option
 from bot.turn import Turn
-from bot.understand import (
+from bot.understanding import (
     Choice,
     ServiceEntry,
     match_option,
+    needs,
     normalise,
+    places,
     search_services,
     yes_no,
 )
-from bot.understand_dates import read_date
+from bot.understanding.dates import read_date
 from core import availability, booking, catalog, citizens, events
 from core.documents import normalise_document, normalise_phone
 from core.errors import InvalidDocument, InvalidPhone, NotFound, ServiceNotOffered
@@ -500,7 +502,7 @@ async def _region_checked(turn: Turn, code: str) -> AcceptResult:
 
 async def _search_services(step: Step, turn: Turn) -> AcceptResult:
     """A service in free words, weighed by three readers: its own name in the text, the
-    catalogue's words (`search_services`) and the needs model (`bot/needs.py`).
+    catalogue's words (`search_services`) and the needs model (`bot/understanding/needs.py`).
 
     Never silently wrong: one service is taken when its name is written and the model is not
     sure of another; when the model is sure and the catalogue's words do not point elsewhere;
@@ -573,6 +575,7 @@ async def _accept_date(turn: Turn) -> AcceptResult:
         turn.inbound.text,
         turn.now.astimezone(tz),
         turn.lang,
+        tz=tz,
         assume_day_for_time=True,
         anchor=await _day_being_changed(turn),
     )
@@ -664,7 +667,7 @@ async def _slot_change_of_mind(step: Step, turn: Turn) -> AcceptResult | None:
     if OTHER_DAY.search(normalise(text)):
         return Back(turn.t("slot.other_day"))
     tz = _tz(turn)
-    reading = read_date(text, turn.now.astimezone(tz), turn.lang)
+    reading = read_date(text, turn.now.astimezone(tz), turn.lang, tz=tz)
     if reading.time is not None:
         return None  # a time: the list's own business (_slot_at_named_time)
     day = reading.date
@@ -684,7 +687,7 @@ async def _slot_at_named_time(turn: Turn, text: str | None = None) -> str | None
     """A time the person wrote ("a las 3 de la tarde"), if it is free, shown or not."""
     tz = _tz(turn)
     said = turn.inbound.text if text is None else text
-    reading = read_date(said, turn.now.astimezone(tz), turn.lang)
+    reading = read_date(said, turn.now.astimezone(tz), turn.lang, tz=tz)
     if reading.time is None:
         return None
     wanted = reading.time.strftime("%H:%M")

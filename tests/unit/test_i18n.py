@@ -218,7 +218,7 @@ def test_help_lists_the_keywords_of_its_language(lang: str) -> None:
 
 @pytest.mark.parametrize("lang", languages())
 def test_the_engine_understands_the_words_the_messages_teach(lang: str) -> None:
-    understand = pytest.importorskip("bot.understand")
+    understand = pytest.importorskip("bot.understanding")
     for name in KEYWORDS:
         assert understand.global_command(t(f"keyword.{name}", lang)) == name
     assert understand.yes_no(t("option.yes", lang), lang) is True

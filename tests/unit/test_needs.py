@@ -1,4 +1,4 @@
-"""Understanding needs from the labelled corpus (bot/needs.py, bot/corpus/needs.tsv)."""
+"""Understanding needs from the labelled corpus (bot/understanding/needs.py, its needs.tsv)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot import needs
-from bot.understand import normalise
+from bot.understanding import needs, normalise
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from bot.places import PLACES_FILE, gazetteer, read_places, resolve_region
-from bot.understand import Choice, MatchResult, match_option
+from bot.understanding import Choice, MatchResult, match_option
+from bot.understanding.places import PLACES_FILE, gazetteer, read_places, resolve_region
 from core.catalog import DATA
 
 TENANTS = yaml.safe_load((DATA / "tenants.yaml").read_text(encoding="utf-8"))

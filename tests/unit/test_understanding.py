@@ -1,4 +1,4 @@
-"""Table-driven tests of bot.understand: normalise, match_option, yes_no, global_command, search."""
+"""Table-driven tests of bot.understanding: normalise, options, yes/no, commands, services."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.understand import (
+from bot.understanding import (
     GLOBAL_COMMANDS,
     MAX_COMMAND_WORDS,
     NO_PHRASES,

@@ -4,8 +4,8 @@ A labelled corpus (bot/corpus/needs.tsv: what citizens write, each line labelled
 code or an intent) is indexed with Okapi BM25, each label being one document made of all its
 examples (so a word said under every label, "quiero", "mi", "que", weighs next to nothing):
 
-- Words are normalised (`bot.understand.normalise`), runs of a repeated vowel or of three or more
-  equal letters squeezed ("holaaa" -> "hola", "graciaas" -> "gracias"), and stemmed with the
+- Words are normalised (`bot.understanding.text.normalise`), runs of a repeated vowel or of three
+  or more equal letters squeezed ("holaaa" -> "hola", "graciaas" -> "gracias"), and stemmed with the
   Snowball stemmers (the `snowballstemmer` package, accelerated by PyStemmer): Spanish and
   English both, whatever the conversation's language, because people mix them. Pairs of adjacent
   Spanish stems are terms too ("cancel cit" says more than "cit").
@@ -52,12 +52,12 @@ from typing import Final, Literal
 
 import snowballstemmer
 
-from bot.understand import normalise
+from bot.understanding.text import normalise
 
-CORPUS_PATH: Final = Path(__file__).parent / "corpus" / "needs.tsv"
+CORPUS_PATH: Final = Path(__file__).parents[1] / "corpus" / "needs.tsv"
 """The labelled corpus shipped with the package."""
 # core.catalog.DATA, not imported from there: core.catalog loads SQLAlchemy (over a second).
-_DATA: Final = Path(__file__).resolve().parents[1] / "core" / "data"
+_DATA: Final = Path(__file__).resolve().parents[2] / "core" / "data"
 PLACE_FILES: Final = (_DATA / "tenants.yaml", _DATA / "places.tsv")
 """Where place names are read: the regions and their capitals, and the provinces."""
 

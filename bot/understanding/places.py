@@ -23,7 +23,8 @@ from typing import Final
 
 from rapidfuzz import fuzz, process
 
-from bot.understand import Choice, MatchResult, normalise
+from bot.understanding.options import Choice, MatchResult
+from bot.understanding.text import normalise
 from core.catalog import DATA
 
 PLACES_FILE: Final = DATA / "places.tsv"

@@ -2,10 +2,12 @@ import datetime as dt
 import warnings
 from pathlib import Path
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.understand_dates import DateReading, read_date
+from bot.understanding.dates import NATIONAL_TIME_ZONE, DateRank, DateReading, read_date
+from core.settings import Settings
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "dates_es.tsv"
 LIMA = dt.timezone(dt.timedelta(hours=-5))
@@ -297,6 +299,32 @@ def test_now_is_read_in_lima() -> None:
     assert read_date("mañana", utc).date == dt.date(2027, 3, 16)
 
 
+def test_now_is_read_in_the_tenants_time_zone() -> None:
+    # 03:00 UTC on the 16th is 22:00 on the 15th in Lima but 04:00 on the 16th in Madrid.
+    utc = dt.datetime(2027, 3, 16, 3, 0, tzinfo=dt.UTC)
+    madrid = ZoneInfo("Europe/Madrid")
+    assert read_date("hoy", utc, tz=madrid).date == dt.date(2027, 3, 16)
+    assert read_date("mañana", utc, tz=madrid).date == dt.date(2027, 3, 17)
+    assert read_date("el lunes", utc, tz=madrid).date == dt.date(2027, 3, 22)
+    # The clock too: 23:00 is still ahead today in both, but "today" is another day.
+    late = "a las 11 de la noche"
+    assert read_date(late, utc, assume_day_for_time=True).date == dt.date(2027, 3, 15)
+    assert read_date(late, utc, tz=madrid, assume_day_for_time=True).date == dt.date(2027, 3, 16)
+    assert read_date("hoy", utc, tz=ZoneInfo("America/Lima")) == read_date("hoy", utc)
+
+
+def test_the_national_time_zone_is_the_settings_default() -> None:
+    assert Settings.model_fields["timezone"].default == NATIONAL_TIME_ZONE
+
+
+def test_the_most_specific_kind_of_day_wins_whatever_is_said_first() -> None:
+    assert list(DateRank) == sorted(DateRank)
+    # A weekday (WEEKDAY) said before a calendar date (CALENDAR): the calendar date wins.
+    assert reading("el lunes, o sea el 24 de marzo")["date"] == "2027-03-24"
+    # "mañana" (RELATIVE) before "la próxima semana" (WEEK_OR_MONTH): tomorrow wins.
+    assert reading("mañana o la próxima semana")["date"] == "2027-03-16"
+
+
 # --------------------------------------------------------------------------- dates
 
 
@@ -403,3 +431,16 @@ def test_anchored_phrases_in_english() -> None:
         "2027-03-22"
     )
     assert read_date("the day before", NOW, "en", anchor=anchor).to_json()["date"] == "2027-03-21"
+
+
+def test_parse_date_reads_today_in_the_configured_time_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    monkeypatch.setenv("PSV_TIMEZONE", "Europe/Madrid")
+    result = CliRunner().invoke(app, ["parse-date", "hoy", "--now", "2027-03-16T03:00:00+00:00"])
+    assert result.exit_code == 0, result.output
+    assert '"date": "2027-03-16"' in result.output
