@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from sqlalchemy import func, select
 
+from bot.flows import allowlist
 from bot.turn import Turn
 from core import booking, catalog, citizens, events
 from core.errors import NotFound
@@ -63,7 +64,7 @@ async def is_company(turn: Turn) -> bool:
     return bool(turn.value("doc_type") == "ruc")
 
 
-async def _own_citizen(turn: Turn) -> int | None:
+async def own_citizen(turn: Turn) -> int | None:
     """The identified person, if this channel address is theirs."""
     citizen_id = turn.memory.get("citizen_id")
     inbound = turn.inbound
@@ -76,7 +77,7 @@ async def _own_citizen(turn: Turn) -> int | None:
 
 async def has_upcoming_appointments(turn: Turn) -> bool:
     """The identified person (writing from their own address) has appointments ahead."""
-    citizen_id = await _own_citizen(turn)
+    citizen_id = await own_citizen(turn)
     if citizen_id is None:
         return False
     return bool(await booking.appointments_of(turn.uow, int(citizen_id), now=turn.now))
@@ -95,7 +96,7 @@ async def has_events(turn: Turn) -> bool:
 
 async def has_registrations(turn: Turn) -> bool:
     """The identified person (from their own address) holds event or waitlist places."""
-    citizen_id = await _own_citizen(turn)
+    citizen_id = await own_citizen(turn)
     if citizen_id is None:
         return False
     count = await turn.uow.session.scalar(
@@ -109,19 +110,23 @@ async def has_registrations(turn: Turn) -> bool:
     return bool(count)
 
 
-CONDITIONS: dict[str, Condition] = {
-    "has_region": has_region,
-    "has_service": has_service,
-    "has_identity": has_identity,
-    "has_description": has_description,
-    "has_consent": has_consent,
-    "needs_language_choice": needs_language_choice,
-    "service_asks_description": service_asks_description,
-    "is_company": is_company,
-    "has_upcoming_appointments": has_upcoming_appointments,
-    "has_events": has_events,
-    "has_registrations": has_registrations,
-}
+CONDITIONS: dict[str, Condition] = allowlist.bind(
+    "condition",
+    allowlist.CONDITIONS,
+    [
+        has_region,
+        has_service,
+        has_identity,
+        has_description,
+        has_consent,
+        needs_language_choice,
+        service_asks_description,
+        is_company,
+        has_upcoming_appointments,
+        has_events,
+        has_registrations,
+    ],
+)
 
 
 async def facts(turn: Turn, names: Iterable[str]) -> dict[str, bool]:
