@@ -1,5 +1,8 @@
 """The allowlisted actions a flow may run; each calls core services and returns an outcome.
 
+Their names, and what each needs among the answers, are declared in bot/flows/allowlist.py;
+`ACTIONS` files each function under its own name and is checked against that declaration.
+
 An outcome is "ok", another success word ("waitlisted"), or a refusal reason code of
 core.errors (e.g. "slot_taken"). Every action runs in a savepoint: a refusal leaves
 nothing half-done in the turn's transaction.

@@ -1,10 +1,10 @@
 """The one registry of what a flow may name: actions, conditions, data sources, placeholders.
 
 The validator (bot/flows/schema/) checks a flow's names against these declarations. The
-runtime tables (bot/flows/actions.py, conditions.py, placeholders.py, steps/sources.py) are
-built with `bind`, which files each callable under its own name and refuses, at import, a table
-whose names differ from the declared ones. Nothing here imports runtime code, so validating a
-flow loads no database module.
+runtime tables are built with `bind`, which files each callable under its own name and
+refuses, at import, a table whose names differ from the declared ones: bot/flows/actions.py,
+bot/flows/conditions.py, bot/flows/placeholders.py and bot/flows/steps/sources.py. Nothing
+here imports runtime code, so validating a flow loads no database module.
 """
 
 from __future__ import annotations

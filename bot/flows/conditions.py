@@ -1,4 +1,8 @@
-"""The allowlisted conditions a flow may test (`skip_if`, `next: [{if: ...}]`)."""
+"""The allowlisted conditions a flow may test (`skip_if`, `next: [{if: ...}]`).
+
+Their names are declared in bot/flows/allowlist.py; `CONDITIONS` files each function under
+its own name and is checked against that declaration.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from bot.flows import allowlist
 from bot.turn import Turn
 from core import booking, catalog, citizens, events
 from core.errors import NotFound
-from core.models import EventRegistration, RegistrationStatus
+from core.models import DocumentType, EventRegistration, RegistrationStatus
 
 Condition = Callable[[Turn], Awaitable[bool]]
 
@@ -61,7 +65,7 @@ async def service_asks_description(turn: Turn) -> bool:
 
 async def is_company(turn: Turn) -> bool:
     """The person identifies with a RUC (a company and its representative)."""
-    return bool(turn.value("doc_type") == "ruc")
+    return bool(turn.value("doc_type") == DocumentType.RUC)
 
 
 async def own_citizen(turn: Turn) -> int | None:

@@ -54,7 +54,7 @@ def accept_text(step: Step, turn: Turn) -> AcceptResult:
 
 def accept_document(turn: Turn) -> AcceptResult:
     """A document number valid for the document type answered (DNI by default)."""
-    doc_type = DocumentType(str(turn.value("doc_type") or "dni"))
+    doc_type = DocumentType(str(turn.value("doc_type") or DocumentType.DNI))
     try:
         return Accepted(value=normalise_document(doc_type, turn.inbound.text))
     except InvalidDocument as refused:

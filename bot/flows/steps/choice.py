@@ -1,8 +1,8 @@
 """A choice step: an option picked by button, number, words or location, or asked again.
 
-Static options (written in the flow) may carry a goto; data sources (bot/flows/steps/
-sources.py) list regions, services, the person's appointments and so on. Services named in
-free words are weighed in bot/flows/steps/services.py.
+Static options (written in the flow) may carry a goto; data sources list regions, services,
+the person's appointments and so on (bot/flows/steps/sources.py). Services named in free
+words are weighed in bot/flows/steps/services.py.
 """
 
 from __future__ import annotations
