@@ -6,7 +6,6 @@ of work of one inbound message and writes its state back at the end.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -20,7 +19,6 @@ from core.uow import UnitOfWork
 
 # Answers that, once known, are remembered across conversations (until data is erased).
 REMEMBERED = ("region", "name", "doc_type", "document", "citizen_id", "language")
-PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 
 @dataclass
@@ -107,11 +105,3 @@ class Turn:
         """The slot start answered, if any (aware UTC)."""
         raw = self.answers.get("slot")
         return datetime.fromisoformat(raw) if raw else None
-
-    def placeholders(self, text: str) -> list[str]:
-        """The {placeholder} names used in a text."""
-        return PLACEHOLDER.findall(text)
-
-    def fill(self, text: str, values: Mapping[str, str]) -> str:
-        """Put values into {placeholders}; unknown ones stay as written."""
-        return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)

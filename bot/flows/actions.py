@@ -1,5 +1,8 @@
 """The allowlisted actions a flow may run; each calls core services and returns an outcome.
 
+Their names, and what each needs among the answers, are declared in bot/flows/allowlist.py;
+`ACTIONS` files each function under its own name and is checked against that declaration.
+
 An outcome is "ok", another success word ("waitlisted"), or a refusal reason code of
 core.errors (e.g. "slot_taken"). Every action runs in a savepoint: a refusal leaves
 nothing half-done in the turn's transaction.
@@ -12,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import func, select, update
 
 from bot import i18n, relay
+from bot.flows import allowlist
 from bot.outbox import notify
 from bot.turn import Turn
 from core import booking, catalog, citizens, events, identity, meetings
@@ -30,6 +34,7 @@ from core.models import (
     Service,
     Specialist,
 )
+from core.states import OutboxStatus, TicketStatus
 
 Action = Callable[[Turn], Awaitable[str]]
 
@@ -386,7 +391,7 @@ async def _close_tickets(turn: Turn, citizen_id: int) -> None:
         select(HandoffRequest).where(
             (HandoffRequest.citizen_id == citizen_id)
             | (HandoffRequest.conversation_id == turn.conversation.id),
-            HandoffRequest.status.in_(("open", "assigned")),
+            HandoffRequest.status.in_((TicketStatus.OPEN, TicketStatus.ASSIGNED)),
         )
     )
     for ticket in list(open_ones):
@@ -409,7 +414,7 @@ async def _withdraw_unsent(turn: Turn, citizen_id: int) -> None:
                 OutboxMessage.status.in_(notify.UNSENT),
                 OutboxMessage.kind != "reply",
             )
-            .values(status="withdrawn")
+            .values(status=OutboxStatus.WITHDRAWN)
         )
 
 
@@ -441,19 +446,23 @@ async def erase_data(turn: Turn) -> str:
     return "ok"
 
 
-ACTIONS: dict[str, Action] = {
-    "record_consent": record_consent,
-    "set_language": set_language,
-    "identify": identify,
-    "book": book,
-    "cancel_appointment": cancel_appointment,
-    "reschedule_appointment": reschedule_appointment,
-    "register_event": register_event,
-    "cancel_registration": cancel_registration,
-    "handoff": handoff,
-    "erase_data": erase_data,
-    "phone_known": phone_known,
-}
+ACTIONS: dict[str, Action] = allowlist.bind(
+    "action",
+    allowlist.ACTIONS,
+    [
+        record_consent,
+        set_language,
+        identify,
+        book,
+        cancel_appointment,
+        reschedule_appointment,
+        register_event,
+        cancel_registration,
+        handoff,
+        erase_data,
+        phone_known,
+    ],
+)
 
 
 async def run(turn: Turn, name: str) -> str:

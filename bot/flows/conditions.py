@@ -1,4 +1,8 @@
-"""The allowlisted conditions a flow may test (`skip_if`, `next: [{if: ...}]`)."""
+"""The allowlisted conditions a flow may test (`skip_if`, `next: [{if: ...}]`).
+
+Their names are declared in bot/flows/allowlist.py; `CONDITIONS` files each function under
+its own name and is checked against that declaration.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,11 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from sqlalchemy import func, select
 
+from bot.flows import allowlist
 from bot.turn import Turn
 from core import booking, catalog, citizens, events
 from core.errors import NotFound
-from core.models import EventRegistration, RegistrationStatus
+from core.models import DocumentType, EventRegistration, RegistrationStatus
 
 Condition = Callable[[Turn], Awaitable[bool]]
 
@@ -60,10 +65,10 @@ async def service_asks_description(turn: Turn) -> bool:
 
 async def is_company(turn: Turn) -> bool:
     """The person identifies with a RUC (a company and its representative)."""
-    return bool(turn.value("doc_type") == "ruc")
+    return bool(turn.value("doc_type") == DocumentType.RUC)
 
 
-async def _own_citizen(turn: Turn) -> int | None:
+async def own_citizen(turn: Turn) -> int | None:
     """The identified person, if this channel address is theirs."""
     citizen_id = turn.memory.get("citizen_id")
     inbound = turn.inbound
@@ -76,7 +81,7 @@ async def _own_citizen(turn: Turn) -> int | None:
 
 async def has_upcoming_appointments(turn: Turn) -> bool:
     """The identified person (writing from their own address) has appointments ahead."""
-    citizen_id = await _own_citizen(turn)
+    citizen_id = await own_citizen(turn)
     if citizen_id is None:
         return False
     return bool(await booking.appointments_of(turn.uow, int(citizen_id), now=turn.now))
@@ -95,7 +100,7 @@ async def has_events(turn: Turn) -> bool:
 
 async def has_registrations(turn: Turn) -> bool:
     """The identified person (from their own address) holds event or waitlist places."""
-    citizen_id = await _own_citizen(turn)
+    citizen_id = await own_citizen(turn)
     if citizen_id is None:
         return False
     count = await turn.uow.session.scalar(
@@ -109,19 +114,23 @@ async def has_registrations(turn: Turn) -> bool:
     return bool(count)
 
 
-CONDITIONS: dict[str, Condition] = {
-    "has_region": has_region,
-    "has_service": has_service,
-    "has_identity": has_identity,
-    "has_description": has_description,
-    "has_consent": has_consent,
-    "needs_language_choice": needs_language_choice,
-    "service_asks_description": service_asks_description,
-    "is_company": is_company,
-    "has_upcoming_appointments": has_upcoming_appointments,
-    "has_events": has_events,
-    "has_registrations": has_registrations,
-}
+CONDITIONS: dict[str, Condition] = allowlist.bind(
+    "condition",
+    allowlist.CONDITIONS,
+    [
+        has_region,
+        has_service,
+        has_identity,
+        has_description,
+        has_consent,
+        needs_language_choice,
+        service_asks_description,
+        is_company,
+        has_upcoming_appointments,
+        has_events,
+        has_registrations,
+    ],
+)
 
 
 async def facts(turn: Turn, names: Iterable[str]) -> dict[str, bool]:

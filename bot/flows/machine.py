@@ -16,7 +16,8 @@ from typing import Any
 
 from transitions import Machine
 
-from bot.flows.schema import CONDITIONS, FLOW_PREFIX, FlowDefinition, Step, load_valid
+from bot.flows.allowlist import CONDITIONS
+from bot.flows.schema import FLOW_PREFIX, FlowDefinition, Step, load_valid
 
 END = "end"
 

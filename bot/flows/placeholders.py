@@ -1,4 +1,8 @@
-"""Values for the {placeholders} a flow's texts may use (the list is in docs/flows.md)."""
+"""Values for the {placeholders} a flow's texts may use (the list is in docs/flows.md).
+
+Each resolver is named as its placeholder; `RESOLVERS` is checked against the allowlist
+(bot/flows/allowlist.py), whose other placeholders are set by actions during the turn.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import re
 from collections.abc import Awaitable, Callable
 
 from bot import i18n
-from bot.flows.schema import PLACEHOLDERS
+from bot.flows.allowlist import PLACEHOLDER, RESOLVED_PLACEHOLDERS, bind
 from bot.turn import Turn
 from core import catalog
 from core.documents import mask_document
@@ -27,15 +31,18 @@ async def _service(turn: Turn) -> Service | None:
         return None
 
 
-async def _name(turn: Turn) -> str:
+async def name(turn: Turn) -> str:
+    """The person's name."""
     return str(turn.value("name") or "")
 
 
-async def _first_name(turn: Turn) -> str:
+async def first_name(turn: Turn) -> str:
+    """The person's first name."""
     return str(turn.value("name") or "").split(" ")[0]
 
 
-async def _region_name(turn: Turn) -> str:
+async def region_name(turn: Turn) -> str:
+    """The region's name (its code when unknown)."""
     code = turn.value("region")
     if not code:
         return ""
@@ -45,46 +52,54 @@ async def _region_name(turn: Turn) -> str:
         return str(code)
 
 
-async def _service_name(turn: Turn) -> str:
+async def service_name(turn: Turn) -> str:
+    """The chosen service's name in the person's language."""
     service = await _service(turn)
     return turn.text(service.names) if service else ""
 
 
-async def _service_description(turn: Turn) -> str:
+async def service_description(turn: Turn) -> str:
+    """The chosen service's description in the person's language."""
     service = await _service(turn)
     return turn.text(service.descriptions) if service else ""
 
 
-async def _modality(turn: Turn) -> str:
+async def modality(turn: Turn) -> str:
+    """How the chosen service is given (in person, by video, ...)."""
     service = await _service(turn)
     if service is None:
         return ""
-    return turn.t(f"modality.{service.modality.value}", region=await _region_name(turn))
+    return turn.t(f"modality.{service.modality.value}", region=await region_name(turn))
 
 
-async def _day(turn: Turn) -> str:
+async def day(turn: Turn) -> str:
+    """The chosen day in words."""
     day = turn.day()
     return i18n.format_day(day, turn.lang) if day else ""
 
 
-async def _when(turn: Turn) -> str:
+async def when(turn: Turn) -> str:
+    """The chosen slot's day and time in words."""
     slot = turn.slot()
     return i18n.format_when(slot, turn.lang, turn.settings.timezone) if slot else ""
 
 
-async def _day_phrase(turn: Turn) -> str:
+async def day_phrase(turn: Turn) -> str:
+    """«for that day» or «the soonest», as the person asked."""
     day = turn.day()
     if day and not turn.answers.get("asap"):
         return turn.t("slot.for_day", day=i18n.format_day(day, turn.lang))
     return turn.t("slot.soonest")
 
 
-async def _document(turn: Turn) -> str:
+async def document(turn: Turn) -> str:
+    """The document number, masked."""
     number = turn.value("document")
     return mask_document(str(number)) if number else ""
 
 
-async def _doc_type(turn: Turn) -> str:
+async def doc_type(turn: Turn) -> str:
+    """The document type in words."""
     kind = turn.value("doc_type")
     return turn.t(f"doc_type.{kind}") if kind else ""
 
@@ -105,42 +120,30 @@ async def office_hours(turn: Turn) -> str:
     )
 
 
-async def _description(turn: Turn) -> str:
+async def description(turn: Turn) -> str:
+    """The case as the person described it."""
     return str(turn.answers.get("description") or "")
 
 
-RESOLVERS: dict[str, Resolver] = {
-    "name": _name,
-    "first_name": _first_name,
-    "region_name": _region_name,
-    "service_name": _service_name,
-    "service_description": _service_description,
-    "modality": _modality,
-    "day": _day,
-    "day_phrase": _day_phrase,
-    "when": _when,
-    "document": _document,
-    "doc_type": _doc_type,
-    "description": _description,
-    "office_hours": office_hours,
-}
-# Set by actions during the turn (e.g. the booked specialist's first name).
-ACTION_VALUES = frozenset(
-    {
-        "specialist",
-        "appointment_when",
-        "event_title",
-        "event_when",
-        "position",
-        "reason",
-        "answer_when",
-    }
+RESOLVERS: dict[str, Resolver] = bind(
+    "placeholder",
+    RESOLVED_PLACEHOLDERS,
+    [
+        name,
+        first_name,
+        region_name,
+        service_name,
+        service_description,
+        modality,
+        day,
+        day_phrase,
+        when,
+        document,
+        doc_type,
+        description,
+        office_hours,
+    ],
 )
-assert frozenset(RESOLVERS) | ACTION_VALUES == PLACEHOLDERS, "docs/flows.md lists them all"
-
-
-# `{name}` or `{name|fallback}`: the fallback is written when the value is empty.
-_SPOT = re.compile(r"\{([a-z_]+)(?:\|([^{}]*))?\}")
 
 
 async def render(turn: Turn, text: str) -> str:
@@ -150,18 +153,18 @@ async def render(turn: Turn, text: str) -> str:
     is empty too, the placeholder goes with the space before it, so «Hola {first_name},» reads
     «Hola,» for a citizen whose name is not known, never «Hola ,».
     """
-    spots = list(_SPOT.finditer(text))
+    spots = list(PLACEHOLDER.finditer(text))
     if not spots:
         return text
     values: dict[str, str] = {}
     for spot in spots:
-        name = spot.group(1)
-        if name in values:
+        wanted = spot["name"]
+        if wanted in values:
             continue
-        if name in turn.extra_vars:
-            values[name] = turn.extra_vars[name]
-        elif name in RESOLVERS:
-            values[name] = await RESOLVERS[name](turn)
+        if wanted in turn.extra_vars:
+            values[wanted] = turn.extra_vars[wanted]
+        elif wanted in RESOLVERS:
+            values[wanted] = await RESOLVERS[wanted](turn)
     return fill(text, values)
 
 
@@ -169,13 +172,13 @@ def fill(text: str, values: dict[str, str]) -> str:
     """Put values (or the written fallbacks) into a text's placeholders; unknown ones stay."""
     pieces: list[str] = []
     last = 0
-    for spot in _SPOT.finditer(text):
-        name, fallback = spot.group(1), spot.group(2)
-        if name not in values:
+    for spot in PLACEHOLDER.finditer(text):
+        wanted, fallback = spot["name"], spot["fallback"]
+        if wanted not in values:
             pieces.append(text[last : spot.end()])
             last = spot.end()
             continue
-        value = values[name].strip() or (fallback or "").strip()
+        value = values[wanted].strip() or (fallback or "").strip()
         before = text[last : spot.start()]
         after_start = spot.end()
         if not value:

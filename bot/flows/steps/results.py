@@ -1,0 +1,34 @@
+"""What a step makes of a turn: answered (`Accepted`), not understood (`Rejected`), or `Back`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The step is answered: save `value` (and `extra` answers), then fire `trigger`."""
+
+    trigger: str = "next"
+    value: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """The answer was not understood (or not possible: `understood`); `message` says why."""
+
+    message: str
+    understood: bool = False
+
+
+@dataclass(frozen=True)
+class Back:
+    """Nothing can be offered here: say `message` and go back to the previous question."""
+
+    message: str
+
+
+EnterResult = Accepted | Back | None
+AcceptResult = Accepted | Rejected | Back

@@ -1,0 +1,69 @@
+"""A service named in free words at the services list, or «otro tema» for the whole list."""
+
+from __future__ import annotations
+
+from bot.flows.schema import Step
+from bot.flows.steps.offers import offer
+from bot.flows.steps.results import Accepted, AcceptResult, Rejected
+from bot.flows.steps.sources import bookable_services
+from bot.turn import Turn
+from bot.understanding import Choice, ServiceEntry, match_option, needs, search_services
+
+MAX_SERVICES_OFFERED = 3
+OTHER_TOPIC = "other"  # the «otro tema» option beside the services offered
+
+
+async def search(step: Step, turn: Turn) -> AcceptResult:
+    """A service in free words, weighed by three readers: its own name in the text, the
+    catalogue's words (`search_services`) and the needs model (`bot/understanding/needs.py`).
+
+    Never silently wrong: one service is taken when its name is written and the model is not
+    sure of another; when the model is sure and the catalogue's words do not point elsewhere;
+    when the words point to one the model does not contradict; or when all three agree on the
+    best. Otherwise the best two or three are offered («¿A cuál de estos se refiere?»).
+    """
+    services = await bookable_services(turn)
+    entries = [ServiceEntry(s.code, tuple(s.names.values()), tuple(s.keywords)) for s in services]
+    text = turn.inbound.text
+    found = search_services(text, entries)
+    need = needs.understand(text, turn.lang)
+    guessed = [label for label in need.labels if label in {s.code for s in services}]
+    named = match_option(text, [Choice(x.code, x.names) for x in entries])
+    if (
+        named.payload is not None
+        and named.how in ("exact", "contains")
+        and (need.verdict != "confident" or not guessed or guessed[0] == named.payload)
+    ):
+        return _guessed(turn, named.payload)  # a service's own name, which nothing contradicts
+    if need.verdict == "confident" and guessed and (not found or found[0] == guessed[0]):
+        return _guessed(turn, guessed[0])
+    if found and guessed and found[0] == guessed[0] == named.payload:
+        return _guessed(turn, found[0])  # the model, the catalogue's words and the names agree
+    if len(found) == 1 and (not guessed or guessed[0] == found[0]):
+        return _guessed(turn, found[0])
+    candidates = list(dict.fromkeys([*found, *guessed]))[:MAX_SERVICES_OFFERED]
+    if not candidates:
+        return Rejected(turn.t("misunderstood") + " " + turn.t("hint.service_words"))
+    if len(candidates) == 1:
+        return _guessed(turn, candidates[0])
+    by_code = {s.code: s for s in services}
+    offered = [(code, turn.text(by_code[code].names)) for code in candidates]
+    offered.append((OTHER_TOPIC, turn.t("option.other_topic")))
+    turn.say(turn.t("choice.which_one"), offer(turn, step, offered))
+    return Rejected("")
+
+
+def _guessed(turn: Turn, code: str) -> Accepted:
+    """A service taken from free words: «no» or «otro» at the next question undoes it."""
+    turn.state["service_guessed"] = True
+    return Accepted(value=code)
+
+
+async def offer_all(step: Step, turn: Turn) -> AcceptResult:
+    """«Otro tema»: every bookable service of the region, to choose by number or name."""
+    services = await bookable_services(turn)
+    turn.say(
+        turn.t("choice.all_services"),
+        offer(turn, step, [(s.code, turn.text(s.names)) for s in services]),
+    )
+    return Rejected("")
