@@ -183,7 +183,7 @@ class Specialist(Base):
     __tablename__ = "specialist"
     __table_args__ = (
         UniqueConstraint("tenant_id", "contact_channel", "contact_address"),
-        # Every inbound asks whether its address is a specialist's (bot/desk.py).
+        # Every inbound asks whether its address is a specialist's (bot/conversation/handlers.py).
         Index("ix_specialist_contact", "contact_channel", "contact_address"),
     )
 
@@ -532,7 +532,7 @@ class HandoffRequest(Base):
     __tablename__ = "handoff_request"
     __table_args__ = (
         Index("ix_handoff_tenant_status", "tenant_id", "status"),
-        # Every inbound asks whether its conversation is being relayed (bot/desk.py).
+        # Every inbound asks whether its conversation is relayed (bot/conversation/handlers.py).
         Index("ix_handoff_conversation_status", "conversation_id", "status"),
         # A specialist relays one conversation at a time, whatever path assigns it.
         Index(

@@ -8,13 +8,13 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot import relay
 from bot.admin_api.auth import scoped_tenant
 from bot.admin_api.bodies import MAX_ID, iso, json_object, path_id, query_choice
 from bot.admin_api.context import context, principal, reading
 from bot.admin_api.errors import conflict, invalid
 from bot.admin_api.formats import first_name
 from bot.admin_api.pagination import fetch, listing, page_of
+from bot.conversation import relay
 from core import audit, roster
 from core.errors import NotActive, NotFound
 from core.models import Citizen, HandoffRequest, Service, Specialist
@@ -104,7 +104,7 @@ async def assign_ticket(request: web.Request) -> web.Response:
                 field="specialist_id",
             )
         before = {"status": ticket.status, "specialist_id": ticket.specialist_id}
-        # Starts the relay: both sides are told who they talk to (bot/relay.py).
+        # Starts the relay: both sides are told who they talk to (bot/conversation/relay.py).
         try:
             async with uow.session.begin_nested():
                 await relay.assign(uow, ticket, spec, ctx.clock())

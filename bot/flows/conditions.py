@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from sqlalchemy import func, select
 
-from bot.turn import Turn
+from bot.conversation.turn import Turn
 from core import booking, catalog, citizens, events
 from core.errors import NotFound
 from core.models import EventRegistration, RegistrationStatus

@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot import hearing, i18n, needs, places
+from bot.conversation.turn import Turn
 from bot.flows.machine import option_trigger
 from bot.flows.placeholders import office_hours, render
 from bot.flows.schema import Step
 from bot.messages import Option
-from bot.turn import Turn
 from bot.understand import (
     Choice,
     ServiceEntry,

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot import notify
-from bot.engine import Engine
+from bot.conversation.engine import Engine
 from core import catalog, roster
 from core.db import Database
 from core.models import Appointment, AppointmentStatus, OutboxMessage

@@ -17,9 +17,10 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import func, select, text
 
-from bot import notify, relay
+from bot import notify
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import WhatsAppChannel
+from bot.conversation import relay
 from bot.messages import Outbound
 from bot.worker import OutboxWorker
 from core import booking, catalog, citizens, events, reassign
