@@ -24,7 +24,7 @@ from pathlib import Path
 import asyncpg
 import sqlalchemy
 
-from bot.engine import Engine
+from bot.conversation.engine import Engine
 from bot.messages import Inbound
 from core import catalog, migrate
 from core.db import Database

@@ -289,7 +289,7 @@ def inbox(
 ) -> None:
     """Run the conversation turns of queued messages (with `psv serve --no-inbox`)."""
     from bot import logs
-    from bot.engine import Engine
+    from bot.conversation.engine import Engine
     from bot.inbox import Inbox
 
     settings = _settings()
@@ -351,7 +351,7 @@ def chat(
 ) -> None:
     """Talk to the bot in the terminal, through the same engine and database."""
     from bot.channels import console
-    from bot.engine import Engine, mark_console_sent
+    from bot.conversation.engine import Engine, mark_console_sent
 
     settings = _settings()
 

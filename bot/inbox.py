@@ -28,8 +28,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import aliased
 
 from bot import metrics
+from bot.conversation.engine import Engine
 from bot.dashboard import live
-from bot.engine import Engine, pseudonym
+from bot.logs import pseudonym
 from bot.messages import Inbound, inbound_from_json, inbound_to_json
 from bot.outage import DatabaseWatch
 from core.db import Database

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sys
@@ -34,3 +35,8 @@ def configure(level: str = "INFO") -> None:
     logging.getLogger("psv").setLevel(level)
     # aiohttp's access log carries client addresses and paths only, no bodies.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def pseudonym(value: str) -> str:
+    """A stable, non-reversible tag for logs in place of a chat id or phone number."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:12]

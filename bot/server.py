@@ -29,8 +29,9 @@ from sqlalchemy import select, update
 from bot import admin_api, i18n, metrics, outbox
 from bot.channels import telegram, whatsapp
 from bot.channels.base import Channel, Parsed, WebhookError
-from bot.engine import Engine, pseudonym
+from bot.conversation.engine import Engine
 from bot.inbox import Inbox
+from bot.logs import pseudonym
 from bot.messages import Inbound, Outbound
 from bot.outage import DatabaseWatch
 from bot.outbox.pacing import FloodGuard, Pacer

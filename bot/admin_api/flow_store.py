@@ -15,15 +15,15 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from bot.flows import registry
 from bot.flows.machine import checksum
 from bot.flows.registry import template_names
 from bot.flows.schema import FlowDefinition, FlowError, InvalidFlow, load_valid
 from core import audit
 from core.errors import NotActive, NotFound
 from core.models import FlowVersion, Tenant
+from core.states import FlowStatus
 from core.uow import UnitOfWork
-
-DRAFT, PUBLISHED, RETIRED = "draft", "published", "retired"
 
 
 def check_name(name: str) -> None:
@@ -109,29 +109,28 @@ async def version(uow: UnitOfWork, tenant_id: int, name: str, number: int) -> Fl
     return found
 
 
-async def _with_status(
-    uow: UnitOfWork, tenant_id: int | None, name: str, status: str
-) -> FlowVersion | None:
-    query = select(FlowVersion).where(FlowVersion.name == name, FlowVersion.status == status)
-    query = query.where(
-        FlowVersion.tenant_id.is_(None) if tenant_id is None else FlowVersion.tenant_id == tenant_id
-    )
-    return await uow.session.scalar(query.order_by(FlowVersion.version.desc()).limit(1))
-
-
 async def live(uow: UnitOfWork, tenant_id: int, name: str) -> FlowVersion | None:
     """The region's published version, if it has its own."""
-    return await _with_status(uow, tenant_id, name, PUBLISHED)
+    return await registry.published_version(uow, name, tenant_id)
 
 
 async def draft(uow: UnitOfWork, tenant_id: int, name: str) -> FlowVersion | None:
     """The region's newest unpublished draft, if any."""
-    return await _with_status(uow, tenant_id, name, DRAFT)
+    return await uow.session.scalar(
+        select(FlowVersion)
+        .where(
+            FlowVersion.name == name,
+            FlowVersion.status == FlowStatus.DRAFT,
+            FlowVersion.tenant_id == tenant_id,
+        )
+        .order_by(FlowVersion.version.desc())
+        .limit(1)
+    )
 
 
 async def national(uow: UnitOfWork, name: str) -> FlowVersion:
     """The published national template of a flow."""
-    found = await _with_status(uow, None, name, PUBLISHED)
+    found = await registry.published_version(uow, name, None)
     if found is None:
         raise NotFound(f"flow {name!r} has no published national template")
     return found
@@ -139,7 +138,10 @@ async def national(uow: UnitOfWork, name: str) -> FlowVersion:
 
 async def current(uow: UnitOfWork, tenant_id: int, name: str) -> FlowVersion:
     """What a new conversation of the region gets: its own live version, else the template."""
-    return await live(uow, tenant_id, name) or await national(uow, name)
+    found = await registry.in_use(uow, name, tenant_id)
+    if found is None:
+        raise NotFound(f"flow {name!r} has no published national template")
+    return found
 
 
 async def save_draft(
@@ -158,7 +160,7 @@ async def save_draft(
     earlier = await draft(uow, tenant.id, name)
     before = _snapshot(earlier) if earlier is not None else None
     if earlier is not None:
-        earlier.status = RETIRED
+        earlier.status = FlowStatus.RETIRED
     last = await uow.session.scalar(
         select(func.max(FlowVersion.version)).where(
             FlowVersion.tenant_id == tenant.id, FlowVersion.name == name
@@ -170,7 +172,7 @@ async def save_draft(
         version=(last or 0) + 1,
         source=source,
         checksum=checksum(source),
-        status=DRAFT,
+        status=FlowStatus.DRAFT,
         created_by=by[:80],
         created_at=now,
     )
@@ -199,18 +201,18 @@ async def publish(
             raise NotActive(f"flow {name!r} has no draft to publish")
     else:
         chosen = await version(uow, tenant.id, name, number)
-    if chosen.status == PUBLISHED:
+    if chosen.status == FlowStatus.PUBLISHED:
         raise NotActive(f"version {chosen.version} of {name!r} is already live")
     await check_source(chosen.source, name, tenant)
     previous = await live(uow, tenant.id, name)
     if previous is not None:
-        previous.status = RETIRED
+        previous.status = FlowStatus.RETIRED
     # Before: what new conversations got until now (the national template when nothing of
     # the region was live).
     before = (
         _snapshot(previous) if previous is not None else {"version": None, "source": "national"}
     )
-    chosen.status = PUBLISHED
+    chosen.status = FlowStatus.PUBLISHED
     chosen.published_at = now
     await uow.session.flush()
     await audit.record(
@@ -237,7 +239,7 @@ async def rollback(uow: UnitOfWork, tenant: Tenant, name: str, *, by: str) -> Fl
         .where(
             FlowVersion.tenant_id == tenant.id,
             FlowVersion.name == name,
-            FlowVersion.status == RETIRED,
+            FlowVersion.status == FlowStatus.RETIRED,
             FlowVersion.published_at.is_not(None),
             FlowVersion.published_at <= current_row.published_at,
             FlowVersion.id != current_row.id,
@@ -249,9 +251,9 @@ async def rollback(uow: UnitOfWork, tenant: Tenant, name: str, *, by: str) -> Fl
         return await _to_national(uow, tenant, current_row, by=by, action="flow.rollback")
     await check_source(previous.source, name, tenant)
     before = _snapshot(current_row)
-    current_row.status = RETIRED
+    current_row.status = FlowStatus.RETIRED
     current_row.published_at = None
-    previous.status = PUBLISHED  # keeping its first publication time
+    previous.status = FlowStatus.PUBLISHED  # keeping its first publication time
     await uow.session.flush()
     await audit.record(
         uow,
@@ -272,7 +274,7 @@ async def _to_national(
     """Retire the region's live version: new conversations get the national template."""
     template = await national(uow, current_row.name)
     before = _snapshot(current_row)
-    current_row.status = RETIRED
+    current_row.status = FlowStatus.RETIRED
     current_row.published_at = None
     await uow.session.flush()
     await audit.record(

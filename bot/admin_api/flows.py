@@ -17,6 +17,7 @@ from bot.admin_api.pagination import fetch, listing, page_of
 from bot.flows.registry import compiled, template_names
 from bot.flows.schema import MAX_BYTES, FlowDefinition, InvalidFlow, warnings
 from core.models import FlowVersion, Tenant
+from core.states import FlowStatus
 from core.uow import UnitOfWork
 
 
@@ -35,7 +36,7 @@ def _version_json(row: FlowVersion) -> dict[str, Any]:
         "version": row.version,
         "status": row.status,
         "source_of": "region",
-        "live": row.status == flow_store.PUBLISHED,
+        "live": row.status == FlowStatus.PUBLISHED,
         "created_by": row.created_by,
         "created_at": iso(row.created_at),
         "published_at": iso(row.published_at),

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.admin_api.context import AdminContext
-from bot.engine import Engine
+from bot.conversation.engine import Engine
 from bot.flows.registry import compiled
 from bot.messages import Inbound, Outbound
 from core.errors import NotFound

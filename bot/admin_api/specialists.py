@@ -13,13 +13,13 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from bot import relay
 from bot.admin_api.auth import scoped_tenant
 from bot.admin_api.bodies import json_object, path_id
 from bot.admin_api.context import context, principal, reading
 from bot.admin_api.errors import ApiError, conflict, invalid
 from bot.admin_api.formats import SpanError, format_hours, parse_span, parse_spans
 from bot.admin_api.pagination import fetch, listing, page_of
+from bot.conversation import relay
 from bot.outbox import notify
 from core import roster
 from core.errors import NotActive

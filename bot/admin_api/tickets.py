@@ -8,21 +8,19 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot import relay
 from bot.admin_api.auth import scoped_tenant
 from bot.admin_api.bodies import MAX_ID, iso, json_object, path_id, query_choice
 from bot.admin_api.context import context, principal, reading
 from bot.admin_api.errors import conflict, invalid
 from bot.admin_api.formats import first_name
 from bot.admin_api.pagination import fetch, listing, page_of
+from bot.conversation import relay
 from core import audit, roster
 from core.errors import NotActive, NotFound
 from core.models import Citizen, HandoffRequest, Service, Specialist
+from core.states import TicketStatus
 
-STATUSES = ("open", "assigned", "closed")
-
-
-RELAY_CHANNELS = ("telegram", "whatsapp")
+STATUSES = tuple(status.value for status in TicketStatus)
 
 
 def ticket_json(
@@ -81,7 +79,7 @@ async def assign_ticket(request: web.Request) -> web.Response:
         if found is None:
             raise NotFound("no such ticket in this region")
         ticket, code = found
-        if ticket.status == "closed":
+        if ticket.status == TicketStatus.CLOSED:
             raise NotActive("the ticket is closed")
         try:
             spec = await roster.get_specialist(uow, tenant.id, specialist_id)
@@ -89,12 +87,12 @@ async def assign_ticket(request: web.Request) -> web.Response:
             raise invalid("no such specialist in this region", field="specialist_id") from None
         if not spec.active:
             raise invalid("the specialist is inactive", field="specialist_id")
-        if spec.contact_channel not in RELAY_CHANNELS or not spec.contact_address:
+        if spec.contact_channel not in relay.RELAY_CHANNELS or not spec.contact_address:
             able = await uow.session.execute(
                 select(Specialist.id, Specialist.name).where(
                     Specialist.tenant_id == tenant.id,
                     Specialist.active.is_(True),
-                    Specialist.contact_channel.in_(RELAY_CHANNELS),
+                    Specialist.contact_channel.in_(relay.RELAY_CHANNELS),
                 )
             )
             names = ", ".join(f"{i} ({name})" for i, name in able) or "none yet"
@@ -104,7 +102,7 @@ async def assign_ticket(request: web.Request) -> web.Response:
                 field="specialist_id",
             )
         before = {"status": ticket.status, "specialist_id": ticket.specialist_id}
-        # Starts the relay: both sides are told who they talk to (bot/relay.py).
+        # Starts the relay: both sides are told who they talk to (bot/conversation/relay.py).
         try:
             async with uow.session.begin_nested():
                 await relay.assign(uow, ticket, spec, ctx.clock())

@@ -14,10 +14,11 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import func, select, update
 
-from bot import i18n, relay
+from bot import i18n
+from bot.conversation import relay
+from bot.conversation.turn import Turn
 from bot.flows import allowlist
 from bot.outbox import notify
-from bot.turn import Turn
 from core import booking, catalog, citizens, events, identity, meetings
 from core.documents import normalise_phone
 from core.errors import AlreadyBooked, DomainError, InvalidPhone, NotFound, SlotTaken

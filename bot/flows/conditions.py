@@ -10,8 +10,8 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from sqlalchemy import func, select
 
+from bot.conversation.turn import Turn
 from bot.flows import allowlist
-from bot.turn import Turn
 from core import booking, catalog, citizens, events
 from core.errors import NotFound
 from core.models import DocumentType, EventRegistration, RegistrationStatus

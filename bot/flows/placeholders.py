@@ -10,8 +10,8 @@ import re
 from collections.abc import Awaitable, Callable
 
 from bot import i18n
+from bot.conversation.turn import Turn
 from bot.flows.allowlist import PLACEHOLDER, RESOLVED_PLACEHOLDERS, bind
-from bot.turn import Turn
 from core import catalog
 from core.documents import mask_document
 from core.errors import NotFound

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from bot.flows.machine import CompiledFlow, checksum, compile_source
 from bot.flows.schema import load_valid
 from core.models import FlowVersion, Tenant
+from core.states import FlowStatus
 from core.uow import UnitOfWork
 
 TEMPLATES = Path(__file__).parent
@@ -45,11 +46,11 @@ async def sync_templates(uow: UnitOfWork, *, now: datetime) -> list[str]:
     for name, source in template_sources().items():
         load_valid(source, f"{name}.yaml", known_flows=names)
         digest = checksum(source)
-        current = await _current(uow, name, None)
+        current = await published_version(uow, name, None)
         if current is not None and current.checksum == digest:
             continue
         if current is not None:
-            current.status = "retired"
+            current.status = FlowStatus.RETIRED
         last = await uow.session.scalar(
             select(func.max(FlowVersion.version)).where(
                 FlowVersion.name == name, FlowVersion.tenant_id.is_(None)
@@ -61,7 +62,7 @@ async def sync_templates(uow: UnitOfWork, *, now: datetime) -> list[str]:
                 version=(last or 0) + 1,
                 source=source,
                 checksum=digest,
-                status="published",
+                status=FlowStatus.PUBLISHED,
                 published_at=now,
             )
         )
@@ -70,8 +71,13 @@ async def sync_templates(uow: UnitOfWork, *, now: datetime) -> list[str]:
     return published
 
 
-async def _current(uow: UnitOfWork, name: str, tenant_id: int | None) -> FlowVersion | None:
-    query = select(FlowVersion).where(FlowVersion.name == name, FlowVersion.status == "published")
+async def published_version(
+    uow: UnitOfWork, name: str, tenant_id: int | None
+) -> FlowVersion | None:
+    """The published version of a flow: a region's own, or the national one (`tenant_id` None)."""
+    query = select(FlowVersion).where(
+        FlowVersion.name == name, FlowVersion.status == FlowStatus.PUBLISHED
+    )
     if tenant_id is None:
         query = query.where(FlowVersion.tenant_id.is_(None))
     else:
@@ -79,15 +85,21 @@ async def _current(uow: UnitOfWork, name: str, tenant_id: int | None) -> FlowVer
     return await uow.session.scalar(query.order_by(FlowVersion.version.desc()).limit(1))
 
 
+async def in_use(uow: UnitOfWork, name: str, tenant_id: int | None) -> FlowVersion | None:
+    """What a new conversation of the region gets: its own published version, else the national.
+
+    None only when the flow has no published national version either.
+    """
+    own = await published_version(uow, name, tenant_id) if tenant_id is not None else None
+    return own or await published_version(uow, name, None)
+
+
 async def current_version(uow: UnitOfWork, name: str, tenant_code: str | None) -> FlowVersion:
-    """The published version of a flow for a region (its own, else the national template)."""
+    """The published version of a flow for a region by its code (see `in_use`)."""
+    tenant_id = None
     if tenant_code:
         tenant_id = await uow.session.scalar(select(Tenant.id).where(Tenant.code == tenant_code))
-        if tenant_id is not None:
-            own = await _current(uow, name, tenant_id)
-            if own is not None:
-                return own
-    national = await _current(uow, name, None)
-    if national is None:
+    found = await in_use(uow, name, tenant_id)
+    if found is None:
         raise LookupError(f"flow {name!r} has no published version; run sync_templates")
-    return national
+    return found

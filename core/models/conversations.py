@@ -100,7 +100,7 @@ class HandoffRequest(Base):
     __tablename__ = "handoff_request"
     __table_args__ = (
         Index("ix_handoff_tenant_status", "tenant_id", "status"),
-        # Every inbound asks whether its conversation is being relayed (bot/desk.py).
+        # Every inbound asks whether its conversation is relayed (bot/conversation/handlers.py).
         Index("ix_handoff_conversation_status", "conversation_id", "status"),
         # A specialist relays one conversation at a time, whatever path assigns it.
         Index(

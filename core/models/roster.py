@@ -35,7 +35,7 @@ class Specialist(Base):
     __tablename__ = "specialist"
     __table_args__ = (
         UniqueConstraint("tenant_id", "contact_channel", "contact_address"),
-        # Every inbound asks whether its address is a specialist's (bot/desk.py).
+        # Every inbound asks whether its address is a specialist's (bot/conversation/handlers.py).
         Index("ix_specialist_contact", "contact_channel", "contact_address"),
     )
 

@@ -6,7 +6,7 @@ import itertools
 
 from sqlalchemy import func, select
 
-from bot.engine import Engine
+from bot.conversation.engine import Engine
 from bot.flows.registry import template_sources
 from bot.messages import Inbound
 from core.models import (

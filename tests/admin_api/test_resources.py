@@ -137,7 +137,7 @@ async def test_events_tickets_outbox(api: Api) -> None:
         {"specialist_id": cusco.specialist_id},
     )
     assert status == 200 and body["status"] == "assigned"
-    async with api.db.uow() as uow:  # the relay starts: both sides are told (bot/relay.py)
+    async with api.db.uow() as uow:  # the relay starts: both sides are told (relay.assign)
         told = set(
             await uow.session.scalars(
                 select(OutboxMessage.idempotency_key).where(

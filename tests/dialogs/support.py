@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.engine import Engine
+from bot.conversation.engine import Engine
 from bot.messages import Inbound, Location, Outbound
 from core.db import Database
 from core.settings import Settings

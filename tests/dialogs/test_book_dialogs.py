@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.admin_api import flow_store
-from bot.engine import Engine
+from bot.conversation.engine import Engine
 from bot.flows import registry
 from bot.i18n import t
 from core import booking, catalog

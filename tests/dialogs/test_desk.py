@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.channels import console
-from bot.engine import Engine, mark_console_sent
+from bot.conversation.engine import Engine, mark_console_sent
 from core.db import Database
 from core.models import (
     Appointment,

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 
-from bot.engine import Engine
+from bot.conversation.engine import Engine
 from bot.flows import steps
 from bot.inbox import Inbox
 from bot.messages import Inbound
@@ -83,7 +83,7 @@ async def test_unexpected_failure_apologises_and_records(
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(engine, "_process", broken)
+    monkeypatch.setattr(engine.flow_runner, "_process", broken)
     reply = await person.says("1", message_id="boom-1")
     assert "Algo salió mal" in reply.text
     again = await person.says("1", message_id="boom-1")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.engine import Engine
+from bot.conversation.engine import Engine
 from core.db import Database
 from core.models import Appointment
 from tests.dialogs.support import Person, dialog, staffed_engine

@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from bot.engine import Engine
+from bot.conversation.engine import Engine
 from core import events
 from core.db import Database
 from core.models import (

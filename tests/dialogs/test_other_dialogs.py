@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
-from bot.engine import Engine
+from bot.conversation.engine import Engine
 from core import events
 from core.db import Database
 from core.models import (

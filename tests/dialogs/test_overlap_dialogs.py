@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
-from bot.engine import Engine
+from bot.conversation.engine import Engine
 from bot.outbox import notify
 from core import catalog, roster
 from core.db import Database

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.engine import Engine
+from bot.conversation.engine import Engine
 from core.db import Database
 from tests.dialogs.support import Clock, Person, dialog, make_engine
 from tests.factories import NOW

@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from bot.engine import Engine
+from bot.conversation.engine import Engine
 from core.db import Database
 from core.models import Appointment, Citizen, Service
 from tests.dialogs.support import Clock, Person, dialog, make_engine

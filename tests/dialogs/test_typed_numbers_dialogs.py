@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine import Engine
+from bot.conversation.engine import Engine
 from core.db import Database
 from tests.dialogs.support import Person, dialog, staffed_engine
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from sqlalchemy import select, text
 
-from bot import relay
+from bot.conversation import relay
 from core import catalog
 from core.db import Database
 from core.models import (

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from bot.conversation.turn import Turn
 from bot.flows.schema import Step
 from bot.flows.steps.offers import typed_number
 from bot.flows.steps.results import Accepted, AcceptResult, Rejected
-from bot.turn import Turn
 from bot.understanding import yes_no
 from core.documents import normalise_document, normalise_phone
 from core.errors import InvalidDocument, InvalidPhone

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot import hearing
+from bot.conversation.turn import Turn
 from bot.flows.machine import option_trigger
 from bot.flows.schema import Step
 from bot.flows.steps import services
 from bot.flows.steps.offers import choose_hint, offer, offered
 from bot.flows.steps.results import Accepted, AcceptResult, Rejected
-from bot.turn import Turn
 from bot.understanding import Choice, match_option, needs, places
 from core import catalog
 from core.models import Appointment, Service, Tenant

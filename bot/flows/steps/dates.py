@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from bot import i18n
+from bot.conversation.turn import Turn
 from bot.flows.schema import Step
 from bot.flows.steps.offers import match, offer, offered, tz
 from bot.flows.steps.results import Accepted, AcceptResult, Back, EnterResult, Rejected
-from bot.turn import Turn
 from bot.understanding.dates import read_date
 from core import availability, catalog
 from core.errors import ServiceNotOffered

@@ -7,6 +7,7 @@ e.g. a slot step when the person already named a free time. `accept` reads the a
 
 from __future__ import annotations
 
+from bot.conversation.turn import Turn
 from bot.flows.placeholders import render
 from bot.flows.schema import Step
 from bot.flows.steps.answers import accept_document, accept_phone, accept_text, accept_yes_no
@@ -16,7 +17,6 @@ from bot.flows.steps.offers import offer
 from bot.flows.steps.results import AcceptResult, Back, EnterResult
 from bot.flows.steps.slots import accept_slot, enter_slot
 from bot.flows.steps.sources import source_options
-from bot.turn import Turn
 
 
 async def enter(step: Step, turn: Turn) -> EnterResult:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
+from bot.conversation.turn import Turn
 from bot.flows.schema import Step
 from bot.messages import Option
-from bot.turn import Turn
 from bot.understanding import Choice, match_option
 
 # Channels that show options as buttons, not numbered lines (bot/channels/telegram.py).

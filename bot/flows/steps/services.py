@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from bot.conversation.turn import Turn
 from bot.flows.schema import Step
 from bot.flows.steps.offers import offer
 from bot.flows.steps.results import Accepted, AcceptResult, Rejected
 from bot.flows.steps.sources import bookable_services
-from bot.turn import Turn
 from bot.understanding import Choice, ServiceEntry, match_option, needs, search_services
 
 MAX_SERVICES_OFFERED = 3

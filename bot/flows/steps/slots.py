@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from bot import i18n
+from bot.conversation.turn import Turn
 from bot.flows.placeholders import office_hours, render
 from bot.flows.schema import Step
 from bot.flows.steps.dates import day_checked
 from bot.flows.steps.offers import choose_hint, match, offer, offered, tz
 from bot.flows.steps.results import Accepted, AcceptResult, Back, EnterResult, Rejected
-from bot.turn import Turn
 from bot.understanding import normalise
 from bot.understanding.dates import read_date
 from core import availability, catalog

@@ -11,9 +11,9 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import select
 
 from bot import i18n
+from bot.conversation.turn import Turn
 from bot.flows import allowlist
 from bot.flows.conditions import own_citizen
-from bot.turn import Turn
 from bot.understanding import Choice, ServiceEntry, normalise
 from core import booking, catalog
 from core.errors import NotFound

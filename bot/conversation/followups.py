@@ -26,6 +26,7 @@ from core.models import (
     SurveyResponse,
     Tenant,
 )
+from core.states import OutboxStatus
 from core.uow import UnitOfWork
 
 # How far back a typed option number looks for the list it answers (WhatsApp shows options
@@ -60,7 +61,7 @@ async def typed_option(uow: UnitOfWork, inbound: Inbound) -> str | None:
         .where(
             OutboxMessage.channel == inbound.channel,
             OutboxMessage.address == inbound.user_ref,
-            OutboxMessage.status == "sent",
+            OutboxMessage.status == OutboxStatus.SENT,
         )
         .order_by(OutboxMessage.id.desc())
         .limit(RECENT_SENT)
@@ -127,7 +128,7 @@ async def _typed_score(uow: UnitOfWork, inbound: Inbound, now: datetime) -> tupl
             OutboxMessage.channel == inbound.channel,
             OutboxMessage.address == inbound.user_ref,
             OutboxMessage.kind == "survey",
-            OutboxMessage.status == "sent",
+            OutboxMessage.status == OutboxStatus.SENT,
             OutboxMessage.sent_at >= now - SURVEY_WINDOW,
         )
         .order_by(OutboxMessage.sent_at.desc())

@@ -15,7 +15,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot import followups, i18n, relay
+from bot import i18n
+from bot.conversation import followups, relay
+from bot.conversation.refusals import refusal_text
+from bot.conversation.state import NOTE_FOR
 from bot.messages import Inbound, Option, Outbound
 from bot.outbox import notify
 from bot.understanding import global_command, normalise
@@ -53,14 +56,6 @@ def _t(key: str, **params: object) -> str:
     return i18n.t(key, LANG, **params)
 
 
-def _reason(refused: DomainError) -> str:
-    """The catalogue's explanation of a core refusal, in the specialists' language."""
-    try:
-        return _t(f"refusal.{refused.reason}", region="", name="", day="")
-    except KeyError:
-        return _t("refusal.error")
-
-
 def _help() -> Outbound:
     return Outbound(
         _t("desk.help"),
@@ -72,7 +67,7 @@ def _help() -> Outbound:
 
 
 class Desk:
-    """Reads one message of a specialist (or of a citizen being relayed) in a unit of work."""
+    """Reads one message of a specialist in a unit of work."""
 
     def __init__(self, timezone: str, meeting_url: str) -> None:
         self.timezone = timezone
@@ -81,42 +76,12 @@ class Desk:
     async def handle(
         self, uow: UnitOfWork, conversation: Conversation, inbound: Inbound, now: datetime
     ) -> list[Outbound] | None:
-        """Replies when this message is for the desk or a relay; None for the citizen flows."""
+        """Replies when this message comes from a specialist's address; None otherwise."""
         specialist = await specialist_at(uow, inbound.channel, inbound.user_ref)
-        if specialist is not None:
-            conversation.language = LANG
-            return await self._specialist(uow, conversation, specialist, inbound, now)
-        answered = await followups.handle(
-            uow, conversation, inbound, now, self.timezone, self.meeting_url
-        )
-        if answered is not None:
-            return answered
-        ticket = await relay.ticket_of_conversation(uow, conversation.id)
-        command = global_command(inbound.text) if inbound.text else None
-        if ticket is None:
-            return await self._waiting(uow, conversation, inbound, command)
-        if command == "erase":  # «borrar mis datos» is never relayed: the flows erase
-            await relay.close(uow, ticket, by="citizen", now=now)
+        if specialist is None:
             return None
-        if relay.wants_to_close(inbound, command):
-            return await relay.close(uow, ticket, by="citizen", now=now)
-        return await relay.from_citizen(uow, ticket, inbound, now)
-
-    @staticmethod
-    async def _waiting(
-        uow: UnitOfWork, conversation: Conversation, inbound: Inbound, command: str | None
-    ) -> list[Outbound] | None:
-        """While a ticket waits, the citizen's words are kept for the specialist.
-
-        Only when no question is pending (a flow in progress, or a command such as «menú»,
-        goes on as usual), so a citizen can still book or leave while waiting.
-        """
-        if conversation.step is not None or command is not None or inbound.payload:
-            return None
-        ticket = await relay.waiting_ticket(uow, conversation.id)
-        if ticket is None:
-            return None
-        return relay.keep_for_specialist(ticket, inbound, conversation.language)
+        conversation.language = LANG
+        return await self._specialist(uow, conversation, specialist, inbound, now)
 
     async def _specialist(
         self,
@@ -144,9 +109,9 @@ class Desk:
         if payload.startswith(PREFIX) and payload != NO_NOTE:
             conversation.state = {}
             return await self._button(uow, specialist, payload, now, conversation)
-        if "note_for" in state:
+        if NOTE_FOR in state:
             conversation.state = {}
-            return await self._note(uow, specialist, int(state["note_for"]), inbound, now)
+            return await self._note(uow, specialist, int(state[NOTE_FOR]), inbound, now)
         day = self._agenda_day(text, now)
         if day is not None:
             return [await notify.agenda_text(uow, specialist.id, day, now=now)]
@@ -209,7 +174,11 @@ class Desk:
             if action == "reassign":
                 return await self._reassign(uow, specialist, appointment, by, now)
         except DomainError as refused:
-            return [Outbound(_t("desk.refused", id=appointment.id, reason=_reason(refused)))]
+            return [
+                Outbound(
+                    _t("desk.refused", id=appointment.id, reason=refusal_text(LANG, refused.reason))
+                )
+            ]
         return [_help()]
 
     async def _outcome(
@@ -222,7 +191,7 @@ class Desk:
     ) -> list[Outbound]:
         appointment.outcome_at = now
         await notify.outcome_recorded(uow, appointment.id, outcome, now=now)
-        conversation.state = {"note_for": appointment.id}
+        conversation.state = {NOTE_FOR: appointment.id}
         return [
             Outbound(
                 _t(f"desk.outcome.{outcome}", id=appointment.id),

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from bot import i18n, outbox
-from bot.messages import REPLY_PRIORITY, Inbound, Option, Outbound
+from bot import i18n
+from bot.conversation.relay_send import to_citizen, to_specialist
+from bot.messages import Inbound, Option, Outbound
 from core import office_hours
 from core.models import (
     Appointment,
@@ -30,19 +31,15 @@ from core.models import (
     Tenant,
     WorkingHours,
 )
+from core.states import TicketStatus
 from core.uow import UnitOfWork
 
 SPECIALIST_LANG = "es"
-OPEN, ASSIGNED, CLOSED = "open", "assigned", "closed"
 # What a waiting ticket keeps of the citizen's messages (the latest, if they write a lot).
 MAX_WAITING_NOTE = 4000
 CLOSE_PAYLOAD = "relay:close"
-T_RELAY = "psv_relay_message"
 # Chats a relay can reach (the demo roster's "demo" addresses cannot: its tickets wait).
-RELAY_CHANNELS = (
-    "telegram",
-    "whatsapp",
-)  # WhatsApp template for a relayed message outside the window
+RELAY_CHANNELS = ("telegram", "whatsapp")
 
 
 @dataclass(frozen=True)
@@ -52,78 +49,6 @@ class Opened:
     ticket: HandoffRequest
     specialist: Specialist | None
     opens_at: datetime | None  # next office opening when it waits outside office hours
-
-
-def _send(
-    uow: UnitOfWork,
-    *,
-    channel: str,
-    address: str,
-    message: Outbound,
-    key: str,
-    ticket: HandoffRequest,
-    now: datetime,
-    conversation_id: int | None = None,
-) -> None:
-    """Queue a relay message: as urgent as a reply, keyed so a redelivery adds nothing."""
-    note = outbox.Note(
-        key=key,
-        channel=channel,
-        address=address,
-        message=message,
-        kind="relay",
-        subject=f"ticket:{ticket.id}",
-        tenant_id=ticket.tenant_id,
-        due_at=now,
-        template=T_RELAY,
-        template_vars={"1": message.text[:900]},
-        priority=REPLY_PRIORITY,
-        conversation_id=conversation_id,
-    )
-    outbox.stage(uow, [note], now=now)
-
-
-def _to_specialist(
-    uow: UnitOfWork,
-    specialist: Specialist,
-    *,
-    message: Outbound,
-    key: str,
-    ticket: HandoffRequest,
-    now: datetime,
-) -> None:
-    """Queue a relay message to a specialist's chat."""
-    _send(
-        uow,
-        channel=specialist.contact_channel,
-        address=specialist.contact_address,
-        message=message,
-        key=key,
-        ticket=ticket,
-        now=now,
-    )
-
-
-def _to_citizen(
-    uow: UnitOfWork,
-    conversation: Conversation,
-    *,
-    message: Outbound,
-    key: str,
-    ticket: HandoffRequest,
-    now: datetime,
-) -> None:
-    """Queue a relay message to the citizen's conversation."""
-    _send(
-        uow,
-        channel=conversation.channel,
-        address=conversation.user_ref,
-        message=message,
-        key=key,
-        ticket=ticket,
-        now=now,
-        conversation_id=conversation.id,
-    )
 
 
 async def _first_name(uow: UnitOfWork, citizen_id: int | None) -> str:
@@ -136,7 +61,8 @@ async def _busy(uow: UnitOfWork, specialist_ids: list[int], now: datetime) -> se
     """Specialists relaying a ticket, in a session now, or on a day off today."""
     relaying = await uow.session.scalars(
         select(HandoffRequest.specialist_id).where(
-            HandoffRequest.status == ASSIGNED, HandoffRequest.specialist_id.in_(specialist_ids)
+            HandoffRequest.status == TicketStatus.ASSIGNED,
+            HandoffRequest.specialist_id.in_(specialist_ids),
         )
     )
     in_session = await uow.session.scalars(
@@ -237,11 +163,11 @@ async def assign(
 
     A ticket taken from another specialist (an admin reassigning it) tells them it moved on.
     """
-    previous = ticket.specialist_id if ticket.status == ASSIGNED else None
+    previous = ticket.specialist_id if ticket.status == TicketStatus.ASSIGNED else None
     if previous is not None and previous != specialist.id:
         before = await uow.session.get(Specialist, previous)
         if before is not None:
-            _to_specialist(
+            to_specialist(
                 uow,
                 before,
                 message=Outbound(i18n.t("relay.handed_over", SPECIALIST_LANG, ticket=ticket.id)),
@@ -249,7 +175,7 @@ async def assign(
                 ticket=ticket,
                 now=now,
             )
-    ticket.status = ASSIGNED
+    ticket.status = TicketStatus.ASSIGNED
     ticket.specialist_id = specialist.id
     ticket.assigned_at = now
     conversation = await uow.session.get(Conversation, ticket.conversation_id)
@@ -264,7 +190,7 @@ async def assign(
         citizen=first or i18n.t("relay.a_citizen", sp),
         note=ticket.note or "—",
     )
-    _to_specialist(
+    to_specialist(
         uow,
         specialist,
         message=Outbound(card, options=(Option(CLOSE_PAYLOAD, i18n.t("relay.option.close", sp)),)),
@@ -273,7 +199,7 @@ async def assign(
         now=now,
     )
     lang = conversation.language
-    _to_citizen(
+    to_citizen(
         uow,
         conversation,
         message=Outbound(
@@ -300,7 +226,7 @@ async def open_ticket(
     ticket = await uow.session.scalar(
         select(HandoffRequest).where(
             HandoffRequest.conversation_id == conversation_id,
-            HandoffRequest.status.in_((OPEN, ASSIGNED)),
+            HandoffRequest.status.in_((TicketStatus.OPEN, TicketStatus.ASSIGNED)),
         )
     )
     if ticket is None:
@@ -310,13 +236,13 @@ async def open_ticket(
             service_id=service_id,
             citizen_id=citizen_id,
             note=note,
-            status=OPEN,
+            status=TicketStatus.OPEN,
             created_at=now,
         )
         uow.session.add(ticket)
         await uow.session.flush()
     tenant = await uow.session.get(Tenant, tenant_id) if tenant_id else None
-    if ticket.status == ASSIGNED or tenant is None:
+    if ticket.status == TicketStatus.ASSIGNED or tenant is None:
         specialist = (
             await uow.session.get(Specialist, ticket.specialist_id)
             if ticket.specialist_id
@@ -335,7 +261,10 @@ async def ticket_of_conversation(uow: UnitOfWork, conversation_id: int) -> Hando
     """The ticket being relayed for a citizen's conversation, if any."""
     return await uow.session.scalar(
         select(HandoffRequest)
-        .where(HandoffRequest.conversation_id == conversation_id, HandoffRequest.status == ASSIGNED)
+        .where(
+            HandoffRequest.conversation_id == conversation_id,
+            HandoffRequest.status == TicketStatus.ASSIGNED,
+        )
         .with_for_update()
     )
 
@@ -344,7 +273,10 @@ async def ticket_of_specialist(uow: UnitOfWork, specialist_id: int) -> HandoffRe
     """The ticket a specialist is relaying, if any."""
     return await uow.session.scalar(
         select(HandoffRequest)
-        .where(HandoffRequest.specialist_id == specialist_id, HandoffRequest.status == ASSIGNED)
+        .where(
+            HandoffRequest.specialist_id == specialist_id,
+            HandoffRequest.status == TicketStatus.ASSIGNED,
+        )
         .with_for_update()
     )
 
@@ -353,7 +285,10 @@ async def waiting_ticket(uow: UnitOfWork, conversation_id: int) -> HandoffReques
     """The conversation's ticket still waiting for a specialist, if any."""
     return await uow.session.scalar(
         select(HandoffRequest)
-        .where(HandoffRequest.conversation_id == conversation_id, HandoffRequest.status == OPEN)
+        .where(
+            HandoffRequest.conversation_id == conversation_id,
+            HandoffRequest.status == TicketStatus.OPEN,
+        )
         .with_for_update()
     )
 
@@ -390,7 +325,7 @@ async def from_citizen(
         return [Outbound(i18n.t("relay.text_only", lang))]
     first = await _first_name(uow, ticket.citizen_id) or i18n.t("relay.a_citizen", "es")
     label = i18n.t("relay.from_citizen", SPECIALIST_LANG, citizen=first, ticket=ticket.id)
-    _to_specialist(
+    to_specialist(
         uow,
         specialist,
         message=Outbound(f"{label}\n{text}"),
@@ -412,7 +347,7 @@ async def from_specialist(
     label = i18n.t(
         "relay.from_specialist", conversation.language, specialist=specialist.name.split(" ")[0]
     )
-    _to_citizen(
+    to_citizen(
         uow,
         conversation,
         message=Outbound(f"{label}\n{text}"),
@@ -427,13 +362,13 @@ async def close(
     uow: UnitOfWork, ticket: HandoffRequest, *, by: str, now: datetime
 ) -> list[Outbound]:
     """End a relay; both sides are told, and the specialist takes the next waiting ticket."""
-    ticket.status = CLOSED
+    ticket.status = TicketStatus.CLOSED
     ticket.closed_at = now
     ticket.closed_by = by
     conversation = await uow.session.get(Conversation, ticket.conversation_id)
     specialist = await uow.session.get(Specialist, ticket.specialist_id)
     if conversation is not None:
-        _to_citizen(
+        to_citizen(
             uow,
             conversation,
             message=Outbound(i18n.t("relay.closed.citizen", conversation.language)),
@@ -442,7 +377,7 @@ async def close(
             now=now,
         )
     if specialist is not None:
-        _to_specialist(
+        to_specialist(
             uow,
             specialist,
             message=Outbound(i18n.t("relay.closed.specialist", SPECIALIST_LANG, ticket=ticket.id)),
@@ -462,7 +397,7 @@ async def requeue(
 
     Without this a citizen would write into a relay nobody reads, for ever.
     """
-    ticket.status = OPEN
+    ticket.status = TicketStatus.OPEN
     ticket.specialist_id = None
     ticket.assigned_at = None
     tenant = await uow.session.get(Tenant, ticket.tenant_id) if ticket.tenant_id else None
@@ -493,7 +428,7 @@ async def release(uow: UnitOfWork, specialist_id: int, now: datetime) -> bool:
     told = await requeue(uow, ticket, lang, now)
     if conversation is not None:
         for n, message in enumerate(told):
-            _to_citizen(
+            to_citizen(
                 uow,
                 conversation,
                 message=message,
@@ -516,7 +451,7 @@ async def take_next(uow: UnitOfWork, specialist: Specialist, now: datetime) -> b
         select(HandoffRequest)
         .where(
             HandoffRequest.tenant_id == tenant.id,
-            HandoffRequest.status == OPEN,
+            HandoffRequest.status == TicketStatus.OPEN,
             HandoffRequest.service_id.is_(None) | HandoffRequest.service_id.in_(competent),
         )
         .order_by(HandoffRequest.created_at, HandoffRequest.id)

@@ -1,0 +1,127 @@
+"""What free words say about the booking's questions: kept for later, or correcting an answer.
+
+«quiero una cita de pensión en Cusco el lunes» answers several questions at once: what is
+heard is kept in the state and answers each question when the booking reaches it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from bot import hearing
+from bot.conversation import state as key
+from bot.conversation.turn import Turn
+from bot.flows import steps
+from bot.flows.machine import CompiledFlow
+from bot.flows.schema import Step
+from bot.hearing import Answer
+from bot.understanding import search_services
+
+# Answers a later message may change («no, en Cusco»), with the answers that depend on them.
+_WHEN = ("day", "slot", "time", "period", "asap")
+CORRECTABLE: dict[str, tuple[str, ...]] = {"service": _WHEN, "region": _WHEN, "day": _WHEN[1:]}
+
+
+async def listen(turn: Turn, *, skip: str | None = None) -> None:
+    """Keep what a message says about the booking's questions not answered yet."""
+    text = turn.inbound.text
+    if not text.strip() or turn.inbound.payload or text.lstrip().startswith("/"):
+        return  # nothing typed, a button, or a bot command such as «/start PE-ARE»
+    services, regions = await steps.hearing_context(turn)
+    heard = hearing.hear(text, services=services, regions=regions, now=turn.now, lang=turn.lang)
+    kept: dict[str, Any] = dict(turn.state.get(key.HEARD) or {})
+    for save, answer in heard.items():
+        if save != skip and not turn.answers.get(save):
+            kept[save] = answer.to_json()
+    if kept:
+        turn.state[key.HEARD] = kept
+
+
+def guess_undone(turn: Turn, flow: CompiledFlow, step: Step) -> str | None:
+    """«no» or «otro» right after a service taken from free words: the service step to ask.
+
+    None when the message is no such refusal; otherwise the guess and what hangs on it are
+    dropped and the person told.
+    """
+    if not turn.state.get(key.SERVICE_GUESSED) or step.save == "service":
+        return None
+    if step.kind not in ("choice", "date", "slot") or not hearing.rejects_guess(turn.inbound.text):
+        return None
+    turn.state.pop(key.SERVICE_GUESSED, None)
+    for dropped in ("service", *CORRECTABLE["service"]):
+        turn.answers.pop(dropped, None)
+    target = next(name for name, s in flow.definition.steps.items() if s.save == "service")
+    turn.say(turn.t("service.not_that"))
+    return target
+
+
+async def corrected(turn: Turn, flow: CompiledFlow) -> str | None:
+    """«no, en Cusco», «mejor conciliación»: the earlier step the words contradict, if any.
+
+    Only words the current question could not read count. The earliest contradicted answer
+    (with the answers that depend on it) is dropped and the new words kept for it; its step
+    is returned, to be asked again.
+    """
+    services, regions = await steps.hearing_context(turn)
+    heard = hearing.hear(
+        turn.inbound.text, services=services, regions=regions, now=turn.now, lang=turn.lang
+    )
+    for name, step in flow.definition.steps.items():
+        save = step.save
+        if save not in CORRECTABLE or save not in heard or not turn.answers.get(save):
+            continue
+        answer = heard[save]
+        if answer.payload is not None and answer.payload == turn.answers.get(save):
+            continue
+        if save == "service" and len(search_services(answer.text, services)) != 1:
+            continue  # a change of service must name one
+        for dropped in (save, *CORRECTABLE[save]):
+            turn.answers.pop(dropped, None)
+        kept = {k: v.to_json() for k, v in heard.items() if not turn.answers.get(k)}
+        turn.state[key.HEARD] = kept
+        return name
+    return None
+
+
+def heard_for(turn: Turn, step: Step) -> bool:
+    """Whether something heard earlier answers this step."""
+    return step.save is not None and step.save in (turn.state.get(key.HEARD) or {})
+
+
+def heard_a_need(turn: Turn) -> bool:
+    """Whether a message kept from this conversation names a service to book."""
+    return "service" in (turn.state.get(key.HEARD) or {})
+
+
+async def answer_heard(turn: Turn, step: Step) -> steps.EnterResult | steps.AcceptResult | None:
+    """Answer a question with what was heard for it earlier, read as if typed now.
+
+    None when nothing was heard for it. Accepted: answered, go on. Rejected: the question
+    is asked (with the reason the heard words did not do, or a narrower question).
+    """
+    kept: dict[str, Any] = dict(turn.state.get(key.HEARD) or {})
+    if step.save is None or step.save not in kept or step.kind in ("message", "action"):
+        return None
+    answer = Answer.from_json(kept.pop(step.save))
+    turn.state[key.HEARD] = kept
+    before = len(turn.replies)
+    entered = await steps.enter(step, turn)
+    if entered is not None:
+        return entered
+    asked = turn.replies[before:]
+    del turn.replies[before:]
+    inbound = turn.inbound
+    turn.inbound = dataclasses.replace(
+        inbound, text=answer.text, payload=answer.payload, location=None
+    )
+    try:
+        result = await steps.accept(step, turn)
+    finally:
+        turn.inbound = inbound
+    if isinstance(result, steps.Rejected):
+        if result.message:
+            turn.say(result.message)
+            turn.replies.extend(asked)
+        return steps.Rejected("")
+    return result
