@@ -1,9 +1,11 @@
 """The aiohttp server of `psv serve`: channel webhooks, health, metrics, background workers.
 
-A webhook authenticates the request, parses it into an `Inbound` and queues it in the
-database (a redelivered id is acknowledged and dropped), then answers at once. Inbox
-processors run the queued turns (a person's messages in order, one at a time) and the
-outbox worker sends the replies. Rejected requests change nothing.
+Each channel serves its own webhook routes (bot/channels/registry.py); the server mounts
+them and is their `Gateway`. A webhook authenticates the request, parses it into an
+`Inbound` and queues it in the database (a redelivered id is acknowledged and dropped), then
+answers at once. Inbox processors run the queued turns (a person's messages in order, one at
+a time) and the outbox worker sends the replies. Rejected requests change nothing. The parts
+come from the composition root (bot/bootstrap.py).
 
 While the database does not answer, webhooks answer 503 with Retry-After (the platforms
 deliver again later) and the log says so once per outage (`bot/outage.py`). A request's
@@ -16,27 +18,23 @@ once (`FloodGuard`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select, update
 
 from bot import admin_api, i18n, metrics, outbox
-from bot.channels import telegram, whatsapp
+from bot.bootstrap import bootstrap
 from bot.channels.base import Channel, Parsed, WebhookError
-from bot.conversation.engine import Engine
-from bot.inbox import Inbox
+from bot.channels.registry import Handler
 from bot.logs import pseudonym
 from bot.messages import Inbound, Outbound
-from bot.outage import DatabaseWatch
-from bot.outbox.pacing import FloodGuard, Pacer
+from bot.outbox.pacing import FloodGuard
 from bot.outbox.scheduler import run_with_scheduler
-from bot.outbox.worker import OutboxWorker, record_delivery
+from bot.outbox.worker import record_delivery
 from core.db import Database
 from core.models import ChannelIdentity, Conversation
 from core.settings import Settings
@@ -69,40 +67,6 @@ class Counters:
         return lines
 
 
-def build_channels(settings: Settings) -> dict[str, Channel]:
-    """The channels configured in the settings (a channel without credentials is off)."""
-    channels: dict[str, Channel] = {}
-    if settings.telegram_token:
-        channels[telegram.CHANNEL] = telegram.TelegramChannel(
-            settings.telegram_token, settings.telegram_api_url
-        )
-    if settings.twilio_account_sid and settings.twilio_auth_token:
-        channels[whatsapp.CHANNEL] = whatsapp.WhatsAppChannel(
-            settings.twilio_account_sid,
-            settings.twilio_auth_token,
-            settings.twilio_whatsapp_from or "",
-            settings.twilio_api_url,
-            templates=settings.twilio_templates,
-            quick_replies=settings.twilio_quick_replies,
-            status_callback=f"{settings.public_url}/webhooks/whatsapp/status",
-        )
-    return channels
-
-
-def build_pacers(settings: Settings) -> dict[str, Pacer]:
-    """Telegram: 30/s overall, 1/s per chat with short bursts; WhatsApp: a set rate.
-
-    The overall rates are each worker's share: `PSV_OUTBOX_WORKERS` processes together keep
-    to the platform's limit (a chat's messages go one at a time whichever worker sends them).
-    """
-    share = settings.outbox_workers
-    telegram_rate, whatsapp_rate = 30 / share, settings.whatsapp_rate / share
-    return {
-        telegram.CHANNEL: Pacer(telegram_rate, max(1.0, 5 / share), per_address=(1.0, 3.0)),
-        whatsapp.CHANNEL: Pacer(whatsapp_rate, max(1.0, whatsapp_rate / 6)),
-    }
-
-
 class Server:
     """Everything `psv serve` runs, wired together; `app` is the aiohttp application."""
 
@@ -116,23 +80,14 @@ class Server:
         run_inbox: bool = True,
         prepare: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
+        self.parts = bootstrap(settings, db, channels=channels, role="serve")
         self.settings = settings
         self.db = db
-        self.channels = dict(build_channels(settings) if channels is None else channels)
-        self.engine = Engine(db, settings)
-        self.watch = DatabaseWatch(db)
-        self.inbox = Inbox(
-            self.engine, concurrency=1 if db.dialect == "sqlite" else 4, watch=self.watch
-        )
-        self.worker = OutboxWorker(
-            db,
-            self.channels,
-            build_pacers(settings),
-            lease=timedelta(seconds=settings.outbox_lease_seconds),
-            retry_for=timedelta(seconds=settings.outbox_retry_seconds),
-            name=settings.outbox_worker_name or "serve",
-            watch=self.watch,
-        )
+        self.channels = self.parts.channels
+        self.engine = self.parts.engine
+        self.watch = self.parts.watch
+        self.inbox = self.parts.inbox
+        self.worker = self.parts.worker
         self.flood = FloodGuard(settings.flood_burst, settings.flood_per_minute)
         self.run_worker = run_worker
         self.run_inbox = run_inbox
@@ -141,9 +96,9 @@ class Server:
         self._background: set[asyncio.Task[Any]] = set()
         self._worker_task: asyncio.Task[None] | None = None
         self.app = web.Application(client_max_size=MAX_BODY, middlewares=[self._read_body])
-        self.app.router.add_post("/webhooks/telegram", self.telegram_webhook)
-        self.app.router.add_post("/webhooks/whatsapp", self.whatsapp_webhook)
-        self.app.router.add_post("/webhooks/whatsapp/status", self.whatsapp_status)
+        for plugin in self.parts.plugins.values():
+            for route in plugin.routes:
+                self.app.router.add_route(route.method, route.path, self._serve(route.handler))
         self.app.router.add_get("/healthz", self.healthz)
         metrics.setup(self)  # GET /metrics (bot/metrics.py)
         admin_api.setup(self.app, db, settings)
@@ -178,18 +133,10 @@ class Server:
         if self._worker_task is not None:
             self.worker.stop()
             await self._worker_task
-        for channel in self.channels.values():
-            with contextlib.suppress(Exception):
-                await channel.close()
-        await self.inbox.close()
+        await self.parts.close()
         await self.db.dispose()
 
-    def _later(self, job: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(job)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    # ---- webhooks ---------------------------------------------------------------------
+    # ---- webhooks: the channels' routes and their Gateway -----------------------------
 
     @web.middleware
     async def _read_body(
@@ -210,6 +157,21 @@ class Server:
                 return web.Response(status=400, text="incomplete body")
         return await handler(request)
 
+    def _serve(self, handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        """A channel's handler as an aiohttp handler: 503 when the database is down."""
+
+        async def serve(request: web.Request) -> web.StreamResponse:
+            try:
+                return await handler(request, self)
+            except web.HTTPException:
+                raise
+            except Exception as exc:
+                if await self.watch.is_outage(exc):
+                    return self._unavailable()
+                raise
+
+        return serve
+
     def _unavailable(self) -> web.Response:
         self.counters.inc("psv_webhook_unavailable_total")
         return web.Response(
@@ -218,7 +180,17 @@ class Server:
             headers={"Retry-After": str(RETRY_AFTER_S)},
         )
 
-    async def _queue(self, parsed: Parsed) -> None:
+    def channel(self, name: str) -> Channel | None:
+        """The configured channel of that name, None while it is off."""
+        return self.channels.get(name)
+
+    def refuse(self, channel: str, refused: WebhookError) -> web.Response:
+        """Count a refused webhook of a channel and answer it with the refusal's status."""
+        self.counters.inc("psv_webhook_refused_total", channel=channel, status=str(refused.status))
+        return web.Response(status=refused.status, text=refused.reason)
+
+    async def accept(self, parsed: Parsed) -> None:
+        """Queue what a webhook carried in the inbox (flood guard, redeliveries, counters)."""
         inbound = parsed.inbound
         if inbound is None:
             self.counters.inc("psv_inbound_ignored_total")
@@ -266,87 +238,8 @@ class Server:
             await uow.commit()
         self.worker.wake.set()
 
-    async def telegram_webhook(self, request: web.Request) -> web.Response:
-        """POST /webhooks/telegram."""
-        channel = self.channels.get(telegram.CHANNEL)
-        secret = self.settings.telegram_secret
-        if not isinstance(channel, telegram.TelegramChannel) or not secret:
-            return web.Response(status=404, text="telegram channel is off")
-        try:
-            telegram.check_secret(request.headers.get("X-Telegram-Bot-Api-Secret-Token"), secret)
-            parsed = telegram.parse_update(await request.read())
-        except WebhookError as refused:
-            self.counters.inc(
-                "psv_webhook_refused_total", channel="telegram", status=str(refused.status)
-            )
-            return web.Response(status=refused.status, text=refused.reason)
-        followup = dict(parsed.followup)
-        try:
-            await self._queue(parsed)
-            for key, reachable in (("blocked", False), ("unblocked", True)):
-                if key in followup:
-                    await self._set_reachable(telegram.CHANNEL, str(followup[key]), reachable)
-        except Exception as exc:
-            if await self.watch.is_outage(exc):
-                return self._unavailable()
-            raise
-        if "callback_query_id" in followup:
-            self._later(channel.acknowledge(followup))
-        return web.Response(status=200)
-
-    async def _whatsapp_params(self, request: web.Request) -> dict[str, str]:
-        if self.channels.get(whatsapp.CHANNEL) is None or not self.settings.twilio_auth_token:
-            raise WebhookError(404, "whatsapp channel is off")
-        body = await request.read()
-        try:
-            from urllib.parse import parse_qsl
-
-            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
-        except UnicodeDecodeError as exc:
-            raise WebhookError(400, "the body is not UTF-8 form data") from exc
-        params = dict(pairs)
-        url = self.settings.public_url + request.path_qs
-        whatsapp.check_signature(
-            url, params, request.headers.get("X-Twilio-Signature"), self.settings.twilio_auth_token
-        )
-        return params
-
-    async def whatsapp_webhook(self, request: web.Request) -> web.Response:
-        """POST /webhooks/whatsapp: answers empty TwiML; replies go through the outbox."""
-        try:
-            params = await self._whatsapp_params(request)
-            parsed = whatsapp.parse_message(params)
-        except WebhookError as refused:
-            self.counters.inc(
-                "psv_webhook_refused_total", channel="whatsapp", status=str(refused.status)
-            )
-            return web.Response(status=refused.status, text=refused.reason)
-        try:
-            await self._queue(parsed)
-        except Exception as exc:
-            if await self.watch.is_outage(exc):
-                return self._unavailable()
-            raise
-        return web.Response(status=200, text=whatsapp.EMPTY_TWIML, content_type="text/xml")
-
-    async def whatsapp_status(self, request: web.Request) -> web.Response:
-        """POST /webhooks/whatsapp/status: delivery status of a sent message."""
-        try:
-            params = await self._whatsapp_params(request)
-            status = whatsapp.parse_status(params)
-        except WebhookError as refused:
-            return web.Response(status=refused.status, text=refused.reason)
-        try:
-            await record_delivery(self.db, status.message_sid, status.status)
-            if status.error_code == 21610:
-                await self._set_reachable(whatsapp.CHANNEL, params.get("To", ""), False)
-        except Exception as exc:
-            if await self.watch.is_outage(exc):
-                return self._unavailable()
-            raise
-        return web.Response(status=200, text=whatsapp.EMPTY_TWIML, content_type="text/xml")
-
-    async def _set_reachable(self, channel: str, address: str, reachable: bool) -> None:
+    async def set_reachable(self, channel: str, address: str, reachable: bool) -> None:
+        """Mark a person reachable (or not: blocked, unsubscribed) on a channel."""
         async with self.db.uow() as uow:
             await uow.session.execute(
                 update(ChannelIdentity)
@@ -354,6 +247,16 @@ class Server:
                 .values(reachable=reachable)
             )
             await uow.commit()
+
+    async def record_delivery(self, provider_id: str, status: str) -> None:
+        """Record a delivery status the platform reported for a sent message."""
+        await record_delivery(self.db, provider_id, status)
+
+    def later(self, job: Awaitable[Any]) -> None:
+        """Run a follow-up after the answer (e.g. acknowledging a button tap)."""
+        task = asyncio.ensure_future(job)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     # ---- operations -------------------------------------------------------------------
 

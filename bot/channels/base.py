@@ -1,8 +1,9 @@
-"""What every channel module provides, and the registry of channels.
+"""What every channel provides: the `Channel` protocol and the vocabulary of its results.
 
-A channel module does two things: it turns a platform's webhook into `Inbound`s (after
+A channel does two things: it turns a platform's webhook into `Inbound`s (after
 authenticating it), and it sends an `Outbound` to an address, reporting the result in
-the small vocabulary of `SendResult`. Nothing about a platform is visible past it.
+the small vocabulary of `SendResult`. Nothing about a platform is visible past it. How a
+channel joins PSV (its routes, limits and set-up) is in bot/channels/registry.py.
 """
 
 from __future__ import annotations

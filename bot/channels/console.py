@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot.messages import Inbound, Location, Outbound
 from core.db import Database
 from core.models import OutboxMessage
+from core.states import OutboxStatus
 
 CHANNEL = "console"
 
@@ -62,7 +63,7 @@ async def take_due(db: Database, user_ref: str, now: datetime) -> list[Outbound]
                 .where(
                     OutboxMessage.channel == CHANNEL,
                     OutboxMessage.address == user_ref,
-                    OutboxMessage.status == "pending",
+                    OutboxMessage.status == OutboxStatus.PENDING,
                     OutboxMessage.kind != "reply",
                     OutboxMessage.due_at <= now,
                 )
@@ -71,6 +72,6 @@ async def take_due(db: Database, user_ref: str, now: datetime) -> list[Outbound]
             )
         )
         for row in rows:
-            row.status, row.sent_at = "sent", now
+            row.status, row.sent_at = OutboxStatus.SENT, now
         await uow.commit()
         return [Outbound.from_json(row.payload) for row in rows]

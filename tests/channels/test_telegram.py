@@ -626,7 +626,7 @@ async def test_acknowledge_tolerates_message_not_modified(
     fake: FakeTelegram, channel: TelegramChannel, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake.fail_next_recorded("error_400_message_not_modified", method="editMessageReplyMarkup")
-    with caplog.at_level(logging.WARNING, logger="bot.channels.telegram"):
+    with caplog.at_level(logging.WARNING, logger="psv.channels.telegram"):
         await channel.acknowledge(EXPECTED["callback_query"].followup)
     assert [m for m, _ in fake.calls] == ["answerCallbackQuery", "editMessageReplyMarkup"]
     assert caplog.records == []
@@ -645,7 +645,7 @@ async def test_acknowledge_survives_api_errors(
         method="answerCallbackQuery",
     )
     fake.fail_next(500, method="editMessageReplyMarkup")
-    with caplog.at_level(logging.WARNING, logger="bot.channels.telegram"):
+    with caplog.at_level(logging.WARNING, logger="psv.channels.telegram"):
         await channel.acknowledge(EXPECTED["callback_query"].followup)
     assert [m for m, _ in fake.calls] == ["answerCallbackQuery", "editMessageReplyMarkup"]
     assert len(caplog.records) == 2

@@ -72,8 +72,8 @@ def test_parse_date_prints_the_contract_json(tmp_path: Path) -> None:
 def test_inbox_idle_lowers_the_process_to_sched_idle() -> None:
     """`psv inbox --idle` runs turns only on CPU time the webhooks leave free."""
     code = (
-        "import os; from bot.cli import _idle_priority; "
-        "print(os.sched_getscheduler(0) == os.SCHED_IDLE); _idle_priority(); "
+        "import os; from bot.cli.processes import idle_priority; "
+        "print(os.sched_getscheduler(0) == os.SCHED_IDLE); idle_priority(); "
         "print(os.sched_getscheduler(0) == os.SCHED_IDLE)"
     )
     shown = subprocess.run(

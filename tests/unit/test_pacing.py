@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from bot.bootstrap import build_pacers
 from bot.outbox.pacing import MAX_ADDRESSES, Pacer, TokenBucket
-from bot.server import build_pacers
 from core.settings import Settings
 
 

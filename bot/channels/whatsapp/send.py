@@ -1,4 +1,4 @@
-"""WhatsApp through Twilio: signed webhooks in, REST messages out; twilio is transport only.
+"""WhatsApp messages out through Twilio's Messages API; twilio is transport only.
 
 Options are sent as a numbered list, one page of at most 10 (the person writes "más" for the
 next page; numbers count across pages), answered by number or in words as on the console; a
@@ -17,7 +17,6 @@ import logging
 import math
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -29,13 +28,12 @@ from twilio.base.exceptions import (  # type: ignore[import-untyped]
 )
 from twilio.http import AsyncHttpClient  # type: ignore[import-untyped]
 from twilio.http.response import Response  # type: ignore[import-untyped]
-from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
 from twilio.rest import Client  # type: ignore[import-untyped]
 
-from bot.channels.base import Outcome, Parsed, SendContext, SendResult, WebhookError
-from bot.messages import Inbound, Location, Outbound
+from bot.channels.base import Outcome, SendContext, SendResult
+from bot.channels.whatsapp.parse import CHANNEL, UNSUBSCRIBED
+from bot.messages import Outbound
 
-CHANNEL = "whatsapp"
 MAX_BODY = 1600  # Twilio's limit for a WhatsApp body, counted here in UTF-16 code units
 OPTIONS_PER_MESSAGE = 10
 # WhatsApp quick replies sent in session: at most 3 buttons, titles of 20, a body of 1024.
@@ -44,11 +42,9 @@ QUICK_REPLY_BODY = 1024
 BUTTON_TITLE = 20
 BUTTON_ID = 200
 DEFAULT_API_URL = "https://api.twilio.com"
-UNSUBSCRIBED = 21610  # the person sent STOP: unreachable until they write again
 OUTSIDE_WINDOW = frozenset({63016})  # free-form message outside the 24-hour window
-EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'  # webhook answer, text/xml
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("psv.channels.whatsapp")
 
 # The Retry-After header of the last 429 seen by the HTTP client in this task: twilio's
 # exceptions keep no headers. Requests are awaited in the caller's task, so it is visible there.
@@ -58,105 +54,6 @@ _retry_after: ContextVar[str | None] = ContextVar("psv_twilio_retry_after", defa
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC."""
     return datetime.now(UTC)
-
-
-# --- Webhooks in -----------------------------------------------------------------------------
-
-
-def check_signature(
-    url: str, params: Mapping[str, str], signature: str | None, auth_token: str
-) -> None:
-    """Refuse (403) a webhook whose X-Twilio-Signature does not match the URL and params."""
-    if not signature:
-        raise WebhookError(403, "missing X-Twilio-Signature")
-    if not RequestValidator(auth_token).validate(url, params, signature):
-        raise WebhookError(403, "invalid X-Twilio-Signature")
-
-
-MAX_ID = 120  # the stored length of message ids and addresses (real ones are far shorter)
-
-
-def parse_message(params: Mapping[str, str]) -> Parsed:
-    """An incoming WhatsApp message as an `Inbound`; 400 when MessageSid or From is missing."""
-    message_id = params.get("MessageSid", "")
-    sender = params.get("From", "")
-    if not message_id or not sender:
-        raise WebhookError(400, "MessageSid and From are required")
-    if len(message_id) > MAX_ID or len(sender) > MAX_ID:
-        raise WebhookError(400, "MessageSid or From is too long")
-    inbound = Inbound(
-        channel=CHANNEL,
-        user_ref=sender,
-        message_id=message_id,
-        text=params.get("Body", ""),
-        payload=params.get("ButtonPayload") or None,
-        location=_location(params),
-        media_kind=_media_kind(params),
-        lang_hint=None,
-    )
-    return Parsed(inbound=inbound, followup=_profile(params))
-
-
-def _location(params: Mapping[str, str]) -> Location | None:
-    latitude = _coordinate(params.get("Latitude"), 90.0)
-    longitude = _coordinate(params.get("Longitude"), 180.0)
-    if latitude is None or longitude is None:
-        return None
-    return Location(latitude, longitude)
-
-
-def _coordinate(raw: str | None, bound: float) -> float | None:
-    try:
-        value = float(raw or "")
-    except ValueError:
-        return None
-    return value if math.isfinite(value) and abs(value) <= bound else None
-
-
-def _media_kind(params: Mapping[str, str]) -> str | None:
-    try:
-        count = int(params.get("NumMedia", "0") or "0")
-    except ValueError:
-        return None
-    if count <= 0:
-        return None
-    major, _, minor = params.get("MediaContentType0", "").lower().partition("/")
-    if major in ("audio", "image", "video"):
-        return major
-    if minor in ("vcard", "x-vcard"):
-        return "contact"
-    return "document"
-
-
-def _profile(params: Mapping[str, str]) -> dict[str, str]:
-    keep = {"profile_name": params.get("ProfileName", ""), "wa_id": params.get("WaId", "")}
-    return {key: value for key, value in keep.items() if value}
-
-
-@dataclass(frozen=True)
-class StatusUpdate:
-    """A delivery status callback: which message, its new status, Twilio's error code if any."""
-
-    message_sid: str
-    status: str  # queued, sent, delivered, read, undelivered, failed (others may appear)
-    error_code: int | None = None
-
-    @property
-    def failed(self) -> bool:
-        """Whether the message will not arrive."""
-        return self.status in ("failed", "undelivered")
-
-
-def parse_status(params: Mapping[str, str]) -> StatusUpdate:
-    """A status callback as a `StatusUpdate`; 400 when MessageSid or MessageStatus is missing."""
-    message_sid = params.get("MessageSid", "")
-    status = params.get("MessageStatus", "").strip().lower()
-    if not message_sid or not status:
-        raise WebhookError(400, "MessageSid and MessageStatus are required")
-    code = params.get("ErrorCode", "").strip()
-    return StatusUpdate(
-        message_sid, status, int(code) if code.isascii() and code.isdigit() else None
-    )
 
 
 # --- Rendering -------------------------------------------------------------------------------
