@@ -41,6 +41,7 @@ def figures(seen: Seen) -> dict[str, Any]:
         "days_to_appointment": [asdict(row) for row in found.waits],
         "first_free_slot": {
             "computed_at": seen.first_free_at.isoformat() if seen.first_free_at else None,
+            "computing": seen.first_free is None,
             "offers": [
                 {
                     "region": row.region,
@@ -48,7 +49,7 @@ def figures(seen: Seen) -> dict[str, Any]:
                     "days": row.days,
                     "horizon_days": row.horizon_days,
                 }
-                for row in seen.first_free
+                for row in seen.first_free or []
             ],
         },
         "events": found.events.to_json(),

@@ -4,8 +4,9 @@ The figure is what a citizen asking now would be offered first: `core.availabili
 `earliest_slots` (the same search the booking dialog runs, with each offer's notice,
 horizon, hours, breaks, closures and booked time) for every enabled offer of every active
 region. That is one search per region and service (a few hundred at national scale), so it
-is computed for the whole country at most once per `CACHE_SECONDS` per process and shared
-by every page: a stale answer is shown while a new one is computed in the background.
+is computed in the background for the whole country at most once per `CACHE_SECONDS` per
+process and shared by every page: a stale answer is shown while a new one is computed, and
+the page says "computing" until the first one is ready.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from core.models import (
     TenantService,
 )
 
-CACHE_SECONDS = 300.0
+CACHE_SECONDS = 600.0
 SHOWN = 15  # region and service pairs listed on the page (the exports give all)
 
 
@@ -96,8 +97,10 @@ async def compute(db: Database, now: datetime) -> list[FirstFree]:
     return found
 
 
-def longest_first(rows: list[FirstFree], tenant_id: int | None) -> list[FirstFree]:
+def longest_first(rows: list[FirstFree] | None, tenant_id: int | None) -> list[FirstFree] | None:
     """The scope's offers, those without a free slot first, then by days descending."""
+    if rows is None:
+        return None
     mine = [r for r in rows if tenant_id is None or r.tenant_id == tenant_id]
     mine.sort(key=lambda r: (r.days is not None, -(r.days or 0.0), r.region, r.service_code))
     return mine
@@ -114,26 +117,25 @@ class FirstFreeCache:
         self.rows: list[FirstFree] | None = None
         self.at = 0.0
         self.computed_for: datetime | None = None
-        self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
 
     async def _refresh(self, db: Database, now: datetime) -> None:
         rows = await compute(db, now)
         self.rows, self.at, self.computed_for = rows, self.clock(), now
 
-    async def get(self, db: Database, now: datetime) -> list[FirstFree]:
-        """The cached rows; the first call computes them, a stale one refreshes in background."""
-        if self.rows is None:
-            async with self._lock:
-                if self.rows is None:
-                    await self._refresh(db, now)
-        elif self.clock() - self.at >= self.ttl and (self._task is None or self._task.done()):
+    async def get(self, db: Database, now: datetime) -> list[FirstFree] | None:
+        """The cached rows (None until the first search ends); a stale copy is refreshed.
+
+        The search runs in the background and a page never waits for it: it may take
+        tens of seconds for the whole country on a busy server.
+        """
+        stale = self.rows is None or self.clock() - self.at >= self.ttl
+        if stale and (self._task is None or self._task.done()):
             self._task = asyncio.create_task(self._refresh(db, now))
-        assert self.rows is not None
         return self.rows
 
     async def close(self) -> None:
-        """Wait for a background refresh still running (at shutdown)."""
+        """Wait for a background search still running (at shutdown, and in tests)."""
         if self._task is not None and not self._task.done():
             await asyncio.gather(self._task, return_exceptions=True)
 

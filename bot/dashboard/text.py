@@ -82,6 +82,10 @@ TEXT: dict[str, dict[str, str]] = {
         "appointments); computed at {at}, renewed every {minutes} min. Longest waits first.",
     },
     "days": {"es": "Días", "en": "Days"},
+    "computing": {
+        "es": "Calculando los cupos de todas las regiones; aparecerán al recargar la página.",
+        "en": "Searching every region's slots; they will show when the page is reloaded.",
+    },
     "no_slot": {"es": "ninguno en {n} días", "en": "none in {n} days"},
     "export": {"es": "Descargar", "en": "Download"},
     "tickets": {"es": "Derivaciones a una persona", "en": "Hand-offs to a person"},

@@ -141,7 +141,7 @@ class Seen:
     tenant_id: int | None
     tenants: dict[int, Tenant]
     overview: queries.Overview
-    first_free: list[first_free.FirstFree]
+    first_free: list[first_free.FirstFree] | None  # None: the first search is still running
     first_free_at: datetime | None
     money: DashboardSettings
 

@@ -25,7 +25,7 @@ from core.models import EventStatus, GroupEvent, TenantService
 from core.settings import Settings
 from core.types import utcnow
 from tests.admin_api import world
-from tests.dashboard.test_pages import token
+from tests.dashboard.test_pages import page, token
 from tests.factories import add_citizen, add_specialist
 
 Client = TestClient[Any, Any]
@@ -117,7 +117,10 @@ async def test_the_first_free_slot_is_cached_and_refreshed_in_the_background(
     ticks = [0.0]
     cache = first_free.FirstFreeCache(ttl=60, clock=lambda: ticks[0])
     now = utcnow()
+    assert await cache.get(db, now) is None  # searching in the background, never waited for
+    await cache.close()
     before = await cache.get(db, now)
+    assert before is not None
     async with db.uow() as uow:
         await add_specialist(uow, "PE-CUS", ("consultas-laborales",))
         await uow.commit()
@@ -155,7 +158,13 @@ async def test_the_exports_give_the_pages_figures_in_its_scope(
     national = await token(db, "national")
     response = await client.get("/dashboard/figures.json" + period, cookies={"token": national})
     assert response.status == 200
+    assert (await response.json())["first_free_slot"]["computing"] is True
+    await client.app[first_free.CACHE].close()  # the background search ends
+    response = await client.get("/dashboard/figures.json" + period, cookies={"token": national})
     data = await response.json()
+    assert data["first_free_slot"]["computing"] is False
+    status, html = await page(client, "/dashboard" + period, national)
+    assert status == 200 and 'id="first-free"' in html and "Arequipa" in html
     assert data["scope"] == "PE" and data["period"]["start"] == "2026-11-30"
     assert data["totals"]["appointments"] == 2  # Cusco's (1 Dec) and Arequipa's (now)
     assert data["events"]["in_person_reference"] == 100
