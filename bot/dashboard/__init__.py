@@ -14,7 +14,7 @@ import jinja2
 from aiohttp import web
 
 from bot.admin_api.context import CONTEXT
-from bot.dashboard import live, stream, views
+from bot.dashboard import export, first_free, live, stream, views
 
 HERE = Path(__file__).resolve().parent
 LISTENER = web.AppKey("psv_dashboard_listener", live.Listener)
@@ -33,6 +33,7 @@ async def _stop_streams(app: web.Application) -> None:
 
 
 async def _cleanup(app: web.Application) -> None:
+    await app[first_free.CACHE].close()
     listener = app.get(LISTENER)
     if listener is not None:
         await listener.stop()
@@ -48,11 +49,14 @@ def setup(app: web.Application) -> None:
         app_key=views.JINJA_KEY,
     )
     app[stream.STOPPING] = asyncio.Event()
+    app[first_free.CACHE] = first_free.FirstFreeCache()
     app.router.add_get("/dashboard", views.dashboard)
     app.router.add_get("/dashboard/login", views.login_page)
     app.router.add_post("/dashboard/login", views.login)
     app.router.add_post("/dashboard/logout", views.logout)
     app.router.add_get("/dashboard/events", stream.events)
+    app.router.add_get("/dashboard/figures.json", export.as_json)
+    app.router.add_get("/dashboard/figures.csv", export.as_csv)
     app.router.add_static("/dashboard/static", HERE / "static", append_version=True)
     app.on_startup.append(_start)
     app.on_shutdown.insert(0, _stop_streams)

@@ -62,10 +62,32 @@ TEXT: dict[str, dict[str, str]] = {
         "es": "frente a {n} de un evento presencial",
         "en": "against {n} at an in-person event",
     },
+    "attendance": {"es": "Asistencia", "en": "Attendance"},
+    "attendance_of": {"es": "en {n} eventos ya realizados", "en": "at {n} events already held"},
     "attendance_note": {
-        "es": "La asistencia a eventos no se registra todavía.",
-        "en": "Event attendance is not recorded yet.",
+        "es": "El bot no registra quién llegó: la asistencia son los participantes "
+        "confirmados de los eventos que ya empezaron.",
+        "en": "The bot does not record who came: attendance is the confirmed participants "
+        "of the events that have already started.",
     },
+    "first_free": {
+        "es": "Días hasta el primer cupo libre, por región y servicio",
+        "en": "Days to the first free slot, by region and service",
+    },
+    "first_free_help": {
+        "es": "Lo primero que se ofrecería hoy a un ciudadano (horarios, cierres y citas "
+        "reservadas); calculado a las {at}, se renueva cada {minutes} min. Las esperas más "
+        "largas primero.",
+        "en": "What a citizen would be offered first now (hours, closures and booked "
+        "appointments); computed at {at}, renewed every {minutes} min. Longest waits first.",
+    },
+    "days": {"es": "Días", "en": "Days"},
+    "computing": {
+        "es": "Calculando los cupos de todas las regiones; aparecerán al recargar la página.",
+        "en": "Searching every region's slots; they will show when the page is reloaded.",
+    },
+    "no_slot": {"es": "ninguno en {n} días", "en": "none in {n} days"},
+    "export": {"es": "Descargar", "en": "Download"},
     "tickets": {"es": "Derivaciones a una persona", "en": "Hand-offs to a person"},
     "waiting": {"es": "Esperando", "en": "Waiting"},
     "median_minutes": {"es": "Espera mediana (min)", "en": "Median wait (min)"},

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 import aiohttp_jinja2
@@ -12,7 +13,7 @@ from sqlalchemy import select
 
 from bot.admin_api.auth import authenticate, bearer
 from bot.admin_api.context import AdminContext, context
-from bot.dashboard import auth, charts, period, queries
+from bot.dashboard import auth, charts, first_free, period, queries
 from bot.dashboard.settings import DashboardSettings
 from bot.dashboard.text import LANGS, translate
 from core.access import VIEWER, Principal, Unauthorized
@@ -128,12 +129,37 @@ def _figures(figures: Figures) -> dict[str, Any]:
     }
 
 
-async def dashboard(request: web.Request) -> web.Response:
-    """GET /dashboard: the figures of a period, for the country or one region."""
+@dataclass
+class Seen:
+    """What one signed-in request asked for and the figures found for it."""
+
+    caller: Principal
+    lang: str
+    chosen: period.Period
+    today: date
+    error: str | None
+    tenant_id: int | None
+    tenants: dict[int, Tenant]
+    overview: queries.Overview
+    first_free: list[first_free.FirstFree] | None  # None: the first search is still running
+    first_free_at: datetime | None
+    money: DashboardSettings
+
+    @property
+    def shown(self) -> dict[int, Tenant]:
+        """The regions in scope."""
+        return {
+            tid: t
+            for tid, t in self.tenants.items()
+            if self.tenant_id is None or tid == self.tenant_id
+        }
+
+
+async def collect(request: web.Request) -> Seen | web.Response:
+    """The figures a signed-in request asks for, or the page to answer instead."""
     found = await signed_in_or_page(request)
     if isinstance(found, web.Response):
         return found
-    caller = found
     ctx = context(request)
     lang = language(request)
     now = ctx.clock()
@@ -144,21 +170,45 @@ async def dashboard(request: web.Request) -> web.Response:
     except period.PeriodError as bad:
         error = translate("bad_period", lang, why=str(bad))
         chosen = period.parse({}, today)
-    tenant_id, tenants = await scope(ctx, caller, request.query.get("region"))
+    tenant_id, tenants = await scope(ctx, found, request.query.get("region"))
     money = DashboardSettings()
-    async with ctx.db.uow() as uow:
-        seen = await queries.overview(
-            uow,
-            tenant_id=tenant_id,
-            start=chosen.start,
-            end=chosen.end,
-            tz=ctx.tz,
-            now=now,
-            lang=lang,
-            saving_soles=money.saving_soles,
-            saving_hours=money.saving_hours,
-        )
-    shown = {tid: t for tid, t in tenants.items() if tenant_id is None or tid == tenant_id}
+    seen = await queries.overview(
+        ctx.db,
+        tenant_id=tenant_id,
+        start=chosen.start,
+        end=chosen.end,
+        tz=ctx.tz,
+        now=now,
+        lang=lang,
+        saving_soles=money.saving_soles,
+        saving_hours=money.saving_hours,
+    )
+    cache = request.app[first_free.CACHE]
+    offers = await cache.get(ctx.db, now)
+    return Seen(
+        caller=found,
+        lang=lang,
+        chosen=chosen,
+        today=today,
+        error=error,
+        tenant_id=tenant_id,
+        tenants=tenants,
+        overview=seen,
+        first_free=first_free.longest_first(offers, tenant_id),
+        first_free_at=cache.computed_for,
+        money=money,
+    )
+
+
+async def dashboard(request: web.Request) -> web.Response:
+    """GET /dashboard: the figures of a period, for the country or one region."""
+    found = await collect(request)
+    if isinstance(found, web.Response):
+        return found
+    got = found
+    ctx = context(request)
+    lang, seen, tenants, tenant_id = got.lang, got.overview, got.tenants, got.tenant_id
+    shown = got.shown
     regions = [
         (t.name, seen.report.regions.get(tid, Figures()).appointments, str(tid))
         for tid, t in shown.items()
@@ -177,28 +227,37 @@ async def dashboard(request: web.Request) -> web.Response:
         for tid, t in shown.items()
     ]
     values = {
-        "caller": caller,
-        "viewer": caller.role == VIEWER,
+        "caller": got.caller,
+        "viewer": got.caller.role == VIEWER,
         "scope_name": translate("national", lang) if tenant_id is None else tenants[tenant_id].name,
         "tenant_id": tenant_id,
-        "regions_all": list(tenants.values()) if caller.is_national else [],
+        "regions_all": list(tenants.values()) if got.caller.is_national else [],
         "region_code": None if tenant_id is None else tenants[tenant_id].code,
-        "period": chosen,
+        "period": got.chosen,
         "choices": period.CHOICES,
-        "live_today": chosen.includes(today),
-        "error": error,
+        "live_today": got.chosen.includes(got.today),
+        "error": got.error,
         "totals": _figures(seen.totals),
         "rows": rows,
         "bars": charts.bars(regions),
         "trend": trend,
         "services": seen.services,
         "waits": seen.waits,
+        "first_free": got.first_free,
+        "shown": first_free.SHOWN,
+        "first_free_at": _local(got.first_free_at, ctx),
+        "cache_minutes": round(first_free.CACHE_SECONDS / 60),
         "events": seen.events,
         "in_person": queries.IN_PERSON_EVENT,
         "tickets": seen.tickets,
         "savings": seen.savings,
-        "money": money,
+        "money": got.money,
         "figures": FIGURES,
+        "query": request.query_string,
         "now": datetime.now(ctx.tz).strftime("%Y-%m-%d %H:%M"),
     }
     return _render(request, "dashboard.html", values)
+
+
+def _local(at: datetime | None, ctx: AdminContext) -> str:
+    return "" if at is None else at.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M")

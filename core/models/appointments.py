@@ -45,10 +45,22 @@ class Appointment(Base):
         ),
         Index("ix_appointment_tenant_start", "tenant_id", "start_utc"),
         Index("ix_appointment_specialist_start", "specialist_id", "start_utc"),
-        # The dashboard's period queries (migration 0009).
-        Index("ix_appointment_created", "created_at"),
-        Index("ix_appointment_start", "start_utc"),
-        Index("ix_appointment_cancelled", "cancelled_at"),
+        # The dashboard's period queries (migration 0009; INCLUDE columns 0010).
+        Index(
+            "ix_appointment_created",
+            "created_at",
+            postgresql_include=["tenant_id", "service_id", "start_utc", "rescheduled_from_id"],
+        ),
+        Index(
+            "ix_appointment_start",
+            "start_utc",
+            postgresql_include=["tenant_id", "service_id", "status"],
+        ),
+        Index(
+            "ix_appointment_cancelled",
+            "cancelled_at",
+            postgresql_include=["tenant_id", "service_id", "status"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
