@@ -4,7 +4,7 @@
 A message is a wish only when it names exactly one language and every other word is a word of
 wishing, speaking or politeness; «no entiendo el ingles de mi contrato» names a language but is
 no wish. Quechua words are those of tests/fixtures/QUECHUA.md (Runasimi, Simi, Rimay) with the
-locative -pi («runasimipi»: in Quechua) and munani («I want»), doubtful: see QUECHUA.md.
+locative -pi («runasimipi»: in Quechua) and munani («I want»), marked doubtful there.
 """
 
 from __future__ import annotations

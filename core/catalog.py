@@ -32,7 +32,7 @@ from core.uow import UnitOfWork
 DATA = Path(__file__).parent / "data"
 
 # The demo roster: three people per region, Monday to Friday 08:30-17:00 with lunch 13:00-14:00
-# (the ministry's office hours, DOMAIN.md). Names are invented.
+# (the ministry's office hours). Names are invented.
 DEMO_ROSTER = (
     ("Ana Quispe", ("dpsc",)),
     ("Jorge Mamani", ("dpsc",)),

@@ -12,7 +12,7 @@ from sqlalchemy import and_, or_, select
 from core.models import Closure, ClosureKind, Tenant
 from core.uow import UnitOfWork
 
-# DOMAIN.md: the ministry's offices answer Monday to Friday, 08:30-17:00.
+# The ministry's offices answer Monday to Friday, 08:30-17:00.
 DEFAULT: dict[str, Any] = {"weekdays": [0, 1, 2, 3, 4], "opens": "08:30", "closes": "17:00"}
 LOOKAHEAD_DAYS = 31
 

@@ -1,4 +1,4 @@
-"""Settings from the environment and a `.env` file (see CONTRACT.md)."""
+"""Settings from the environment and a `.env` file (documented in docs/operations.md)."""
 
 from __future__ import annotations
 

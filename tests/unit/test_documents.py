@@ -21,7 +21,7 @@ PASSPORT = DocumentType.PASSPORT
 @pytest.mark.parametrize(
     ("doc_type", "raw", "expected"),
     [
-        # DNI: 8 digits, optional check character (DOMAIN.md: 10117410 -> 2 or G).
+        # DNI: 8 digits, optional check character (RENIEC check character: 10117410 -> 2 or G).
         (DNI, "10117410", "10117410"),
         (DNI, "101174102", "10117410"),
         (DNI, "10117410G", "10117410"),

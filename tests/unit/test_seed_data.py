@@ -22,7 +22,7 @@ DATA = Path(core.__file__).parent / "data"
 LANGS = ("es", "en", "qu")
 YEARS = (2026, 2027)
 
-# The 26 regional labour directorates of DOMAIN.md (ISO 3166-2:PE).
+# The 26 regional labour directorates (ISO 3166-2:PE codes, as in core/data/tenants.yaml).
 DOMAIN_TENANT_CODES = {
     "PE-AMA", "PE-ANC", "PE-APU", "PE-ARE", "PE-AYA", "PE-CAJ", "PE-CAL", "PE-CUS", "PE-HUV",
     "PE-HUC", "PE-ICA", "PE-JUN", "PE-LAL", "PE-LAM", "PE-LIM", "PE-LMA", "PE-LOR", "PE-MDD",

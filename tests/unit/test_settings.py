@@ -1,4 +1,4 @@
-"""Settings: defaults per CONTRACT.md, and one clear line for each wrong setting."""
+"""Settings: the defaults of docs/operations.md, and one clear line for each wrong setting."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from bot.flows.schema import Step
 from bot.messages import Option
 from bot.understanding import Choice, match_option
 
-# Channels that show options as buttons, not numbered lines (bot/channels/telegram.py).
+# Channels that show options as buttons, not numbered lines (bot/channels/telegram/send.py).
 BUTTON_CHANNELS = frozenset({"telegram"})
 
 
