@@ -16,6 +16,7 @@ PAGE: Final = "page"  # the page of options shown last
 HEARD: Final = "heard"  # answers read from free words, kept for their questions
 SERVICE_GUESSED: Final = "service_guessed"  # the service was taken from free words
 HISTORY: Final = "history"  # the steps asked, for «back»
+ALTERNATIVES: Final = "alternatives"  # times offered instead of one taken meanwhile
 NOTE_FOR: Final = "note_for"  # a specialist's next message is the note of this appointment
 NAV_STEP: Final = "_nav"  # OFFERED_STEP of a navigation question (menu, human, cancel?)
 
@@ -31,4 +32,5 @@ class ConversationState(TypedDict, total=False):
     heard: dict[str, Any]
     service_guessed: bool
     history: list[str]
+    alternatives: list[str]
     note_for: int

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 
 from bot import i18n
 from bot.conversation import relay
+from bot.conversation.state import ALTERNATIVES
 from bot.conversation.turn import Turn
 from bot.flows import allowlist
 from bot.outbox import notify
@@ -132,7 +133,7 @@ async def _ensure_identified(turn: Turn) -> int:
 
 def _keep_alternatives(turn: Turn, refused: SlotTaken) -> None:
     """Remember the next free slots for the slot step to offer with its apology."""
-    turn.state["alternatives"] = [offer.start.isoformat() for offer in refused.alternatives]
+    turn.state[ALTERNATIVES] = [offer.start.isoformat() for offer in refused.alternatives]
 
 
 async def _show_existing(turn: Turn, refused: AlreadyBooked) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.conversation.state import OFFERED_STEP
 from bot.conversation.turn import Turn
 from bot.flows.schema import Step
 from bot.flows.steps.offers import typed_number
@@ -20,7 +21,7 @@ def accept_yes_no(step: Step, turn: Turn) -> AcceptResult:
     """A clear yes or no: the button, the option's number or words (an emoji alone is not)."""
     payload = turn.inbound.payload
     said = "yes" if payload == "yes" else "no" if payload == "no" else None
-    if said is None and turn.state.get("offered_step") == step.name:
+    if said is None and turn.state.get(OFFERED_STEP) == step.name:
         said = typed_number(turn)  # «1» at a «1. Sí / 2. No» list
     # A clear answer only: words, the option's number or the button; an emoji alone
     # (👍 is often a mere acknowledgment) never consents, confirms or erases.

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot import hearing
+from bot.conversation.state import OFFERED, OFFERED_STEP
 from bot.conversation.turn import Turn
 from bot.flows.machine import option_trigger
 from bot.flows.schema import Step
@@ -51,8 +52,8 @@ async def accept_choice(step: Step, turn: Turn) -> AcceptResult:
     if step.options:
         by_id = {o.id: o for o in step.options}
         shown = [o.id for o in step.options]
-        if turn.state.get("offered_step") == step.name:
-            shown = [p for p, _ in turn.state.get("offered", []) if p in by_id] or shown
+        if turn.state.get(OFFERED_STEP) == step.name:
+            shown = [p for p, _ in turn.state.get(OFFERED, []) if p in by_id] or shown
         choices = [Choice(i, (*by_id[i].label.values(), *by_id[i].words)) for i in shown]
     else:
         choices = offered(turn)

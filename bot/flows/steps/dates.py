@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from bot import i18n
+from bot.conversation.state import OFFERED
 from bot.conversation.turn import Turn
 from bot.flows.schema import Step
 from bot.flows.steps.offers import match, offer, offered, tz
@@ -48,7 +49,7 @@ async def accept_date(turn: Turn) -> AcceptResult:
     # (fuzzy matching "el lunes" against "lunes 7 de diciembre" labels would guess).
     chosen = turn.inbound.payload
     text = turn.inbound.text.strip().rstrip(".")
-    if chosen is None and text.isdigit() and len(text) <= 2 and turn.state.get("offered"):
+    if chosen is None and text.isdigit() and len(text) <= 2 and turn.state.get(OFFERED):
         chosen = match(turn, offered(turn))
     if chosen == "asap":
         return Accepted(value=None, extra={"asap": True, "time": None, "period": None})

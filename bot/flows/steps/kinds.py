@@ -7,6 +7,7 @@ e.g. a slot step when the person already named a free time. `accept` reads the a
 
 from __future__ import annotations
 
+from bot.conversation.state import OFFERED
 from bot.conversation.turn import Turn
 from bot.flows.placeholders import render
 from bot.flows.schema import Step
@@ -40,7 +41,7 @@ async def enter(step: Step, turn: Turn) -> EnterResult:
     elif kind == "slot":
         return await enter_slot(step, turn, prompt)
     else:
-        turn.state.pop("offered", None)
+        turn.state.pop(OFFERED, None)
         turn.say(prompt)
     return None
 

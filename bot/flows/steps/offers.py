@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
+from bot.conversation.state import OFFERED, OFFERED_STEP
 from bot.conversation.turn import Turn
 from bot.flows.schema import Step
 from bot.messages import Option
@@ -21,14 +22,14 @@ def tz(turn: Turn) -> ZoneInfo:
 
 def offer(turn: Turn, step: Step, options: Sequence[tuple[str, str]]) -> list[Option]:
     """Remember these (payload, label) options as the step's list and return them to show."""
-    turn.state["offered"] = [[payload, label] for payload, label in options]
-    turn.state["offered_step"] = step.name
+    turn.state[OFFERED] = [[payload, label] for payload, label in options]
+    turn.state[OFFERED_STEP] = step.name
     return [Option(payload, label) for payload, label in options]
 
 
 def offered(turn: Turn) -> list[Choice]:
     """The options last shown, as choices to match an answer against."""
-    return [Choice(payload, (label,)) for payload, label in turn.state.get("offered", [])]
+    return [Choice(payload, (label,)) for payload, label in turn.state.get(OFFERED, [])]
 
 
 def match(turn: Turn, choices: Sequence[Choice]) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.conversation.state import SERVICE_GUESSED
 from bot.conversation.turn import Turn
 from bot.flows.schema import Step
 from bot.flows.steps.offers import offer
@@ -55,7 +56,7 @@ async def search(step: Step, turn: Turn) -> AcceptResult:
 
 def _guessed(turn: Turn, code: str) -> Accepted:
     """A service taken from free words: «no» or «otro» at the next question undoes it."""
-    turn.state["service_guessed"] = True
+    turn.state[SERVICE_GUESSED] = True
     return Accepted(value=code)
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from bot import i18n
+from bot.conversation.state import ALTERNATIVES, OFFERED
 from bot.conversation.turn import Turn
 from bot.flows.placeholders import office_hours, render
 from bot.flows.schema import Step
@@ -31,7 +32,7 @@ PERIODS = {
 async def enter_slot(step: Step, turn: Turn, prompt: str) -> EnterResult:
     """Offer free times: the alternatives to a slot just taken, the soonest, or the day's."""
     zone = tz(turn)
-    alternatives = turn.state.pop("alternatives", None)
+    alternatives = turn.state.pop(ALTERNATIVES, None)
     region, service = str(turn.value("region")), str(turn.value("service"))
     if alternatives:
         starts = [datetime.fromisoformat(s) for s in alternatives]
@@ -158,7 +159,7 @@ async def _slot_at_named_time(turn: Turn, text: str | None = None) -> str | None
     if reading.time is None:
         return None
     wanted = reading.time.strftime("%H:%M")
-    for payload, _ in turn.state.get("offered", []):
+    for payload, _ in turn.state.get(OFFERED, []):
         start = datetime.fromisoformat(payload).astimezone(zone)
         if start.strftime("%H:%M") == wanted and reading.date in (None, start.date()):
             return str(payload)
