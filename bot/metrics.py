@@ -31,7 +31,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from bot.messages import REPLY_PRIORITY
 from core.models import InboundMessage, OutboxMessage
+from core.states import OutboxStatus
 from core.types import utcnow
 
 if TYPE_CHECKING:
@@ -107,6 +109,7 @@ class DatabaseFigures:
 
     outbox: dict[str, int] = field(default_factory=dict)
     oldest_due_age: float = 0.0
+    oldest_reply_age: float = 0.0
     inbox_queued: int = 0
     oldest_queued_age: float = 0.0
     up: bool = True
@@ -134,6 +137,18 @@ async def read_database(server: Server, now: datetime | None = None) -> Database
             .limit(1)
         )
         found.oldest_due_age = max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
+        # Replies to people writing now apart from notices (one seek on ix_outbox_due).
+        reply = await session.scalar(
+            select(OutboxMessage.due_at)
+            .where(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.priority == REPLY_PRIORITY,
+                OutboxMessage.due_at <= now,
+            )
+            .order_by(OutboxMessage.due_at)
+            .limit(1)
+        )
+        found.oldest_reply_age = max(0.0, (now - reply).total_seconds()) if reply else 0.0
         queued = select(InboundMessage.id).where(InboundMessage.status == "queued")
         found.inbox_queued = await _bounded_count(session, queued)
         first = await session.scalar(
@@ -208,6 +223,11 @@ class ServerCollector(Collector):
             "psv_outbox_oldest_due_seconds",
             "Age of the oldest pending outbox message that is due (0 when none).",
             value=figures.oldest_due_age,
+        )
+        yield GaugeMetricFamily(
+            "psv_outbox_oldest_reply_seconds",
+            "Age of the oldest pending reply to someone writing now (notices apart; 0 when none).",
+            value=figures.oldest_reply_age,
         )
         yield GaugeMetricFamily(
             "psv_inbox_queued",

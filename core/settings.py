@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     meeting_url: str = "https://meet.jit.si"
     session_timeout_minutes: int = 30
     whatsapp_rate: float = 80.0
+    telegram_rate: float = 30.0
     outbox_workers: int = 1  # processes sending at once: each paces at its share of the rates
     outbox_lease_seconds: float = 60.0
     # Reliability (docs/reliability.md): transient send failures are retried this long, with
@@ -103,7 +104,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(SUPPORTED_LANGS)}")
         return value
 
-    @field_validator("whatsapp_rate")
+    @field_validator("whatsapp_rate", "telegram_rate")
     @classmethod
     def _positive_rate(cls, value: float) -> float:
         if not 0 < value <= 1000:

@@ -67,4 +67,13 @@ async def test_a_booking_moves_the_metrics(stack: Stack) -> None:
     ]
     oldest = max([(now - at).total_seconds() for at in due if at <= now], default=0.0)
     assert abs(sample(after, "psv_outbox_oldest_due_seconds") - oldest) < 5
+    replies = [
+        parse(at)
+        for (at,) in db_rows(
+            stack,
+            "SELECT due_at FROM outbox_message WHERE status = 'pending' AND priority = 10",
+        )
+    ]
+    oldest_reply = max([(now - at).total_seconds() for at in replies if at <= now], default=0.0)
+    assert abs(sample(after, "psv_outbox_oldest_reply_seconds") - oldest_reply) < 5
     assert sample(after, "psv_inbox_queued") == 0

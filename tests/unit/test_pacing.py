@@ -235,6 +235,15 @@ def test_several_workers_each_pace_at_their_share() -> None:
     assert shared["telegram"].per_address == alone["telegram"].per_address == (1.0, 3.0)
 
 
+def test_telegram_rate_is_a_setting() -> None:
+    """PSV_TELEGRAM_RATE (paid broadcasts allow more) sets the overall rate; a chat stays 1/s."""
+    pacers = build_pacers(Settings(telegram_rate=120, outbox_workers=2))
+    assert pacers["telegram"].overall.rate == 60
+    assert pacers["telegram"].per_address == (1.0, 3.0)
+    with pytest.raises(ValueError, match="messages per second"):
+        Settings(telegram_rate=0)
+
+
 async def test_under_overload_sends_take_the_channel_in_arrival_order(
     clock: FakeClock, waits: list[float]
 ) -> None:

@@ -42,9 +42,10 @@ def build(settings: Settings) -> TelegramChannel | None:
     return TelegramChannel(settings.telegram_token, settings.telegram_api_url)
 
 
-def limits(_settings: Settings) -> SendLimits:
-    """The Bot API's limits: 30 messages a second overall, 1 a second per chat (bursts of 3)."""
-    return SendLimits(30, 5, per_address=(1.0, 3.0))
+def limits(settings: Settings) -> SendLimits:
+    """PSV_TELEGRAM_RATE overall (the Bot API's 30/s; more with paid broadcasts), 1/s per chat."""
+    rate = settings.telegram_rate
+    return SendLimits(rate, max(1.0, rate / 6), per_address=(1.0, 3.0))
 
 
 async def set_webhook(settings: Settings) -> str:
