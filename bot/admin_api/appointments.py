@@ -10,13 +10,12 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.admin_api.auth import scoped_tenant
+from bot.admin_api.auth import region_reading, scoped_tenant
 from bot.admin_api.bodies import iso, query_choice, query_day, query_int
-from bot.admin_api.context import AdminContext, context, principal, reading
+from bot.admin_api.context import AdminContext, context, record_change
 from bot.admin_api.errors import invalid
 from bot.admin_api.formats import first_name, mask_document
 from bot.admin_api.pagination import AnySelect, Page, fetch, listing, page_of
-from core import audit
 from core.models import Appointment, AppointmentStatus, Citizen, Service, Specialist, Tenant
 from core.uow import UnitOfWork
 
@@ -101,8 +100,7 @@ async def list_appointments(request: web.Request) -> web.Response:
     """GET /tenants/{t}/appointments: filters from, to, service, status, specialist."""
     page = page_of(request)
     ctx = context(request)
-    async with reading(request) as uow:
-        tenant = await scoped_tenant(uow, request)
+    async with region_reading(request) as (uow, tenant):
         await _check_service(uow, request)
         rows, cursor = await fetch(uow, _query(request, ctx, tenant), Appointment.id, page)
     return listing([_row_json(*row) for row in rows], cursor)
@@ -115,14 +113,9 @@ async def export_appointments(request: web.Request) -> web.StreamResponse:
         tenant = await scoped_tenant(uow, request)
         await _check_service(uow, request)
         query = _query(request, ctx, tenant)
-        await audit.record(
-            uow,
-            actor=principal(request).actor,
-            action="appointments.export",
-            entity="appointment",
-            entity_id="*",
-            tenant_id=tenant.id,
-            after={"filters": dict(request.query)},
+        filters = {"filters": dict(request.query)}
+        await record_change(
+            uow, request, tenant.id, "appointments.export", "appointment", "*", after=filters
         )
         await uow.commit()
     response = web.StreamResponse(

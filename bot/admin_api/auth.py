@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.admin_api.context import PRINCIPAL, context, principal
+from bot.admin_api.context import PRINCIPAL, context, principal, reading
 from bot.admin_api.errors import Handler, error_response
 from bot.admin_api.throttle import client_address
 from core import access
@@ -105,3 +107,10 @@ async def scoped_tenant(uow: UnitOfWork, request: web.Request, *, admin: bool = 
         raise Forbidden(f"this token is limited to {caller.tenant_code}, not {code}")
     caller.require_tenant(tenant.id, code)
     return tenant
+
+
+@asynccontextmanager
+async def region_reading(request: web.Request) -> AsyncIterator[tuple[UnitOfWork, Tenant]]:
+    """A read unit of work with the path's region, scoped as `scoped_tenant` scopes it."""
+    async with reading(request) as uow:
+        yield uow, await scoped_tenant(uow, request)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -135,6 +135,17 @@ class Fields:
             return MISSING
         return value
 
+    def _list(
+        self, name: str, required: bool, max_items: int, valid: Callable[[Any], bool], of: str
+    ) -> list[Any] | None:
+        """The list `name` (None when absent): at most `max_items` items, each `valid`, or 422."""
+        value = self._get(name, required)
+        if value is MISSING:
+            return None
+        if not isinstance(value, list) or len(value) > max_items or not all(map(valid, value)):
+            raise invalid(f"'{name}' must be a list of at most {max_items} {of}", field=name)
+        return value
+
     def text(self, name: str, *, required: bool = True, max_length: int = 200) -> str | None:
         """A non-empty string of at most `max_length` characters."""
         value = self._get(name, required)
@@ -187,39 +198,25 @@ class Fields:
         self, name: str, *, max_items: int, max_length: int = 200, required: bool = True
     ) -> list[str] | None:
         """A list of non-empty strings."""
-        value = self._get(name, required)
-        if value is MISSING:
-            return None
-        if (
-            not isinstance(value, list)
-            or len(value) > max_items
-            or not all(isinstance(v, str) and v.strip() and len(v) <= max_length for v in value)
-        ):
-            raise invalid(
-                f"'{name}' must be a list of at most {max_items} non-empty strings "
-                f"of at most {max_length} characters",
-                field=name,
-            )
-        return [v.strip() for v in value]
+        value = self._list(
+            name,
+            required,
+            max_items,
+            lambda v: isinstance(v, str) and bool(v.strip()) and len(v) <= max_length,
+            f"non-empty strings of at most {max_length} characters",
+        )
+        return None if value is None else [v.strip() for v in value]
 
     def integers(self, name: str, *, low: int, high: int, max_items: int) -> list[int] | None:
         """A list of whole numbers from `low` to `high`."""
-        value = self._get(name, False)
-        if value is MISSING:
-            return None
-        if (
-            not isinstance(value, list)
-            or len(value) > max_items
-            or not all(
-                isinstance(v, int) and not isinstance(v, bool) and low <= v <= high for v in value
-            )
-        ):
-            raise invalid(
-                f"'{name}' must be a list of at most {max_items} whole numbers "
-                f"from {low} to {high}",
-                field=name,
-            )
-        return list(value)
+        value = self._list(
+            name,
+            False,
+            max_items,
+            lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v <= high,
+            f"whole numbers from {low} to {high}",
+        )
+        return None if value is None else list(value)
 
 
 def parse_day(value: Any, name: str) -> date:

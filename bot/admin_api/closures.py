@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from aiohttp import web
 
-from bot.admin_api.auth import scoped_tenant
+from bot.admin_api.auth import region_reading, scoped_tenant
 from bot.admin_api.bodies import json_object, path_id, query_day
-from bot.admin_api.context import context, principal, reading
+from bot.admin_api.context import context, principal
 from bot.admin_api.errors import invalid
 from bot.admin_api.pagination import encode_cursor, listing, page_of
 from bot.outbox import notify
@@ -30,13 +30,23 @@ def closure_json(row: Closure) -> dict[str, Any]:
     }
 
 
+async def closure_body(request: web.Request) -> tuple[date, date, str]:
+    """A closure's body: its first and last day (in order) and its reason ("" when none)."""
+    body = await json_object(request, allowed=frozenset({"starts_on", "ends_on", "reason"}))
+    starts_on, ends_on = body.day("starts_on"), body.day("ends_on")
+    reason = body.text("reason", required=False) or ""
+    assert starts_on is not None and ends_on is not None
+    if ends_on < starts_on:
+        raise invalid("ends_on must be on or after starts_on")
+    return starts_on, ends_on, reason
+
+
 async def list_closures(request: web.Request) -> web.Response:
     """GET /tenants/{t}/closures?since=DATE: holidays, regional closures and days off."""
     page = page_of(request)
     ctx = context(request)
     since = query_day(request, "since") or datetime.now(ctx.tz).date()
-    async with reading(request) as uow:
-        tenant = await scoped_tenant(uow, request)
+    async with region_reading(request) as (uow, tenant):
         rows = await roster.closures(uow, tenant.id, since=since)
     # Ordered by first day: the cursor is a position in that order.
     start = page.after or 0
@@ -54,12 +64,7 @@ async def add_closure(request: web.Request) -> web.Response:
     The appointments booked on those days are moved to a free colleague or cancelled with
     new times offered (bot.outbox.notify.after_closure); the answer counts them.
     """
-    body = await json_object(request, allowed=frozenset({"starts_on", "ends_on", "reason"}))
-    starts_on, ends_on = body.day("starts_on"), body.day("ends_on")
-    reason = body.text("reason", required=False) or ""
-    assert starts_on is not None and ends_on is not None
-    if ends_on < starts_on:
-        raise invalid("ends_on must be on or after starts_on")
+    starts_on, ends_on, reason = await closure_body(request)
     ctx = context(request)
     actor = principal(request).actor
     async with ctx.db.uow() as uow:

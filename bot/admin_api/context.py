@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from bot.admin_api.throttle import FailureLimiter
+from core import audit
 from core.access import Principal
 from core.db import Database
 from core.settings import Settings
@@ -59,3 +60,27 @@ async def reading(request: web.Request) -> AsyncIterator[UnitOfWork]:
         yield uow
         # Rolling back expires what the session holds; detached objects keep their values.
         uow.session.expunge_all()
+
+
+async def record_change(
+    uow: UnitOfWork,
+    request: web.Request,
+    tenant_id: int,
+    action: str,
+    entity: str,
+    entity_id: object,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Audit a change to one of the region's rows in the name of the request's caller."""
+    await audit.record(
+        uow,
+        actor=principal(request).actor,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        tenant_id=tenant_id,
+        before=before,
+        after=after,
+    )

@@ -8,14 +8,14 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.admin_api.auth import scoped_tenant
+from bot.admin_api.auth import region_reading, scoped_tenant
 from bot.admin_api.bodies import iso, json_object, path_id
-from bot.admin_api.context import context, principal, reading
+from bot.admin_api.context import context, principal, record_change
 from bot.admin_api.errors import conflict, invalid
 from bot.admin_api.formats import first_name, mask_document
 from bot.admin_api.pagination import fetch, listing, page_of
 from bot.outbox import notify
-from core import audit, events, meetings, roster
+from core import events, meetings, roster
 from core.errors import NotActive, NotFound
 from core.models import (
     Citizen,
@@ -74,8 +74,7 @@ async def _json_of(uow: UnitOfWork, rows: list[tuple[GroupEvent, str]]) -> list[
 async def list_events(request: web.Request) -> web.Response:
     """GET /tenants/{t}/events: newest first."""
     page = page_of(request)
-    async with reading(request) as uow:
-        tenant = await scoped_tenant(uow, request)
+    async with region_reading(request) as (uow, tenant):
         query = (
             select(GroupEvent, Service.code)
             .join(Service, Service.id == GroupEvent.service_id)
@@ -144,8 +143,7 @@ async def _closed_on(uow: UnitOfWork, tenant_id: int, day: date) -> list[str]:
 async def attendees(request: web.Request) -> web.Response:
     """GET /tenants/{t}/events/{id}/attendees: in arrival order, documents masked."""
     page = page_of(request)
-    async with reading(request) as uow:
-        tenant = await scoped_tenant(uow, request)
+    async with region_reading(request) as (uow, tenant):
         event = await _event(uow, tenant, _event_id(request))
         query = (
             select(EventRegistration, Citizen)
@@ -194,13 +192,13 @@ async def cancel_event(request: web.Request) -> web.Response:
             registration.status = RegistrationStatus.CANCELLED
             registration.updated_at = now
         event.confirmed_count = 0
-        await audit.record(
+        await record_change(
             uow,
-            actor=principal(request).actor,
-            action="event.cancel",
-            entity="group_event",
-            entity_id=event.id,
-            tenant_id=tenant.id,
+            request,
+            tenant.id,
+            "event.cancel",
+            "group_event",
+            event.id,
             before=before,
             after={"status": "cancelled", "registrations": len(registrations), "told": told},
         )

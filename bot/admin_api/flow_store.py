@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -83,6 +84,51 @@ def _validate(source: str, name: str, languages: tuple[str, ...]) -> FlowDefinit
 
 def _snapshot(version: FlowVersion) -> dict[str, object]:
     return {"version": version.version, "status": version.status, "checksum": version.checksum}
+
+
+async def _flush_and_audit(
+    uow: UnitOfWork,
+    tenant: Tenant,
+    *,
+    by: str,
+    action: str,
+    entity_id: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+) -> None:
+    """Flush the version changes and record them as one audit entry of the flow."""
+    await uow.session.flush()
+    await audit.record(
+        uow,
+        actor=by,
+        action=action,
+        entity="flow",
+        entity_id=entity_id,
+        tenant_id=tenant.id,
+        before=before,
+        after=after,
+    )
+
+
+async def _audit_version(
+    uow: UnitOfWork,
+    tenant: Tenant,
+    row: FlowVersion,
+    before: dict[str, Any] | None,
+    *,
+    by: str,
+    action: str,
+) -> None:
+    """Flush and audit a change that leaves `row` as the version the entry is about."""
+    await _flush_and_audit(
+        uow,
+        tenant,
+        by=by,
+        action=action,
+        entity_id=f"{row.name}@v{row.version}",
+        before=before,
+        after=_snapshot(row),
+    )
 
 
 async def versions(uow: UnitOfWork, tenant_id: int, name: str) -> list[FlowVersion]:
@@ -177,17 +223,7 @@ async def save_draft(
         created_at=now,
     )
     uow.session.add(row)
-    await uow.session.flush()
-    await audit.record(
-        uow,
-        actor=by,
-        action="flow.draft",
-        entity="flow",
-        entity_id=f"{name}@v{row.version}",
-        tenant_id=tenant.id,
-        before=before,
-        after=_snapshot(row),
-    )
+    await _audit_version(uow, tenant, row, before, by=by, action="flow.draft")
     return row
 
 
@@ -214,17 +250,7 @@ async def publish(
     )
     chosen.status = FlowStatus.PUBLISHED
     chosen.published_at = now
-    await uow.session.flush()
-    await audit.record(
-        uow,
-        actor=by,
-        action="flow.publish",
-        entity="flow",
-        entity_id=f"{name}@v{chosen.version}",
-        tenant_id=tenant.id,
-        before=before,
-        after=_snapshot(chosen),
-    )
+    await _audit_version(uow, tenant, chosen, before, by=by, action="flow.publish")
     return chosen
 
 
@@ -254,17 +280,7 @@ async def rollback(uow: UnitOfWork, tenant: Tenant, name: str, *, by: str) -> Fl
     current_row.status = FlowStatus.RETIRED
     current_row.published_at = None
     previous.status = FlowStatus.PUBLISHED  # keeping its first publication time
-    await uow.session.flush()
-    await audit.record(
-        uow,
-        actor=by,
-        action="flow.rollback",
-        entity="flow",
-        entity_id=f"{name}@v{previous.version}",
-        tenant_id=tenant.id,
-        before=before,
-        after=_snapshot(previous),
-    )
+    await _audit_version(uow, tenant, previous, before, by=by, action="flow.rollback")
     return previous
 
 
@@ -276,14 +292,12 @@ async def _to_national(
     before = _snapshot(current_row)
     current_row.status = FlowStatus.RETIRED
     current_row.published_at = None
-    await uow.session.flush()
-    await audit.record(
+    await _flush_and_audit(
         uow,
-        actor=by,
+        tenant,
+        by=by,
         action=action,
-        entity="flow",
         entity_id=f"{current_row.name}@national",
-        tenant_id=tenant.id,
         before=before,
         after={"version": None, "source": "national", "checksum": template.checksum},
     )

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 from sqlalchemy import select
 
 from bot.admin_api import flow_store, sandbox
-from bot.admin_api.auth import scoped_tenant
+from bot.admin_api.auth import region_reading, scoped_tenant
 from bot.admin_api.bodies import iso, json_object, query_choice, query_int
-from bot.admin_api.context import context, principal, reading
+from bot.admin_api.context import context, principal
 from bot.admin_api.errors import ApiError, conflict, flow_error_json, flow_errors, invalid
 from bot.admin_api.pagination import fetch, listing, page_of
 from bot.flows.registry import compiled, template_names
@@ -19,6 +19,14 @@ from bot.flows.schema import MAX_BYTES, FlowDefinition, InvalidFlow, warnings
 from core.models import FlowVersion, Tenant
 from core.states import FlowStatus
 from core.uow import UnitOfWork
+
+
+class _StepBack(Protocol):
+    """`flow_store.rollback` or `flow_store.reset`."""
+
+    async def __call__(
+        self, uow: UnitOfWork, tenant: Tenant, name: str, *, by: str
+    ) -> FlowVersion: ...
 
 
 def _version_json(row: FlowVersion) -> dict[str, Any]:
@@ -55,11 +63,26 @@ async def _chosen(uow: UnitOfWork, tenant: Tenant, name: str, number: int | None
     return await flow_store.current(uow, tenant.id, name)
 
 
+async def _requested(request: web.Request) -> tuple[str, FlowVersion]:
+    """The request's flow name and its `?version=N` (else what new conversations get)."""
+    number = query_int(request, "version")
+    async with region_reading(request) as (uow, tenant):
+        name = _name(request)
+        return name, await _chosen(uow, tenant, name, number)
+
+
+async def _edited(uow: UnitOfWork, tenant: Tenant, name: str, number: int | None) -> FlowVersion:
+    """Version `number`, else the newest draft, else what new conversations get."""
+    if number is not None:
+        return await flow_store.version(uow, tenant.id, name, number)
+    found = await flow_store.draft(uow, tenant.id, name)
+    return found or await flow_store.current(uow, tenant.id, name)
+
+
 async def list_flows(request: web.Request) -> web.Response:
     """GET /tenants/{t}/flows: every flow with the region's live and draft versions."""
     page_of(request)
-    async with reading(request) as uow:
-        tenant = await scoped_tenant(uow, request)
+    async with region_reading(request) as (uow, tenant):
         items = []
         for name in sorted(template_names()):
             live = await flow_store.live(uow, tenant.id, name)
@@ -77,11 +100,7 @@ async def list_flows(request: web.Request) -> web.Response:
 
 async def show_flow(request: web.Request) -> web.Response:
     """GET /tenants/{t}/flows/{name}: the live YAML (or `?version=N`)."""
-    number = query_int(request, "version")
-    async with reading(request) as uow:
-        tenant = await scoped_tenant(uow, request)
-        name = _name(request)
-        row = await _chosen(uow, tenant, name, number)
+    name, row = await _requested(request)
     return web.json_response(
         {
             "name": name,
@@ -96,8 +115,7 @@ async def show_flow(request: web.Request) -> web.Response:
 async def flow_versions(request: web.Request) -> web.Response:
     """GET /tenants/{t}/flows/{name}/versions: the region's versions, newest first."""
     page = page_of(request)
-    async with reading(request) as uow:
-        tenant = await scoped_tenant(uow, request)
+    async with region_reading(request) as (uow, tenant):
         name = _name(request)
         query = select(FlowVersion).where(
             FlowVersion.tenant_id == tenant.id, FlowVersion.name == name
@@ -122,8 +140,7 @@ async def _yaml(request: web.Request) -> str:
 async def validate_flow(request: web.Request) -> web.Response:
     """POST /tenants/{t}/flows/{name}/validate: 200 ok or 422 with line-numbered errors."""
     source = await _yaml(request)
-    async with reading(request) as uow:
-        tenant = await scoped_tenant(uow, request)
+    async with region_reading(request) as (_, tenant):
         name = _name(request)
     flow = await flow_store.check_source(source, name, tenant)
     return web.json_response({"ok": True, "warnings": _warnings(flow)})
@@ -138,8 +155,7 @@ async def save_draft(request: web.Request) -> web.Response:
     source = await _yaml(request)
     ctx = context(request)
     # Validated before the write transaction opens, so that no connection waits on a parse.
-    async with reading(request) as uow:
-        tenant = await scoped_tenant(uow, request)
+    async with region_reading(request) as (_, tenant):
         name = _name(request)
     flow = await flow_store.check_source(source, name, tenant)
     async with ctx.db.uow() as uow:
@@ -171,28 +187,25 @@ async def publish_flow(request: web.Request) -> web.Response:
     return web.json_response(_version_json(row))
 
 
-async def rollback_flow(request: web.Request) -> web.Response:
-    """POST /tenants/{t}/flows/{name}/rollback: republish the previous live version."""
+async def _step_back(request: web.Request, step: _StepBack) -> web.Response:
+    """Run a bodiless rollback or reset of the request's flow in one transaction."""
     await json_object(request, allowed=frozenset())
     ctx = context(request)
     async with ctx.db.uow() as uow:
         tenant = await scoped_tenant(uow, request)
-        name = _name(request)
-        row = await flow_store.rollback(uow, tenant, name, by=principal(request).actor)
+        row = await step(uow, tenant, _name(request), by=principal(request).actor)
         await uow.commit()
     return web.json_response(_version_json(row))
+
+
+async def rollback_flow(request: web.Request) -> web.Response:
+    """POST /tenants/{t}/flows/{name}/rollback: republish the previous live version."""
+    return await _step_back(request, flow_store.rollback)
 
 
 async def reset_flow(request: web.Request) -> web.Response:
     """POST /tenants/{t}/flows/{name}/reset: back to the national template (audited)."""
-    await json_object(request, allowed=frozenset())
-    ctx = context(request)
-    async with ctx.db.uow() as uow:
-        tenant = await scoped_tenant(uow, request)
-        name = _name(request)
-        row = await flow_store.reset(uow, tenant, name, by=principal(request).actor)
-        await uow.commit()
-    return web.json_response(_version_json(row))
+    return await _step_back(request, flow_store.reset)
 
 
 def _label(row: FlowVersion, tenant: Tenant) -> str:
@@ -204,15 +217,9 @@ async def diff_flow(request: web.Request) -> web.Response:
     """GET /tenants/{t}/flows/{name}/diff: unified diff against the previous or national."""
     against = query_choice(request, "against", ("previous", "national", "live")) or "previous"
     number = query_int(request, "version")
-    async with reading(request) as uow:
-        tenant = await scoped_tenant(uow, request)
+    async with region_reading(request) as (uow, tenant):
         name = _name(request)
-        if number is None:
-            row = await flow_store.draft(uow, tenant.id, name) or await flow_store.current(
-                uow, tenant.id, name
-            )
-        else:
-            row = await flow_store.version(uow, tenant.id, name, number)
+        row = await _edited(uow, tenant, name, number)
         base: FlowVersion | None = None
         if against == "live":
             base = await flow_store.current(uow, tenant.id, name)
@@ -240,11 +247,7 @@ async def diff_flow(request: web.Request) -> web.Response:
 
 async def graph_flow(request: web.Request) -> web.Response:
     """GET /tenants/{t}/flows/{name}/graph: a Mermaid flowchart of a version."""
-    number = query_int(request, "version")
-    async with reading(request) as uow:
-        tenant = await scoped_tenant(uow, request)
-        name = _name(request)
-        row = await _chosen(uow, tenant, name, number)
+    _, row = await _requested(request)
     return web.json_response({"version": row.version, "mermaid": compiled(row).mermaid()})
 
 
@@ -259,15 +262,9 @@ async def try_flow(request: web.Request) -> web.Response:
     if session is not None and not text.strip():
         raise invalid("'text' is required to continue a session", field="text")
     ctx = context(request)
-    async with reading(request) as uow:
-        tenant = await scoped_tenant(uow, request)
+    async with region_reading(request) as (uow, tenant):
         name = _name(request)
-        if number is None:
-            row = await flow_store.draft(uow, tenant.id, name) or await flow_store.current(
-                uow, tenant.id, name
-            )
-        else:
-            row = await flow_store.version(uow, tenant.id, name, number)
+        row = await _edited(uow, tenant, name, number)
     result = await sandbox.run(ctx, tenant, row, session, text)
     return web.json_response(
         {

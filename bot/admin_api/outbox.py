@@ -7,12 +7,11 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.admin_api.auth import scoped_tenant
+from bot.admin_api.auth import region_reading, scoped_tenant
 from bot.admin_api.bodies import iso, json_object, path_id, query_choice
-from bot.admin_api.context import context, principal, reading
+from bot.admin_api.context import context, record_change
 from bot.admin_api.formats import mask_document
 from bot.admin_api.pagination import fetch, listing, page_of
-from core import audit
 from core.errors import NotActive, NotFound
 from core.models import OutboxMessage
 from core.states import OutboxStatus
@@ -42,8 +41,7 @@ async def list_outbox(request: web.Request) -> web.Response:
     """GET /tenants/{t}/outbox?status=failed|needs_template (both by default)."""
     page = page_of(request)
     status = query_choice(request, "status", STUCK)
-    async with reading(request) as uow:
-        tenant = await scoped_tenant(uow, request)
+    async with region_reading(request) as (uow, tenant):
         query = select(OutboxMessage).where(
             OutboxMessage.tenant_id == tenant.id,
             OutboxMessage.status.in_([status] if status else list(STUCK)),
@@ -75,15 +73,16 @@ async def retry_message(request: web.Request) -> web.Response:
         row.leased_until = None
         row.due_at = ctx.clock()
         await uow.session.flush()
-        await audit.record(
+        after = {"status": OutboxStatus.PENDING, "attempts": 0}
+        await record_change(
             uow,
-            actor=principal(request).actor,
-            action="outbox.retry",
-            entity="outbox_message",
-            entity_id=row.id,
-            tenant_id=tenant.id,
+            request,
+            tenant.id,
+            "outbox.retry",
+            "outbox_message",
+            row.id,
             before=before,
-            after={"status": OutboxStatus.PENDING, "attempts": 0},
+            after=after,
         )
         answer = message_json(row)
         await uow.commit()

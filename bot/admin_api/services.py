@@ -7,12 +7,11 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.admin_api.auth import scoped_tenant
+from bot.admin_api.auth import region_reading, scoped_tenant
 from bot.admin_api.bodies import json_object
-from bot.admin_api.context import context, principal, reading
+from bot.admin_api.context import context, record_change
 from bot.admin_api.errors import invalid
 from bot.admin_api.pagination import fetch, listing, page_of
-from core import audit
 from core.errors import NotFound
 from core.models import Service, TenantService
 
@@ -47,8 +46,7 @@ def service_json(row: TenantService, service: Service) -> dict[str, Any]:
 async def list_services(request: web.Request) -> web.Response:
     """GET /tenants/{t}/services."""
     page = page_of(request)
-    async with reading(request) as uow:
-        tenant = await scoped_tenant(uow, request)
+    async with region_reading(request) as (uow, tenant):
         query = (
             select(TenantService, Service)
             .join(Service, Service.id == TenantService.service_id)
@@ -100,13 +98,13 @@ async def patch_service(request: web.Request) -> web.Response:
             setattr(row, name, value)
         await uow.session.flush()
         after = service_json(row, service)
-        await audit.record(
+        await record_change(
             uow,
-            actor=principal(request).actor,
-            action="service.update",
-            entity="tenant_service",
-            entity_id=code,
-            tenant_id=tenant.id,
+            request,
+            tenant.id,
+            "service.update",
+            "tenant_service",
+            code,
             before={k: before[k] for k in changes},
             after={k: after[k] for k in changes},
         )

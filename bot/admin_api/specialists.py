@@ -13,9 +13,10 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.admin_api.auth import scoped_tenant
+from bot.admin_api.auth import region_reading, scoped_tenant
 from bot.admin_api.bodies import json_object, path_id
-from bot.admin_api.context import context, principal, reading
+from bot.admin_api.closures import closure_body
+from bot.admin_api.context import context, principal
 from bot.admin_api.errors import ApiError, conflict, invalid
 from bot.admin_api.formats import SpanError, format_hours, parse_span, parse_spans
 from bot.admin_api.pagination import fetch, listing, page_of
@@ -189,8 +190,7 @@ async def _json_of(uow: UnitOfWork, specs: Sequence[Specialist]) -> list[dict[st
 async def list_specialists(request: web.Request) -> web.Response:
     """GET /tenants/{t}/specialists."""
     page = page_of(request)
-    async with reading(request) as uow:
-        tenant = await scoped_tenant(uow, request)
+    async with region_reading(request) as (uow, tenant):
         query = select(Specialist).where(Specialist.tenant_id == tenant.id)
         rows, cursor = await fetch(uow, query, Specialist.id, page)
         items = await _json_of(uow, [r for (r,) in rows])
@@ -344,12 +344,7 @@ def _spec_id(request: web.Request) -> int:
 
 async def day_off(request: web.Request) -> web.Response:
     """POST /tenants/{t}/specialists/{id}/days-off: whole days away (201)."""
-    body = await json_object(request, allowed=frozenset({"starts_on", "ends_on", "reason"}))
-    starts_on, ends_on = body.day("starts_on"), body.day("ends_on")
-    reason = body.text("reason", required=False) or ""
-    assert starts_on is not None and ends_on is not None
-    if ends_on < starts_on:
-        raise invalid("ends_on must be on or after starts_on")
+    starts_on, ends_on, reason = await closure_body(request)
     ctx = context(request)
     actor = principal(request).actor
     now = ctx.clock()

@@ -8,14 +8,14 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot.admin_api.auth import scoped_tenant
+from bot.admin_api.auth import region_reading, scoped_tenant
 from bot.admin_api.bodies import MAX_ID, iso, json_object, path_id, query_choice
-from bot.admin_api.context import context, principal, reading
+from bot.admin_api.context import context, record_change
 from bot.admin_api.errors import conflict, invalid
 from bot.admin_api.formats import first_name
 from bot.admin_api.pagination import fetch, listing, page_of
 from bot.conversation import relay
-from core import audit, roster
+from core import roster
 from core.errors import NotActive, NotFound
 from core.models import Citizen, HandoffRequest, Service, Specialist
 from core.states import TicketStatus
@@ -45,8 +45,7 @@ async def list_tickets(request: web.Request) -> web.Response:
     """GET /tenants/{t}/tickets?status=open|assigned|closed."""
     page = page_of(request)
     status = query_choice(request, "status", STATUSES)
-    async with reading(request) as uow:
-        tenant = await scoped_tenant(uow, request)
+    async with region_reading(request) as (uow, tenant):
         query = (
             select(HandoffRequest, Service.code, Citizen)
             .outerjoin(Service, Service.id == HandoffRequest.service_id)
@@ -112,15 +111,16 @@ async def assign_ticket(request: web.Request) -> web.Response:
             raise conflict(
                 "the specialist is already talking with another citizen", field="specialist_id"
             ) from None
-        await audit.record(
+        after = {"status": ticket.status, "specialist_id": spec.id}
+        await record_change(
             uow,
-            actor=principal(request).actor,
-            action="ticket.assign",
-            entity="handoff_request",
-            entity_id=ticket.id,
-            tenant_id=tenant.id,
+            request,
+            tenant.id,
+            "ticket.assign",
+            "handoff_request",
+            ticket.id,
             before=before,
-            after={"status": ticket.status, "specialist_id": spec.id},
+            after=after,
         )
         citizen = await uow.session.get(Citizen, ticket.citizen_id) if ticket.citizen_id else None
         answer = ticket_json(ticket, code, citizen, tenant.code)
