@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from bot import i18n
 from bot.conversation.relay_send import to_citizen, to_specialist
@@ -257,39 +257,35 @@ async def open_ticket(
     return Opened(ticket, specialist, None)
 
 
+async def _locked_ticket(uow: UnitOfWork, *where: ColumnElement[bool]) -> HandoffRequest | None:
+    """The one ticket matching `where`, locked for this transaction."""
+    return await uow.session.scalar(select(HandoffRequest).where(*where).with_for_update())
+
+
 async def ticket_of_conversation(uow: UnitOfWork, conversation_id: int) -> HandoffRequest | None:
     """The ticket being relayed for a citizen's conversation, if any."""
-    return await uow.session.scalar(
-        select(HandoffRequest)
-        .where(
-            HandoffRequest.conversation_id == conversation_id,
-            HandoffRequest.status == TicketStatus.ASSIGNED,
-        )
-        .with_for_update()
+    return await _locked_ticket(
+        uow,
+        HandoffRequest.conversation_id == conversation_id,
+        HandoffRequest.status == TicketStatus.ASSIGNED,
     )
 
 
 async def ticket_of_specialist(uow: UnitOfWork, specialist_id: int) -> HandoffRequest | None:
     """The ticket a specialist is relaying, if any."""
-    return await uow.session.scalar(
-        select(HandoffRequest)
-        .where(
-            HandoffRequest.specialist_id == specialist_id,
-            HandoffRequest.status == TicketStatus.ASSIGNED,
-        )
-        .with_for_update()
+    return await _locked_ticket(
+        uow,
+        HandoffRequest.specialist_id == specialist_id,
+        HandoffRequest.status == TicketStatus.ASSIGNED,
     )
 
 
 async def waiting_ticket(uow: UnitOfWork, conversation_id: int) -> HandoffRequest | None:
     """The conversation's ticket still waiting for a specialist, if any."""
-    return await uow.session.scalar(
-        select(HandoffRequest)
-        .where(
-            HandoffRequest.conversation_id == conversation_id,
-            HandoffRequest.status == TicketStatus.OPEN,
-        )
-        .with_for_update()
+    return await _locked_ticket(
+        uow,
+        HandoffRequest.conversation_id == conversation_id,
+        HandoffRequest.status == TicketStatus.OPEN,
     )
 
 
