@@ -22,10 +22,15 @@ from bot.outbox.notify.cases import (
     load_case,
     new_times,
     scheduled,
-    to_citizen,
     to_specialist,
 )
-from bot.outbox.notify.reach import SPECIALIST_LANG, T_CANCELLED, T_CHANGED, numbered
+from bot.outbox.notify.reach import (
+    SPECIALIST_LANG,
+    T_CANCELLED,
+    T_CHANGED,
+    numbered,
+    to_citizen,
+)
 from bot.outbox.rows import Note, withdraw, write
 from core import booking, meetings, reassign
 from core.errors import DomainError

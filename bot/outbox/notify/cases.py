@@ -24,7 +24,7 @@ from bot.outbox.notify.reach import (
     find_reach,
     masked,
     numbered,
-    to_reach,
+    to_citizen,
 )
 from bot.outbox.rows import Note
 from core import ics, identity, meetings
@@ -128,31 +128,6 @@ def _shortened(story: str) -> str:
     if len(story) <= CARD_STORY_CHARS:
         return story
     return story[:CARD_STORY_CHARS].rsplit(" ", 1)[0].rstrip(" ,.;:") + "…"
-
-
-def to_citizen(
-    case: Case,
-    key: str,
-    message: Outbound,
-    *,
-    kind: str,
-    due_at: datetime,
-    template: str,
-    template_vars: dict[str, str],
-) -> list[Note]:
-    """A note to the appointment's citizen, if reachable."""
-    return to_reach(
-        case.reach,
-        case.lang,
-        key=key,
-        message=message,
-        kind=kind,
-        subject=case.subject,
-        tenant_id=case.tenant.id,
-        due_at=due_at,
-        template=template,
-        template_vars=template_vars,
-    )
 
 
 def to_specialist(
