@@ -90,6 +90,11 @@ class Case:
         key = meetings.instructions_key(self.service.modality) or "notify.how.pending"
         return i18n.t(key, lang, region=self.tenant.name)
 
+    def summary_vars(self) -> dict[str, str]:
+        """Template variables in the citizen's language: {{1}} service, {{2}} when, {{3}} how."""
+        lang = self.lang
+        return numbered(self.service_name(lang), self.when(lang), self.how(lang))
+
 
 async def _reminder_minutes(uow: UnitOfWork, tenant_id: int, service_id: int) -> tuple[int, ...]:
     """The service's reminder lead times in the region, longest first."""
@@ -237,7 +242,7 @@ def citizen_extras(case: Case, *, now: datetime, delay: timedelta = FOLLOW_UP_DE
         kind="notification",
         due_at=now + delay,
         template=T_CONFIRMED,
-        template_vars=numbered(case.service_name(lang), case.when(lang), case.how(lang)),
+        template_vars=case.summary_vars(),
     )
 
 
@@ -263,7 +268,7 @@ def _reminders(case: Case, *, now: datetime) -> list[Note]:
             kind="reminder",
             due_at=due,
             template=T_REMINDER,
-            template_vars=numbered(case.service_name(lang), case.when(lang), case.how(lang)),
+            template_vars=case.summary_vars(),
         )
     return notes
 
