@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from bot import i18n
 from bot.messages import Inbound, Option, Outbound
@@ -48,6 +48,15 @@ async def _owned(uow: UnitOfWork, appointment_id: int, inbound: Inbound) -> Appo
     return appointment if mine else None
 
 
+def _sent_to(inbound: Inbound) -> tuple[ColumnElement[bool], ...]:
+    """The conditions for a message already sent to the address this inbound came from."""
+    return (
+        OutboxMessage.channel == inbound.channel,
+        OutboxMessage.address == inbound.user_ref,
+        OutboxMessage.status == OutboxStatus.SENT,
+    )
+
+
 async def typed_option(uow: UnitOfWork, inbound: Inbound) -> str | None:
     """The payload of option "n" of the last message with options sent to this address.
 
@@ -59,9 +68,7 @@ async def typed_option(uow: UnitOfWork, inbound: Inbound) -> str | None:
     rows = await uow.session.scalars(
         select(OutboxMessage.payload)
         .where(
-            OutboxMessage.channel == inbound.channel,
-            OutboxMessage.address == inbound.user_ref,
-            OutboxMessage.status == OutboxStatus.SENT,
+            *_sent_to(inbound),
         )
         .order_by(OutboxMessage.id.desc())
         .limit(RECENT_SENT)
@@ -125,10 +132,8 @@ async def _typed_score(uow: UnitOfWork, inbound: Inbound, now: datetime) -> tupl
     subject = await uow.session.scalar(
         select(OutboxMessage.subject)
         .where(
-            OutboxMessage.channel == inbound.channel,
-            OutboxMessage.address == inbound.user_ref,
+            *_sent_to(inbound),
             OutboxMessage.kind == "survey",
-            OutboxMessage.status == OutboxStatus.SENT,
             OutboxMessage.sent_at >= now - SURVEY_WINDOW,
         )
         .order_by(OutboxMessage.sent_at.desc())

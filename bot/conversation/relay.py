@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from bot import i18n
-from bot.conversation.relay_send import to_citizen, to_specialist
+from bot.conversation.relay_send import Relayed, to_citizen, to_specialist
 from bot.messages import Inbound, Option, Outbound
 from core import office_hours
 from core.models import (
@@ -257,39 +257,35 @@ async def open_ticket(
     return Opened(ticket, specialist, None)
 
 
+async def _locked_ticket(uow: UnitOfWork, *where: ColumnElement[bool]) -> HandoffRequest | None:
+    """The one ticket matching `where`, locked for this transaction."""
+    return await uow.session.scalar(select(HandoffRequest).where(*where).with_for_update())
+
+
 async def ticket_of_conversation(uow: UnitOfWork, conversation_id: int) -> HandoffRequest | None:
     """The ticket being relayed for a citizen's conversation, if any."""
-    return await uow.session.scalar(
-        select(HandoffRequest)
-        .where(
-            HandoffRequest.conversation_id == conversation_id,
-            HandoffRequest.status == TicketStatus.ASSIGNED,
-        )
-        .with_for_update()
+    return await _locked_ticket(
+        uow,
+        HandoffRequest.conversation_id == conversation_id,
+        HandoffRequest.status == TicketStatus.ASSIGNED,
     )
 
 
 async def ticket_of_specialist(uow: UnitOfWork, specialist_id: int) -> HandoffRequest | None:
     """The ticket a specialist is relaying, if any."""
-    return await uow.session.scalar(
-        select(HandoffRequest)
-        .where(
-            HandoffRequest.specialist_id == specialist_id,
-            HandoffRequest.status == TicketStatus.ASSIGNED,
-        )
-        .with_for_update()
+    return await _locked_ticket(
+        uow,
+        HandoffRequest.specialist_id == specialist_id,
+        HandoffRequest.status == TicketStatus.ASSIGNED,
     )
 
 
 async def waiting_ticket(uow: UnitOfWork, conversation_id: int) -> HandoffRequest | None:
     """The conversation's ticket still waiting for a specialist, if any."""
-    return await uow.session.scalar(
-        select(HandoffRequest)
-        .where(
-            HandoffRequest.conversation_id == conversation_id,
-            HandoffRequest.status == TicketStatus.OPEN,
-        )
-        .with_for_update()
+    return await _locked_ticket(
+        uow,
+        HandoffRequest.conversation_id == conversation_id,
+        HandoffRequest.status == TicketStatus.OPEN,
     )
 
 
@@ -311,6 +307,16 @@ def _relayed_text(inbound: Inbound) -> str:
     return inbound.text.strip() or (inbound.payload or "").strip()
 
 
+def _passed_on(inbound: Inbound, text: str, ticket: HandoffRequest, now: datetime) -> Relayed:
+    """A relayed message keyed by the inbound it passes on, so a redelivery adds nothing."""
+    return Relayed(
+        message=Outbound(text),
+        key=f"relay:{inbound.channel}:{inbound.message_id}",
+        ticket=ticket,
+        now=now,
+    )
+
+
 async def from_citizen(
     uow: UnitOfWork, ticket: HandoffRequest, inbound: Inbound, now: datetime
 ) -> list[Outbound]:
@@ -325,14 +331,7 @@ async def from_citizen(
         return [Outbound(i18n.t("relay.text_only", lang))]
     first = await _first_name(uow, ticket.citizen_id) or i18n.t("relay.a_citizen", "es")
     label = i18n.t("relay.from_citizen", SPECIALIST_LANG, citizen=first, ticket=ticket.id)
-    to_specialist(
-        uow,
-        specialist,
-        message=Outbound(f"{label}\n{text}"),
-        key=f"relay:{inbound.channel}:{inbound.message_id}",
-        ticket=ticket,
-        now=now,
-    )
+    to_specialist(uow, specialist, **_passed_on(inbound, f"{label}\n{text}", ticket, now))
     return []
 
 
@@ -347,14 +346,7 @@ async def from_specialist(
     label = i18n.t(
         "relay.from_specialist", conversation.language, specialist=specialist.name.split(" ")[0]
     )
-    to_citizen(
-        uow,
-        conversation,
-        message=Outbound(f"{label}\n{text}"),
-        key=f"relay:{inbound.channel}:{inbound.message_id}",
-        ticket=ticket,
-        now=now,
-    )
+    to_citizen(uow, conversation, **_passed_on(inbound, f"{label}\n{text}", ticket, now))
     return []
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypedDict, Unpack
 
 from bot import outbox
 from bot.messages import REPLY_PRIORITY, Outbound
@@ -41,44 +42,31 @@ def _send(
     outbox.stage(uow, [note], now=now)
 
 
-def to_specialist(
-    uow: UnitOfWork,
-    specialist: Specialist,
-    *,
-    message: Outbound,
-    key: str,
-    ticket: HandoffRequest,
-    now: datetime,
-) -> None:
+class Relayed(TypedDict):
+    """What every relay message carries besides its destination."""
+
+    message: Outbound
+    key: str
+    ticket: HandoffRequest
+    now: datetime
+
+
+def to_specialist(uow: UnitOfWork, specialist: Specialist, **relayed: Unpack[Relayed]) -> None:
     """Queue a relay message to a specialist's chat."""
     _send(
         uow,
         channel=specialist.contact_channel,
         address=specialist.contact_address,
-        message=message,
-        key=key,
-        ticket=ticket,
-        now=now,
+        **relayed,
     )
 
 
-def to_citizen(
-    uow: UnitOfWork,
-    conversation: Conversation,
-    *,
-    message: Outbound,
-    key: str,
-    ticket: HandoffRequest,
-    now: datetime,
-) -> None:
+def to_citizen(uow: UnitOfWork, conversation: Conversation, **relayed: Unpack[Relayed]) -> None:
     """Queue a relay message to the citizen's conversation."""
     _send(
         uow,
         channel=conversation.channel,
         address=conversation.user_ref,
-        message=message,
-        key=key,
-        ticket=ticket,
-        now=now,
         conversation_id=conversation.id,
+        **relayed,
     )

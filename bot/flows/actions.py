@@ -146,6 +146,18 @@ async def _show_existing(turn: Turn, refused: AlreadyBooked) -> None:
     )
 
 
+async def _taking_slot(turn: Turn, taking: Awaitable[Appointment]) -> Appointment:
+    """Await a booking or a move; when refused, keep what the next prompt offers instead."""
+    try:
+        return await taking
+    except SlotTaken as refused:
+        _keep_alternatives(turn, refused)
+        raise
+    except AlreadyBooked as refused:
+        await _show_existing(turn, refused)
+        raise
+
+
 async def _confirmed(turn: Turn, appointment: Appointment) -> str:
     """Note the appointment and the values its confirmation message shows."""
     specialist = await turn.uow.session.get(Specialist, appointment.specialist_id)
@@ -215,8 +227,9 @@ async def book(turn: Turn) -> str:
     await _apply_phone_consent(turn, citizen_id)
     slot = turn.slot()
     assert slot is not None
-    try:
-        appointment = await booking.book(
+    appointment = await _taking_slot(
+        turn,
+        booking.book(
             turn.uow,
             tenant_code=str(turn.value("region")),
             service_code=str(turn.value("service")),
@@ -226,13 +239,8 @@ async def book(turn: Turn) -> str:
             channel=turn.inbound.channel,
             idempotency_key=f"{turn.inbound.channel}:{turn.inbound.message_id}",
             case_description=turn.answers.get("description"),
-        )
-    except SlotTaken as refused:
-        _keep_alternatives(turn, refused)
-        raise
-    except AlreadyBooked as refused:
-        await _show_existing(turn, refused)
-        raise
+        ),
+    )
     await meetings.attach_link(
         turn.uow, appointment, meetings.JitsiProvider(turn.settings.meeting_url)
     )
@@ -265,8 +273,9 @@ async def reschedule_appointment(turn: Turn) -> str:
     slot = turn.slot()
     if citizen_id is None or slot is None:
         return "not_found"
-    try:
-        moved = await booking.reschedule(
+    moved = await _taking_slot(
+        turn,
+        booking.reschedule(
             turn.uow,
             int(turn.answers["appointment"]),
             slot,
@@ -275,13 +284,8 @@ async def reschedule_appointment(turn: Turn) -> str:
             channel=turn.inbound.channel,
             idempotency_key=f"{turn.inbound.channel}:{turn.inbound.message_id}",
             citizen_id=citizen_id,
-        )
-    except SlotTaken as refused:
-        _keep_alternatives(turn, refused)
-        raise
-    except AlreadyBooked as refused:
-        await _show_existing(turn, refused)
-        raise
+        ),
+    )
     await meetings.attach_link(turn.uow, moved, meetings.JitsiProvider(turn.settings.meeting_url))
     await notify.appointment_moved(
         turn.uow, int(turn.answers["appointment"]), moved.id, by="citizen", now=turn.now

@@ -22,10 +22,15 @@ from bot.outbox.notify.cases import (
     load_case,
     new_times,
     scheduled,
-    to_citizen,
     to_specialist,
 )
-from bot.outbox.notify.reach import SPECIALIST_LANG, T_CANCELLED, T_CHANGED, numbered
+from bot.outbox.notify.reach import (
+    SPECIALIST_LANG,
+    T_CANCELLED,
+    T_CHANGED,
+    numbered,
+    to_citizen,
+)
 from bot.outbox.rows import Note, withdraw, write
 from core import booking, meetings, reassign
 from core.errors import DomainError
@@ -146,7 +151,7 @@ async def appointment_moved(
             kind="notification",
             due_at=now,
             template=T_CHANGED,
-            template_vars=numbered(new.service_name(lang), new.when(lang), new.how(lang)),
+            template_vars=new.summary_vars(),
         )
     await withdraw(uow, old.subject, keep=[n.key for n in notes])
     await write(uow, [*notes, *scheduled(new, now=now)], now=now)
@@ -225,7 +230,7 @@ async def specialist_changed(
         kind="notification",
         due_at=now,
         template=T_CHANGED,
-        template_vars=numbered(case.service_name(lang), case.when(lang), case.how(lang)),
+        template_vars=case.summary_vars(),
     )
     await write(uow, notes, now=now)
 

@@ -24,7 +24,7 @@ from bot.outbox.notify.reach import (
     find_reach,
     masked,
     numbered,
-    to_reach,
+    to_citizen,
 )
 from bot.outbox.rows import Note
 from core import ics, identity, meetings
@@ -90,6 +90,11 @@ class Case:
         key = meetings.instructions_key(self.service.modality) or "notify.how.pending"
         return i18n.t(key, lang, region=self.tenant.name)
 
+    def summary_vars(self) -> dict[str, str]:
+        """Template variables in the citizen's language: {{1}} service, {{2}} when, {{3}} how."""
+        lang = self.lang
+        return numbered(self.service_name(lang), self.when(lang), self.how(lang))
+
 
 async def _reminder_minutes(uow: UnitOfWork, tenant_id: int, service_id: int) -> tuple[int, ...]:
     """The service's reminder lead times in the region, longest first."""
@@ -128,31 +133,6 @@ def _shortened(story: str) -> str:
     if len(story) <= CARD_STORY_CHARS:
         return story
     return story[:CARD_STORY_CHARS].rsplit(" ", 1)[0].rstrip(" ,.;:") + "…"
-
-
-def to_citizen(
-    case: Case,
-    key: str,
-    message: Outbound,
-    *,
-    kind: str,
-    due_at: datetime,
-    template: str,
-    template_vars: dict[str, str],
-) -> list[Note]:
-    """A note to the appointment's citizen, if reachable."""
-    return to_reach(
-        case.reach,
-        case.lang,
-        key=key,
-        message=message,
-        kind=kind,
-        subject=case.subject,
-        tenant_id=case.tenant.id,
-        due_at=due_at,
-        template=template,
-        template_vars=template_vars,
-    )
 
 
 def to_specialist(
@@ -262,7 +242,7 @@ def citizen_extras(case: Case, *, now: datetime, delay: timedelta = FOLLOW_UP_DE
         kind="notification",
         due_at=now + delay,
         template=T_CONFIRMED,
-        template_vars=numbered(case.service_name(lang), case.when(lang), case.how(lang)),
+        template_vars=case.summary_vars(),
     )
 
 
@@ -288,7 +268,7 @@ def _reminders(case: Case, *, now: datetime) -> list[Note]:
             kind="reminder",
             due_at=due,
             template=T_REMINDER,
-            template_vars=numbered(case.service_name(lang), case.when(lang), case.how(lang)),
+            template_vars=case.summary_vars(),
         )
     return notes
 

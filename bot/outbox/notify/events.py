@@ -20,7 +20,7 @@ from bot.outbox.notify.reach import (
     T_EVENT_UPDATE,
     find_reach,
     numbered,
-    to_reach,
+    to_citizen,
 )
 from bot.outbox.rows import Note, withdraw, write
 from core import ics, meetings
@@ -59,17 +59,9 @@ class _Seat:
     def note(
         self, key: str, message: Outbound, *, kind: str, due_at: datetime, template: str
     ) -> list[Note]:
-        return to_reach(
-            self.reach,
-            self.lang,
-            key=key,
-            message=message,
-            kind=kind,
-            subject=self.subject,
-            tenant_id=self.tenant.id,
-            due_at=due_at,
-            template=template,
-            template_vars=numbered(self.event.title, self.when(), self.how()),
+        vars_ = numbered(self.event.title, self.when(), self.how())
+        return to_citizen(
+            self, key, message, kind=kind, due_at=due_at, template=template, template_vars=vars_
         )
 
 

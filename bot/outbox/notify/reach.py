@@ -7,12 +7,13 @@ WhatsApp templates (names in PSV_TWILIO_TEMPLATES) carry the variables {{1}}, {{
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import select
 
 from bot.messages import Outbound
 from bot.outbox.rows import Note
-from core.models import ChannelIdentity
+from core.models import ChannelIdentity, Tenant
 from core.uow import UnitOfWork
 
 SPECIALIST_LANG = "es"
@@ -102,3 +103,48 @@ def to_reach(
             template_vars=template_vars,
         )
     ]
+
+
+class Party(Protocol):
+    """A citizen's side of something notified: an appointment's case or an event seat."""
+
+    @property
+    def reach(self) -> tuple[str, str] | None:
+        """The citizen's (channel, address), if reachable."""
+
+    @property
+    def lang(self) -> str:
+        """The citizen's language."""
+
+    @property
+    def subject(self) -> str:
+        """What the outbox rows are about, e.g. "appointment:<id>"."""
+
+    @property
+    def tenant(self) -> Tenant:
+        """The region it belongs to."""
+
+
+def to_citizen(
+    party: Party,
+    key: str,
+    message: Outbound,
+    *,
+    kind: str,
+    due_at: datetime,
+    template: str,
+    template_vars: dict[str, str],
+) -> list[Note]:
+    """A note to the citizen of a case or seat, if reachable, about that case or seat."""
+    return to_reach(
+        party.reach,
+        party.lang,
+        key=key,
+        message=message,
+        kind=kind,
+        subject=party.subject,
+        tenant_id=party.tenant.id,
+        due_at=due_at,
+        template=template,
+        template_vars=template_vars,
+    )
