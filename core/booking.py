@@ -47,7 +47,7 @@ from core.errors import (
     TooSoon,
 )
 from core.models import Appointment, AppointmentStatus, Citizen, Service, Tenant
-from core.uow import UnitOfWork
+from core.uow import UnitOfWork, lock_row
 
 ALTERNATIVES = 3
 # The name the database gives a citizen's overlap (constraint on PostgreSQL, trigger on SQLite).
@@ -303,18 +303,10 @@ async def book(
 
 
 async def _locked(uow: UnitOfWork, appointment_id: int, tenant_id: int | None) -> Appointment:
-    query = (
-        select(Appointment)
-        .where(Appointment.id == appointment_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    query = select(Appointment).where(Appointment.id == appointment_id)
     if tenant_id is not None:
         query = query.where(Appointment.tenant_id == tenant_id)
-    appointment = await uow.session.scalar(query)
-    if appointment is None:
-        raise NotFound("no such appointment", entity="appointment")
-    return appointment
+    return await lock_row(uow, query, "no such appointment", "appointment")
 
 
 async def cancel(

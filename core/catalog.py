@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from sqlalchemy import select
@@ -30,6 +30,8 @@ from core.models import (
 from core.uow import UnitOfWork
 
 DATA = Path(__file__).parent / "data"
+
+_Coded = TypeVar("_Coded", Line, Service)
 
 # The demo roster: three people per region, Monday to Friday 08:30-17:00 with lunch 13:00-14:00
 # (the ministry's office hours). Names are invented.
@@ -91,26 +93,35 @@ class SeedReport:
         return sum(self.added.values())
 
 
+def _coded(
+    uow: UnitOfWork,
+    known: dict[str, _Coded],
+    model: type[_Coded],
+    code: str,
+    report: SeedReport,
+    what: str,
+) -> _Coded:
+    """The row of `known` with this code, or a new one added to the session and counted."""
+    row = known.get(code)
+    if row is None:
+        row = model(code=code)
+        uow.session.add(row)
+        known[code] = row
+        report.count(what)
+    return row
+
+
 async def _seed_catalogue(uow: UnitOfWork, report: SeedReport) -> None:
     session = uow.session
     data = _load("services.yaml")
     lines = {line.code: line for line in await session.scalars(select(Line))}
     for item in data["lines"]:
-        line = lines.get(item["code"])
-        if line is None:
-            line = Line(code=item["code"])
-            session.add(line)
-            lines[line.code] = line
-            report.count("lines")
+        line = _coded(uow, lines, Line, item["code"], report, "lines")
         line.names = item["names"]
     await session.flush()
     services = {s.code: s for s in await session.scalars(select(Service))}
     for item in data["services"]:
-        service = services.get(item["code"])
-        if service is None:
-            service = Service(code=item["code"])
-            session.add(service)
-            report.count("services")
+        service = _coded(uow, services, Service, item["code"], report, "services")
         service.line_id = lines[item["line"]].id
         service.names = item["names"]
         service.descriptions = item["descriptions"]

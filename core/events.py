@@ -21,7 +21,7 @@ from core.models import (
     RegistrationStatus,
     ServiceKind,
 )
-from core.uow import UnitOfWork
+from core.uow import UnitOfWork, lock_row
 
 
 @dataclass(frozen=True)
@@ -79,15 +79,8 @@ async def create_event(
 
 
 async def _lock_event(uow: UnitOfWork, event_id: int) -> GroupEvent:
-    event = await uow.session.scalar(
-        select(GroupEvent)
-        .where(GroupEvent.id == event_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if event is None:
-        raise NotFound("no such event", entity="group_event")
-    return event
+    query = select(GroupEvent).where(GroupEvent.id == event_id)
+    return await lock_row(uow, query, "no such event", "group_event")
 
 
 async def upcoming_events(uow: UnitOfWork, tenant_code: str, *, now: datetime) -> list[GroupEvent]:

@@ -22,19 +22,12 @@ from core import audit, booking
 from core.availability import free_at, load_schedule, tenant_service_rules
 from core.errors import NotActive, NotFound
 from core.models import Appointment, AppointmentStatus, Service, Tenant
-from core.uow import UnitOfWork
+from core.uow import UnitOfWork, lock_row
 
 
 async def _locked(uow: UnitOfWork, appointment_id: int) -> Appointment:
-    appointment = await uow.session.scalar(
-        select(Appointment)
-        .where(Appointment.id == appointment_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if appointment is None:
-        raise NotFound("no such appointment", entity="appointment")
-    return appointment
+    query = select(Appointment).where(Appointment.id == appointment_id)
+    return await lock_row(uow, query, "no such appointment", "appointment")
 
 
 async def colleagues(uow: UnitOfWork, appointment: Appointment, now: datetime) -> list[int]:

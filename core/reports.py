@@ -174,6 +174,13 @@ async def report(
     def scoped(query: AnySelect, column: Any) -> AnySelect:
         return query if tenant_id is None else query.where(column == tenant_id)
 
+    async def appointments_by_day(column: Any, *conditions: Any) -> Iterable[Any]:
+        # (tenant id, local day of `column`, how many) of the appointments meeting `conditions`.
+        when = day(column)
+        query = select(Appointment.tenant_id, when, func.count()).where(*conditions)
+        grouped = query.group_by(Appointment.tenant_id, when)
+        return await _rows(uow, scoped(grouped, Appointment.tenant_id))
+
     # requests: conversations remember the region code, not its id.
     region = Conversation.memory["region"].as_string()
     codes = {code: tid for tid, code in await _rows(uow, select(Tenant.id, Tenant.code))}
@@ -193,14 +200,10 @@ async def report(
     for code, when, n in await _rows(uow, query):
         tally.cell(codes.get(code), when).requests += n
 
-    booked = day(Appointment.created_at)
-    query = scoped(
-        select(Appointment.tenant_id, booked, func.count())
-        .where(Appointment.created_at >= first, Appointment.created_at < after)
-        .group_by(Appointment.tenant_id, booked),
-        Appointment.tenant_id,
+    booked = await appointments_by_day(
+        Appointment.created_at, Appointment.created_at >= first, Appointment.created_at < after
     )
-    for tid, when, n in await _rows(uow, query):
+    for tid, when, n in booked:
         tally.cell(tid, when).appointments += n
 
     held = day(Appointment.start_utc)
@@ -221,18 +224,13 @@ async def report(
         else:
             cell.no_shows += n
 
-    dropped = day(Appointment.cancelled_at)
-    query = scoped(
-        select(Appointment.tenant_id, dropped, func.count())
-        .where(
-            Appointment.status == AppointmentStatus.CANCELLED,
-            Appointment.cancelled_at >= first,
-            Appointment.cancelled_at < after,
-        )
-        .group_by(Appointment.tenant_id, dropped),
-        Appointment.tenant_id,
+    dropped = await appointments_by_day(
+        Appointment.cancelled_at,
+        Appointment.status == AppointmentStatus.CANCELLED,
+        Appointment.cancelled_at >= first,
+        Appointment.cancelled_at < after,
     )
-    for tid, when, n in await _rows(uow, query):
+    for tid, when, n in dropped:
         tally.cell(tid, when).cancelled += n
 
     registered = day(EventRegistration.created_at)

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.errors import NotFound
+
+_Row = TypeVar("_Row")
 
 LOCK_TIMEOUT_S = 30.0
 
@@ -68,3 +73,13 @@ class UnitOfWork:
         """Commit the transaction; the unit of work is finished afterwards."""
         await self.session.commit()
         self.committed = True
+
+
+async def lock_row(uow: UnitOfWork, query: Select[_Row], missing: str, entity: str) -> _Row:
+    """The row `query` finds, locked until commit and read afresh; NotFound(missing) if none."""
+    row = await uow.session.scalar(
+        query.with_for_update().execution_options(populate_existing=True)
+    )
+    if row is None:
+        raise NotFound(missing, entity=entity)
+    return row

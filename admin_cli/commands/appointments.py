@@ -12,15 +12,7 @@ from rich.markup import escape
 
 from admin_cli import output
 from admin_cli.client import path
-from admin_cli.commands.common import (
-    AllOpt,
-    JsonOpt,
-    LimitOpt,
-    TenantOpt,
-    connect,
-    iso_day,
-    row_limit,
-)
+from admin_cli.commands import common
 from admin_cli.output import Column
 from admin_cli.transfer import export_to_file
 
@@ -37,8 +29,6 @@ class Status(StrEnum):
     rescheduled = "rescheduled"
 
 
-FromOpt = Annotated[str | None, typer.Option("--from", help="First day, DD/MM/YYYY or YYYY-MM-DD.")]
-ToOpt = Annotated[str | None, typer.Option("--to", help="Last day, DD/MM/YYYY or YYYY-MM-DD.")]
 ServiceOpt = Annotated[str | None, typer.Option("--service", help="A service code.")]
 StatusOpt = Annotated[Status | None, typer.Option("--status")]
 SpecialistOpt = Annotated[int | None, typer.Option("--specialist", help="A specialist's id.")]
@@ -54,6 +44,7 @@ COLUMNS = [
     Column("document", "Number"),
     Column("channel", "Channel"),
 ]
+APPOINTMENTS = common.RegionListing("appointments", COLUMNS, "Appointments of")
 
 
 def filters(
@@ -65,8 +56,8 @@ def filters(
 ) -> dict[str, Any]:
     """The query of the appointment filters (None left out by the client)."""
     return {
-        "from": iso_day(since, "--from"),
-        "to": iso_day(until, "--to"),
+        "from": common.iso_day(since, "--from"),
+        "to": common.iso_day(until, "--to"),
         "service": service,
         "status": status.value if status else None,
         "specialist": specialist,
@@ -75,39 +66,34 @@ def filters(
 
 @app.command("list")
 def list_appointments(
-    since: FromOpt = None,
-    until: ToOpt = None,
+    since: common.FromOpt = None,
+    until: common.ToOpt = None,
     service: ServiceOpt = None,
     status: StatusOpt = None,
     specialist: SpecialistOpt = None,
-    limit: LimitOpt = 50,
-    every: AllOpt = False,
-    tenant: TenantOpt = None,
-    as_json: JsonOpt = False,
+    limit: common.LimitOpt = 50,
+    every: common.AllOpt = False,
+    tenant: common.TenantOpt = None,
+    as_json: common.JsonOpt = False,
 ) -> None:
     """List appointments (documents masked)."""
-    with connect() as client:
-        code = client.tenant(tenant)
-        items, more = client.items(
-            path("tenants", code, "appointments"),
-            filters(since, until, service, status, specialist),
-            limit=row_limit(limit, every),
-        )
-    output.listing(items, COLUMNS, as_json=as_json, title=f"Appointments of {code}", more=more)
+    APPOINTMENTS.show(
+        filters(since, until, service, status, specialist), tenant, limit, every, as_json
+    )
 
 
 @app.command("export")
 def export(
     file: Annotated[Path, typer.Argument(help="The CSV file to write.")],
-    since: FromOpt = None,
-    until: ToOpt = None,
+    since: common.FromOpt = None,
+    until: common.ToOpt = None,
     service: ServiceOpt = None,
     status: StatusOpt = None,
     specialist: SpecialistOpt = None,
-    tenant: TenantOpt = None,
+    tenant: common.TenantOpt = None,
 ) -> None:
     """Export appointments to a CSV file, streamed with a progress bar."""
-    with connect() as client:
+    with common.connect() as client:
         code = client.tenant(tenant)
         size = export_to_file(
             client,

@@ -7,15 +7,7 @@ from typing import Annotated
 import typer
 
 from admin_cli import output
-from admin_cli.commands.common import (
-    AllOpt,
-    JsonOpt,
-    LimitOpt,
-    TenantOpt,
-    connect,
-    iso_day,
-    row_limit,
-)
+from admin_cli.commands import common
 from admin_cli.output import Column
 
 app = typer.Typer(help="Audit log: every change made through the admin API.")
@@ -36,16 +28,12 @@ def list_audit(
     actor: Annotated[str | None, typer.Option("--actor", help="A token's name.")] = None,
     action: Annotated[str | None, typer.Option("--action", help="e.g. flow.publish")] = None,
     entity: Annotated[str | None, typer.Option("--entity", help="e.g. flow_version")] = None,
-    since: Annotated[
-        str | None, typer.Option("--from", help="First day, DD/MM/YYYY or YYYY-MM-DD.")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option("--to", help="Last day, DD/MM/YYYY or YYYY-MM-DD.")
-    ] = None,
-    limit: LimitOpt = 50,
-    every: AllOpt = False,
-    tenant: TenantOpt = None,
-    as_json: JsonOpt = False,
+    since: common.FromOpt = None,
+    until: common.ToOpt = None,
+    limit: common.LimitOpt = 50,
+    every: common.AllOpt = False,
+    tenant: common.TenantOpt = None,
+    as_json: common.JsonOpt = False,
 ) -> None:
     """List audit entries, newest first (--json shows before and after)."""
     query = {
@@ -53,9 +41,9 @@ def list_audit(
         "actor": actor,
         "action": action,
         "entity": entity,
-        "from": iso_day(since, "--from"),
-        "to": iso_day(until, "--to"),
+        "from": common.iso_day(since, "--from"),
+        "to": common.iso_day(until, "--to"),
     }
-    with connect() as client:
-        items, more = client.items("/audit", query, limit=row_limit(limit, every))
+    with common.connect() as client:
+        items, more = client.items("/audit", query, limit=common.row_limit(limit, every))
     output.listing(items, COLUMNS, as_json=as_json, title="Audit log", more=more)

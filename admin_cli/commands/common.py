@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from admin_cli import config
-from admin_cli.client import Client
+from admin_cli import config, output
+from admin_cli.client import Client, path
 from admin_cli.errors import CliError, ExitCode
+from admin_cli.output import Column
 
 TenantOpt = Annotated[
     str | None,
@@ -21,6 +23,8 @@ LimitOpt = Annotated[
     int, typer.Option("--limit", min=1, help="At most this many rows (pages are followed).")
 ]
 AllOpt = Annotated[bool, typer.Option("--all", help="Every row, however many.")]
+FromOpt = Annotated[str | None, typer.Option("--from", help="First day, DD/MM/YYYY or YYYY-MM-DD.")]
+ToOpt = Annotated[str | None, typer.Option("--to", help="Last day, DD/MM/YYYY or YYYY-MM-DD.")]
 
 
 def connect() -> Client:
@@ -32,6 +36,27 @@ def connect() -> Client:
 def row_limit(limit: int, every: bool) -> int | None:
     """The `limit` argument of Client.items for --limit/--all."""
     return None if every else limit
+
+
+@dataclass(frozen=True)
+class RegionListing:
+    """One listing of a region's items: where the server keeps them, the columns, the title."""
+
+    resource: str
+    columns: list[Column]
+    title: str
+
+    def show(
+        self, query: dict[str, Any], tenant: str | None, limit: int, every: bool, as_json: bool
+    ) -> None:
+        """Fetch the listing for --tenant, --limit/--all and print it (--json for scripts)."""
+        with connect() as client:
+            code = client.tenant(tenant)
+            items, more = client.items(
+                path("tenants", code, self.resource), query, limit=row_limit(limit, every)
+            )
+        title = f"{self.title} {code}"
+        output.listing(items, self.columns, as_json=as_json, title=title, more=more)
 
 
 # Dates as Peruvians write them: day first (07/12/2026, 7-12-2026, 07.12.2026).

@@ -9,7 +9,7 @@ import typer
 
 from admin_cli import output
 from admin_cli.client import path
-from admin_cli.commands.common import AllOpt, JsonOpt, LimitOpt, TenantOpt, connect, row_limit
+from admin_cli.commands import common
 from admin_cli.output import Column
 
 app = typer.Typer(help="Outbox: messages that failed, and retrying them.")
@@ -32,6 +32,7 @@ COLUMNS = [
     Column("attempts", "Tries", justify="right"),
     Column("last_error", "Last error"),
 ]
+OUTBOX = common.RegionListing("outbox", COLUMNS, "Undelivered messages of")
 
 
 @app.command("failed")
@@ -39,30 +40,22 @@ def failed(
     status: Annotated[
         OutboxStatus | None, typer.Option("--status", help="Only one kind (default: both).")
     ] = None,
-    limit: LimitOpt = 50,
-    every: AllOpt = False,
-    tenant: TenantOpt = None,
-    as_json: JsonOpt = False,
+    limit: common.LimitOpt = 50,
+    every: common.AllOpt = False,
+    tenant: common.TenantOpt = None,
+    as_json: common.JsonOpt = False,
 ) -> None:
     """List messages of the region that could not go."""
-    with connect() as client:
-        code = client.tenant(tenant)
-        items, more = client.items(
-            path("tenants", code, "outbox"),
-            {"status": status.value if status else None},
-            limit=row_limit(limit, every),
-        )
-    output.listing(
-        items, COLUMNS, as_json=as_json, title=f"Undelivered messages of {code}", more=more
-    )
+    OUTBOX.show({"status": status.value if status else None}, tenant, limit, every, as_json)
 
 
 @app.command("retry")
 def retry(
-    message: Annotated[int, typer.Argument(help="The message's id.")], tenant: TenantOpt = None
+    message: Annotated[int, typer.Argument(help="The message's id.")],
+    tenant: common.TenantOpt = None,
 ) -> None:
     """Send a failed message again (back to pending, attempts reset)."""
-    with connect() as client:
+    with common.connect() as client:
         code = client.tenant(tenant)
         client.post(path("tenants", code, "outbox", message, "retry"), {})
     output.say(f"[green]Message {message} of {code} is queued again.[/green]")

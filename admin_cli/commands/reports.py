@@ -9,7 +9,7 @@ from rich.table import Table
 
 from admin_cli import output
 from admin_cli.client import Client
-from admin_cli.commands.common import JsonOpt, TenantOpt, connect, iso_day
+from admin_cli.commands.common import FromOpt, JsonOpt, TenantOpt, ToOpt, connect, iso_day
 from admin_cli.errors import CliError, ExitCode
 
 FIGURES = [
@@ -60,12 +60,8 @@ def scope_of(client: Client, tenant: str | None, national: bool) -> str | None:
 
 
 def reports(
-    since: Annotated[
-        str | None, typer.Option("--from", help="First day, DD/MM/YYYY or YYYY-MM-DD.")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option("--to", help="Last day, DD/MM/YYYY or YYYY-MM-DD.")
-    ] = None,
+    since: FromOpt = None,
+    until: ToOpt = None,
     national: Annotated[
         bool, typer.Option("--national", help="All regions (national roles only).")
     ] = False,

@@ -9,7 +9,7 @@ import typer
 
 from admin_cli import output
 from admin_cli.client import path
-from admin_cli.commands.common import AllOpt, JsonOpt, LimitOpt, TenantOpt, connect, row_limit
+from admin_cli.commands import common
 from admin_cli.output import Column
 
 app = typer.Typer(help="Hand-off tickets: list, assign to a specialist.")
@@ -34,35 +34,29 @@ COLUMNS = [
     Column("specialist_id", "Specialist"),
     Column("assigned_at", "Assigned", output.when),
 ]
+TICKETS = common.RegionListing("tickets", COLUMNS, "Tickets of")
 
 
 @app.command("list")
 def list_tickets(
     status: Annotated[TicketStatus | None, typer.Option("--status")] = None,
-    limit: LimitOpt = 50,
-    every: AllOpt = False,
-    tenant: TenantOpt = None,
-    as_json: JsonOpt = False,
+    limit: common.LimitOpt = 50,
+    every: common.AllOpt = False,
+    tenant: common.TenantOpt = None,
+    as_json: common.JsonOpt = False,
 ) -> None:
     """List hand-off tickets of the region."""
-    with connect() as client:
-        code = client.tenant(tenant)
-        items, more = client.items(
-            path("tenants", code, "tickets"),
-            {"status": status.value if status else None},
-            limit=row_limit(limit, every),
-        )
-    output.listing(items, COLUMNS, as_json=as_json, title=f"Tickets of {code}", more=more)
+    TICKETS.show({"status": status.value if status else None}, tenant, limit, every, as_json)
 
 
 @app.command("assign")
 def assign(
     ticket: Annotated[int, typer.Argument(help="The ticket's id.")],
     specialist: Annotated[int, typer.Option("--specialist", help="The specialist's id.")],
-    tenant: TenantOpt = None,
+    tenant: common.TenantOpt = None,
 ) -> None:
     """Give a ticket to a specialist."""
-    with connect() as client:
+    with common.connect() as client:
         code = client.tenant(tenant)
         client.post(
             path("tenants", code, "tickets", ticket, "assign"), {"specialist_id": specialist}
