@@ -26,7 +26,7 @@ demo: $(STAMP)
 
 ## test: set up with test dependencies, then lint, type-check and run every test
 test: $(TEST_STAMP) lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n 4
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .

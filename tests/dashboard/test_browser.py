@@ -28,6 +28,7 @@ from tests.dashboard.support import (
 from tests.e2e.stack import Stack
 
 CHROMIUM = "/usr/bin/chromium"
+LIVE_WAIT_MS = 15_000
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -104,9 +105,11 @@ async def test_the_dashboard_in_a_browser(stack: Stack, browser: Browser, tmp_pa
     await page.evaluate("window.notReloaded = true")
 
     assert await stack.tg_post(tap_update(stack, confirm, "Sí")) == 200
+    # The 2 seconds hold on a quiet machine; the test asserts the update arrives live,
+    # without a reload, with room for the parallel test run's load (no timed assertions here).
     await page.wait_for_function(
         "() => document.querySelector('#totals [data-total=\"appointments\"]').textContent === '1'",
-        timeout=2000,
+        timeout=LIVE_WAIT_MS,
     )
     assert await page.evaluate("window.notReloaded") is True
     feed = await page.locator("#feed li").first.inner_text()
