@@ -78,9 +78,17 @@ async def compute(db: Database, now: datetime) -> list[FirstFree]:
         )
         .order_by(Tenant.code, Service.code)
     )
-    found: list[FirstFree] = []
     async with db.uow() as uow:
-        for tenant, service, offer in (await uow.session.execute(query)).all():
+        offers = (await uow.session.execute(query)).all()
+        uow.session.expunge_all()  # kept loaded: the rollback at the end would expire them
+    found: list[FirstFree] = []
+    for tenant, service, offer in offers:
+        # One short transaction per offer: on SQLite a transaction holds the write lock
+        # (BEGIN IMMEDIATE), and one for the whole country would stall the turns for seconds.
+        async with db.uow() as uow:
+            tenant = await uow.session.merge(tenant, load=False)
+            service = await uow.session.merge(service, load=False)
+            offer = await uow.session.merge(offer, load=False)
             rules = availability.Rules.of(offer, service)
             slots = await availability.earliest_slots(uow, tenant, service, rules, now=now, count=1)
             days = round((slots[0].start - now).total_seconds() / 86400, 1) if slots else None
@@ -94,6 +102,7 @@ async def compute(db: Database, now: datetime) -> list[FirstFree]:
                     offer.horizon_days,
                 )
             )
+        await asyncio.sleep(0)  # let webhooks and turns run between offers
     return found
 
 
