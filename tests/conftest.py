@@ -64,7 +64,9 @@ async def reset(db: Database) -> None:
                 "reminder_minutes = '[1440, 60]'"
             )
         )
-        await conn.execute(text("UPDATE tenant SET active = true, office_hours = NULL"))
+        await conn.execute(
+            text("UPDATE tenant SET active = true, office_hours = NULL, timezone = 'America/Lima'")
+        )
 
 
 @pytest.fixture(scope="session")

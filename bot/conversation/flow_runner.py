@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
+from collections.abc import Mapping
 from datetime import timedelta
+
+from sqlalchemy import select
 
 from bot import i18n
 from bot.conversation import listening, navigation
@@ -25,14 +29,16 @@ from bot.language_wish import language_wish
 from bot.messages import OPTIONS_PAGE, Outbound
 from core import catalog
 from core.errors import NotFound
-from core.models import FlowVersion
+from core.models import FlowVersion, Tenant
 from core.settings import Settings
+from core.uow import UnitOfWork
 
 log = logging.getLogger("psv.engine")
 
 MAX_HOPS = 40
 MISUNDERSTOOD_LIMIT = 3
 SUCCESS = frozenset({"ok", "waitlisted", "ask"})  # "ask": a question is due
+ZONES_FRESH_SECONDS = 600.0  # the regions' time zones are read again after this long
 
 
 class FlowRunner:
@@ -42,15 +48,30 @@ class FlowRunner:
         self.settings = settings
         self.session_timeout = timedelta(minutes=settings.session_timeout_minutes)
         self._flows: dict[int, CompiledFlow] = {}
+        self._zones: dict[str, str] = {}
+        self._zones_read = -ZONES_FRESH_SECONDS
 
     async def __call__(self, message: Message) -> list[Outbound]:
         """Run one step of the conversation's flow (and what follows it); its replies."""
         turn = Turn.begin(
-            message.uow, message.conversation, message.inbound, message.now, self.settings
+            message.uow,
+            message.conversation,
+            message.inbound,
+            message.now,
+            self.settings,
+            await self._region_zones(message.uow),
         )
         await self._process(turn)
         turn.store()
         return turn.replies
+
+    async def _region_zones(self, uow: UnitOfWork) -> Mapping[str, str]:
+        # 26 rows that change about never: one read per process every few minutes, not per turn.
+        if time.monotonic() - self._zones_read >= ZONES_FRESH_SECONDS:
+            rows = await uow.session.execute(select(Tenant.code, Tenant.timezone))
+            self._zones = {code: zone for code, zone in rows}
+            self._zones_read = time.monotonic()
+        return self._zones
 
     async def _flow(self, turn: Turn, version_id: int) -> CompiledFlow:
         flow = self._flows.get(version_id)

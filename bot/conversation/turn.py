@@ -35,6 +35,7 @@ class Turn:
     state: dict[str, Any] = field(default_factory=dict)
     replies: list[Outbound] = field(default_factory=list)
     extra_vars: dict[str, str] = field(default_factory=dict)
+    zones: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def begin(
@@ -44,6 +45,7 @@ class Turn:
         inbound: Inbound,
         now: datetime,
         settings: Settings,
+        zones: Mapping[str, str] | None = None,
     ) -> Turn:
         """Start a turn with working copies of the stored state."""
         return cls(
@@ -55,6 +57,7 @@ class Turn:
             answers=dict(conversation.answers or {}),
             memory=dict(conversation.memory or {}),
             state=dict(conversation.state or {}),
+            zones=zones or {},
         )
 
     def store(self) -> None:
@@ -67,6 +70,11 @@ class Turn:
     def lang(self) -> str:
         """The language the person is spoken to in."""
         return str(self.memory.get("language") or self.conversation.language or "es")
+
+    @property
+    def timezone(self) -> str:
+        """The time zone days and times are said in: the chosen region's, else the national one."""
+        return self.zones.get(str(self.value("region") or ""), self.settings.timezone)
 
     def value(self, key: str) -> Any:
         """An answer of this conversation, else what is remembered of the person."""

@@ -141,9 +141,7 @@ async def _show_existing(turn: Turn, refused: AlreadyBooked) -> None:
     service = await turn.uow.session.get(Service, refused.service_id)
     names = service.names if service is not None else {}
     turn.extra_vars["booked_service"] = str(names.get(turn.lang) or names.get("es") or "")
-    turn.extra_vars["booked_when"] = i18n.format_when(
-        refused.start, turn.lang, turn.settings.timezone
-    )
+    turn.extra_vars["booked_when"] = i18n.format_when(refused.start, turn.lang, turn.timezone)
 
 
 async def _taking_slot(turn: Turn, taking: Awaitable[Appointment]) -> Appointment:
@@ -164,7 +162,7 @@ async def _confirmed(turn: Turn, appointment: Appointment) -> str:
     turn.answers["appointment"] = appointment.id
     turn.extra_vars["specialist"] = specialist.name.split(" ")[0] if specialist else ""
     turn.extra_vars["appointment_when"] = i18n.format_when(
-        appointment.start_utc, turn.lang, turn.settings.timezone
+        appointment.start_utc, turn.lang, turn.timezone
     )
     return "ok"
 
@@ -303,9 +301,7 @@ async def register_event(turn: Turn) -> str:
     event = await turn.uow.session.get(GroupEvent, event_id)
     assert event is not None
     turn.extra_vars["event_title"] = event.title
-    turn.extra_vars["event_when"] = i18n.format_when(
-        event.start_utc, turn.lang, turn.settings.timezone
-    )
+    turn.extra_vars["event_when"] = i18n.format_when(event.start_utc, turn.lang, turn.timezone)
     if registration.status == RegistrationStatus.CONFIRMED:
         await notify.registration_confirmed(turn.uow, registration.id, now=turn.now)
         return "ok"
@@ -367,7 +363,7 @@ async def handoff(turn: Turn) -> str:
         turn.extra_vars["specialist"] = opened.specialist.name.split(" ")[0]
         return "ok"
     if opened.opens_at is not None:
-        when = i18n.format_when(opened.opens_at, turn.lang, turn.settings.timezone)
+        when = i18n.format_when(opened.opens_at, turn.lang, turn.timezone)
         turn.extra_vars["answer_when"] = turn.t("handoff.from", when=when)
     else:
         turn.extra_vars["answer_when"] = turn.t("handoff.soon")

@@ -81,7 +81,7 @@ async def day(turn: Turn) -> str:
 async def when(turn: Turn) -> str:
     """The chosen slot's day and time in words."""
     slot = turn.slot()
-    return i18n.format_when(slot, turn.lang, turn.settings.timezone) if slot else ""
+    return i18n.format_when(slot, turn.lang, turn.timezone) if slot else ""
 
 
 async def day_phrase(turn: Turn) -> str:

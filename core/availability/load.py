@@ -10,20 +10,10 @@ from sqlalchemy import and_, bindparam, literal, or_, select, union_all
 from core import catalog
 from core.availability.slots import Rules, Schedule, SpecialistDay, local_days
 from core.errors import ServiceNotOffered
-from core.models import (
-    Appointment,
-    AppointmentStatus,
-    Closure,
-    ClosureKind,
-    Service,
-    ServiceKind,
-    Specialist,
-    SpecialistService,
-    Tenant,
-    TenantService,
-    WeeklyBreak,
-    WorkingHours,
-)
+from core.models.appointments import Appointment, AppointmentStatus
+from core.models.calendar import Closure, ClosureKind, WeeklyBreak, WorkingHours
+from core.models.catalog import Service, ServiceKind, Tenant, TenantService
+from core.models.roster import Specialist, SpecialistService
 from core.uow import UnitOfWork
 
 

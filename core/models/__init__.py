@@ -3,19 +3,13 @@
 from core.models.admin import AdminToken, AuditEntry
 from core.models.appointments import Appointment, AppointmentStatus, SurveyResponse
 from core.models.base import Base
+from core.models.calendar import Closure, ClosureKind, WeeklyBreak, WorkingHours
 from core.models.catalog import Line, Modality, Service, ServiceKind, Tenant, TenantService
 from core.models.citizens import ChannelIdentity, Citizen, DocumentType
 from core.models.conversations import Conversation, FlowVersion, HandoffRequest, InboundMessage
 from core.models.events import EventRegistration, EventStatus, GroupEvent, RegistrationStatus
 from core.models.outbox import OutboxMessage, ProviderMessage
-from core.models.roster import (
-    Closure,
-    ClosureKind,
-    Specialist,
-    SpecialistService,
-    WeeklyBreak,
-    WorkingHours,
-)
+from core.models.roster import Specialist, SpecialistService
 
 __all__ = [
     "AdminToken",

@@ -17,7 +17,7 @@ BUTTON_CHANNELS = frozenset({"telegram"})
 
 def tz(turn: Turn) -> ZoneInfo:
     """The time zone the person's days and times are said in."""
-    return ZoneInfo(turn.settings.timezone)
+    return ZoneInfo(turn.timezone)
 
 
 def offer(turn: Turn, step: Step, options: Sequence[tuple[str, str]]) -> list[Option]:

@@ -79,7 +79,7 @@ async def enter_slot(step: Step, turn: Turn, prompt: str) -> EnterResult:
             s.isoformat(),
             i18n.format_time(s.astimezone(zone), turn.lang)
             if same_day
-            else i18n.format_when(s, turn.lang, turn.settings.timezone),
+            else i18n.format_when(s, turn.lang, turn.timezone),
         )
         for s in starts
     ]

@@ -84,7 +84,7 @@ async def events(turn: Turn) -> list[tuple[str, str]]:
     if not region:
         return []
     upcoming = await upcoming_events(turn.uow, str(region), now=turn.now)
-    lang, zone = turn.lang, turn.settings.timezone
+    lang, zone = turn.lang, turn.timezone
     return [
         (str(e.id), f"{e.title} — {i18n.format_when(e.start_utc, lang, zone)}") for e in upcoming
     ]
@@ -97,7 +97,7 @@ async def my_appointments(turn: Turn) -> list[tuple[str, str]]:
         return []
     mine = await booking.appointments_of(turn.uow, citizen_id, now=turn.now)
     names = {s.id: turn.text(s.names) for s in await turn.uow.session.scalars(select(Service))}
-    lang, zone = turn.lang, turn.settings.timezone
+    lang, zone = turn.lang, turn.timezone
     return [
         (str(a.id), f"{names.get(a.service_id, '')} — {i18n.format_when(a.start_utc, lang, zone)}")
         for a in mine
@@ -119,7 +119,7 @@ async def my_registrations(turn: Turn) -> list[tuple[str, str]]:
         )
         .order_by(GroupEvent.start_utc)
     )
-    lang, zone = turn.lang, turn.settings.timezone
+    lang, zone = turn.lang, turn.timezone
     return [
         (str(e.id), f"{e.title} — {i18n.format_when(e.start_utc, lang, zone)}")
         for e in rows.scalars()
