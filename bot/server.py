@@ -31,20 +31,19 @@ from bot.bootstrap import bootstrap
 from bot.channels.base import Channel, Parsed, WebhookError
 from bot.channels.registry import Handler
 from bot.logs import pseudonym
-from bot.messages import Inbound, Outbound
+from bot.messages import REPLY_PRIORITY, Inbound, Outbound
 from bot.outbox.pacing import FloodGuard
 from bot.outbox.scheduler import run_with_scheduler
 from bot.outbox.worker import record_delivery
 from core.db import Database
 from core.models import ChannelIdentity, Conversation
 from core.settings import Settings
-from core.states import InboundStatus
+from core.states import REPLY_KIND, InboundStatus
 
 log = logging.getLogger("psv.server")
 
 MAX_BODY = 1024 * 1024
 RETRY_AFTER_S = 5  # what a 503 asks the platform to wait during a database outage
-REPLY_PRIORITY = 10
 
 
 @dataclass
@@ -227,7 +226,7 @@ class Server:
                 channel=inbound.channel,
                 address=inbound.user_ref,
                 message=Outbound(i18n.t("flood.slow_down", lang)),
-                kind="reply",
+                kind=REPLY_KIND,
                 subject=None,
                 tenant_id=None,
                 due_at=now,

@@ -7,6 +7,10 @@
 from __future__ import annotations
 
 import enum
+from typing import Final
+
+# The outbox kind of an answer to someone who just wrote: sent first, inside any session window.
+REPLY_KIND: Final = "reply"
 
 
 class OutboxStatus(enum.StrEnum):

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.messages import Inbound, Outbound
+from core.states import REPLY_KIND
 
 
 class Outcome(enum.StrEnum):
@@ -41,7 +42,7 @@ class SendResult:
 class SendContext:
     """What a channel may need to know about a message beyond its content."""
 
-    kind: str = "reply"  # "reply" to a person who just wrote, or "notification"
+    kind: str = REPLY_KIND  # REPLY_KIND to a person who just wrote, or "notification"
     template: str | None = None  # the name of an approved template for business-initiated sends
     template_vars: Mapping[str, str] = field(default_factory=dict)
     last_inbound_at: datetime | None = None  # the person's last message (24-hour window)

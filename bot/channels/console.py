@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.messages import Inbound, Location, Outbound
 from core.db import Database
 from core.models import OutboxMessage
-from core.states import OutboxStatus
+from core.states import REPLY_KIND, OutboxStatus
 
 CHANNEL = "console"
 
@@ -64,7 +64,7 @@ async def take_due(db: Database, user_ref: str, now: datetime) -> list[Outbound]
                     OutboxMessage.channel == CHANNEL,
                     OutboxMessage.address == user_ref,
                     OutboxMessage.status == OutboxStatus.PENDING,
-                    OutboxMessage.kind != "reply",
+                    OutboxMessage.kind != REPLY_KIND,
                     OutboxMessage.due_at <= now,
                 )
                 .order_by(OutboxMessage.due_at, OutboxMessage.id)

@@ -24,7 +24,7 @@ from bot.understanding import needs
 from core.db import Database
 from core.models import Conversation, InboundMessage, OutboxMessage, Tenant
 from core.settings import Settings
-from core.states import OutboxStatus
+from core.states import REPLY_KIND, OutboxStatus
 from core.types import utcnow
 from core.uow import UnitOfWork
 
@@ -236,7 +236,7 @@ async def mark_console_sent(db: Database, user_ref: str) -> None:
                 OutboxMessage.channel == "console",
                 OutboxMessage.address == user_ref,
                 OutboxMessage.status == OutboxStatus.PENDING,
-                OutboxMessage.kind == "reply",
+                OutboxMessage.kind == REPLY_KIND,
             )
             .values(status=OutboxStatus.SENT, sent_at=utcnow())
         )

@@ -36,7 +36,7 @@ from core.models import (
     Service,
     Specialist,
 )
-from core.states import OutboxStatus, TicketStatus
+from core.states import REPLY_KIND, OutboxStatus, TicketStatus
 
 Action = Callable[[Turn], Awaitable[str]]
 
@@ -414,7 +414,7 @@ async def _withdraw_unsent(turn: Turn, citizen_id: int) -> None:
                 OutboxMessage.channel == channel,
                 OutboxMessage.address == address,
                 OutboxMessage.status.in_(notify.UNSENT),
-                OutboxMessage.kind != "reply",
+                OutboxMessage.kind != REPLY_KIND,
             )
             .values(status=OutboxStatus.WITHDRAWN)
         )

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.messages import REPLY_PRIORITY, Inbound, Outbound
 from core.models import OutboxMessage
-from core.states import OutboxStatus
+from core.states import REPLY_KIND, OutboxStatus
 from core.uow import UnitOfWork
 
 NOTICE_PRIORITY = 0
@@ -61,7 +61,7 @@ def reply_notes(
             channel=inbound.channel,
             address=inbound.user_ref,
             message=reply,
-            kind="reply",
+            kind=REPLY_KIND,
             subject=None,
             tenant_id=tenant_id,
             due_at=now,

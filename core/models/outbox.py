@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, values_in
-from core.states import OutboxStatus
+from core.states import REPLY_KIND, OutboxStatus
 from core.types import utcnow
 
 
@@ -37,7 +37,7 @@ class OutboxMessage(Base):
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversation.id"), default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(300), default=None)
-    kind: Mapped[str] = mapped_column(String(20), default="reply")
+    kind: Mapped[str] = mapped_column(String(20), default=REPLY_KIND)
     # what the message is about, e.g. "appointment:12", so reminders can be withdrawn together
     subject: Mapped[str | None] = mapped_column(String(40), default=None, index=True)
     tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenant.id"), default=None, index=True)

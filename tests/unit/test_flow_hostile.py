@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from bot.flows.registry import template_names, template_sources
 from bot.flows.schema import MAX_DEPTH, InvalidFlow, load_valid
+from bot.flows.schema.definition import STEP_KEYS
 
 SCALARS = (
     st.none()
@@ -27,26 +28,8 @@ VALUES = st.recursive(
     ),
     max_leaves=30,
 )
-FIELDS = st.sampled_from(
-    [
-        "kind",
-        "prompt",
-        "options",
-        "source",
-        "save",
-        "next",
-        "on_yes",
-        "on_no",
-        "action",
-        "on",
-        "skip_if",
-        "max_length",
-        "label",
-        "words",
-        "goto",
-        "if",
-    ]
-)
+# Every step key, and the keys of options and transitions inside them.
+FIELDS = st.sampled_from([*sorted(STEP_KEYS), "label", "words", "goto", "if"])
 
 
 def _outcome(text: str) -> str:

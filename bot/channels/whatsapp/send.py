@@ -33,6 +33,7 @@ from twilio.rest import Client  # type: ignore[import-untyped]
 from bot.channels.base import Outcome, SendContext, SendResult
 from bot.channels.whatsapp.parse import CHANNEL, UNSUBSCRIBED
 from bot.messages import Outbound
+from core.states import REPLY_KIND
 
 MAX_BODY = 1600  # Twilio's limit for a WhatsApp body, counted here in UTF-16 code units
 OPTIONS_PER_MESSAGE = 10
@@ -281,7 +282,7 @@ class WhatsAppChannel:
 
     def outside_window(self, context: SendContext) -> bool:
         """Whether a send is business-initiated outside the customer-service window."""
-        if context.kind == "reply":
+        if context.kind == REPLY_KIND:
             return False
         last = context.last_inbound_at
         if last is None:
