@@ -25,7 +25,7 @@ from bot.understanding import global_command, normalise
 from bot.understanding.dates import read_date
 from core import booking
 from core.errors import DomainError
-from core.models import Appointment, AppointmentStatus, Conversation, Specialist
+from core.models import Appointment, AppointmentStatus, Conversation, Specialist, Tenant
 from core.reassign import reassign
 from core.uow import UnitOfWork
 
@@ -64,6 +64,12 @@ def _help() -> Outbound:
             Option("sp:agenda:tomorrow", _t("desk.option.tomorrow")),
         ),
     )
+
+
+async def _zone(uow: UnitOfWork, specialist: Specialist, fallback: str) -> ZoneInfo:
+    """The time zone of the specialist's region (its days are that region's days)."""
+    tenant = await uow.session.get(Tenant, specialist.tenant_id)
+    return ZoneInfo(tenant.timezone if tenant is not None else fallback)
 
 
 class Desk:
@@ -112,23 +118,24 @@ class Desk:
         if NOTE_FOR in state:
             conversation.state = {}
             return await self._note(uow, specialist, int(state[NOTE_FOR]), inbound, now)
-        day = self._agenda_day(text, now)
+        zone = await _zone(uow, specialist, self.timezone)
+        day = self._agenda_day(text, now, zone)
         if day is not None:
             return [await notify.agenda_text(uow, specialist.id, day, now=now)]
         if ticket is not None and not payload:
             return await relay.from_specialist(uow, ticket, specialist, inbound, now)
         return [_help()]
 
-    def _agenda_day(self, text: str, now: datetime) -> date | None:
+    def _agenda_day(self, text: str, now: datetime, zone: ZoneInfo) -> date | None:
         """The day of an "agenda ..." request ("agenda", "agenda mañana", "citas del lunes")."""
         words = normalise(text)
         for word in sorted(AGENDA_WORDS, key=len, reverse=True):
             if words == word or words.startswith(word + " "):
                 rest = text.strip()[len(word) :].strip(" ,:.")
-                today = now.astimezone(ZoneInfo(self.timezone)).date()
+                today = now.astimezone(zone).date()
                 if not rest:
                     return today
-                return read_date(rest, now, tz=ZoneInfo(self.timezone)).date or None
+                return read_date(rest, now, tz=zone).date or None
         return None
 
     async def _own(
@@ -149,7 +156,7 @@ class Desk:
     ) -> list[Outbound]:
         action, _, raw = payload.removeprefix(PREFIX).partition(":")
         if action == "agenda":
-            today = now.astimezone(ZoneInfo(self.timezone)).date()
+            today = now.astimezone(await _zone(uow, specialist, self.timezone)).date()
             day = today + timedelta(days=1) if raw == "tomorrow" else today
             return [await notify.agenda_text(uow, specialist.id, day, now=now)]
         if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS):

@@ -181,6 +181,22 @@ async def test_agenda_today_tomorrow_and_a_day_in_words(
     assert "agenda" in (await me.says("hola")).text.lower()  # anything else: what they can do
 
 
+async def test_the_agenda_days_are_the_specialists_regions_days(
+    engine: Engine, db: Database, clock: Clock, staff: list[Specialist]
+) -> None:
+    await dialog(Person(engine), BOOK)  # Wednesday 2 December, 10:00 in Lima (15:00 UTC)
+    booked = await only_appointment(db)
+    async with db.uow() as uow:
+        await uow.session.execute(
+            update(Tenant).where(Tenant.id == booked.tenant_id).values(timezone="Asia/Shanghai")
+        )
+        await uow.commit()
+    # 20:00 UTC on 1 December: still the 1st in Lima, already the 2nd in Shanghai (UTC+8).
+    clock.now = booked.start_utc.replace(day=1, hour=20)
+    agenda = await specialist_chat(engine, owner(staff, booked)).says("agenda")
+    assert "miércoles 2" in agenda.text and "Lucía" in agenda.text and "11:00" in agenda.text
+
+
 async def test_reassign_to_a_free_colleague_then_cancel_when_nobody_is_free(
     engine: Engine, db: Database, staff: list[Specialist]
 ) -> None:
