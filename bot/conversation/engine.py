@@ -45,7 +45,7 @@ class Engine:
         self.settings = settings
         self.clock = clock
         desk = SpecialistDesk(settings.timezone, settings.meeting_url)
-        followups = FollowUps(settings.timezone, settings.meeting_url)
+        followups = FollowUps(settings.meeting_url)
         self.flow_runner = FlowRunner(settings)
         # The order a message is offered in: the first handler that answers it wins.
         self.handlers: tuple[Handler, ...] = (desk, followups, Relay(), self.flow_runner)

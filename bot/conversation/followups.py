@@ -92,7 +92,6 @@ async def handle(
     conversation: Conversation,
     inbound: Inbound,
     now: datetime,
-    timezone: str,
     meeting_url: str,
 ) -> list[Outbound] | None:
     """Replies when the message answers a notification; None otherwise."""
@@ -114,7 +113,7 @@ async def handle(
         return await _score(uow, conversation, inbound, survey, now)
     rebook = _parts(payload, "rebook:")
     if rebook is not None:
-        return await _rebook(uow, inbound, rebook, lang, now, timezone, meeting_url)
+        return await _rebook(uow, inbound, rebook, lang, now, meeting_url)
     text = inbound.text.strip()
     if pending_comment is not None and text and not payload and global_command(text) is None:
         response = await uow.session.get(SurveyResponse, int(pending_comment))
@@ -183,7 +182,6 @@ async def _rebook(
     rebook: tuple[int, str],
     lang: str,
     now: datetime,
-    timezone: str,
     meeting_url: str,
 ) -> list[Outbound]:
     """Book the time offered after a cancellation or a no-show, for the same service."""
@@ -195,6 +193,7 @@ async def _rebook(
     if old is None or start.tzinfo is None:
         return [Outbound(i18n.t("survey.unknown", lang))]
     tenant = await uow.session.get_one(Tenant, old.tenant_id)
+    timezone = tenant.timezone  # the citizen's times are said in the appointment's region
     service = await uow.session.get_one(Service, old.service_id)
     try:
         new = await booking.book(

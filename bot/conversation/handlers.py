@@ -54,19 +54,13 @@ class SpecialistDesk:
 class FollowUps:
     """Answers to what the bot sent on its own: survey scores and comments, new times offered."""
 
-    def __init__(self, timezone: str, meeting_url: str) -> None:
-        self.timezone = timezone
+    def __init__(self, meeting_url: str) -> None:
         self.meeting_url = meeting_url
 
     async def __call__(self, message: Message) -> list[Outbound] | None:
         """The replies when the message answers a notification; None otherwise."""
         return await followups.handle(
-            message.uow,
-            message.conversation,
-            message.inbound,
-            message.now,
-            self.timezone,
-            self.meeting_url,
+            message.uow, message.conversation, message.inbound, message.now, self.meeting_url
         )
 
 
