@@ -38,20 +38,13 @@ from subprocess import DEVNULL
 from tempfile import TemporaryDirectory
 
 import asyncpg
+from bench_webhooks import script  # the same citizens as the webhook benchmark
 
 from bot.inbox import InboxWriter
 from bot.messages import Inbound
 from core.db import Database
 
 PSV = str(Path(sys.executable).parent / "psv")
-REGIONS = ("lima", "arequipa", "cusco", "piura", "junín", "la libertad")
-CASES = (
-    "Mi empleador no me paga la CTS desde hace dos años",
-    "Me despidieron sin carta de preaviso",
-    "No me pagan horas extras",
-)
-NAMES = ("Lucía Quispe", "José Mamani", "María Flores", "Juan Huamán", "Rosa Rojas")
-
 TRIGGER = """
 CREATE TABLE bench_turn (
     inbound_id bigint NOT NULL,
@@ -73,24 +66,6 @@ CREATE TRIGGER bench_turn_seen AFTER UPDATE ON inbound_message
 
 def log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def script(n: int) -> list[str]:
-    """What citizen n writes, in order: a booking from "hola" to the confirmation."""
-    return [
-        "hola",
-        "si",
-        "1",
-        "consultas",
-        REGIONS[n % len(REGIONS)],
-        "mañana",
-        "1",
-        str(1 + n % 6),
-        f"{40_000_000 + n}",
-        NAMES[n % len(NAMES)],
-        CASES[n % len(CASES)],
-        "si",
-    ]
 
 
 def env_for(url: str) -> dict[str, str]:
