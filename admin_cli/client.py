@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import httpx
-
 from admin_cli.errors import CliError, ExitCode, exit_code_for_status
+
+if TYPE_CHECKING:
+    import httpx
 
 API_PREFIX = "/api/admin"
 PAGE_MAX = 500
 
 
 def _user_agent() -> str:
+    # importlib.metadata and httpx are imported when a request is made: `psv-admin --help`
+    # and a mistyped command then start in a fraction of the time (issue #16).
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return f"psv-admin/{version('psv')}"
     except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
@@ -81,6 +85,8 @@ class Client:
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        import httpx
+
         self.url = url.rstrip("/")
         self._http = httpx.Client(
             base_url=self.url + API_PREFIX,
@@ -105,6 +111,8 @@ class Client:
         self.close()
 
     def _send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
+        import httpx
+
         try:
             response = self._http.send(request, stream=stream)
         except httpx.TimeoutException as exc:
@@ -209,6 +217,8 @@ class Client:
         chunk_size: int = 64 * 1024,
     ) -> int:
         """Stream a GET answer's body into `sink` chunk by chunk; the number of bytes."""
+        import httpx
+
         request = self._http.build_request(
             "GET", api_path.lstrip("/"), params=_clean(params), headers={"Accept": "*/*"}
         )

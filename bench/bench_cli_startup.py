@@ -1,4 +1,4 @@
-"""Start-up cost of the `psv` command: `psv --help` and `psv parse-date`, CPU and wall time.
+"""Start-up cost of the commands: `psv --help`, `psv parse-date`, `psv-admin --help`.
 
 Each command runs N times in a fresh process; CPU is the child's user+system time.
 Run: .venv/bin/python bench/bench_cli_startup.py [N]
@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 PSV = str(Path(sys.executable).with_name("psv"))
+PSV_ADMIN = str(Path(sys.executable).with_name("psv-admin"))
 COMMANDS = {
     "psv --help": [PSV, "--help"],
     "psv parse-date": [
@@ -24,6 +25,7 @@ COMMANDS = {
         "--now",
         "2027-03-15T16:30:00-05:00",
     ],
+    "psv-admin --help": [PSV_ADMIN, "--help"],
 }
 
 
