@@ -12,6 +12,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from bot import i18n, outbox
@@ -182,16 +184,15 @@ class Engine:
     # ---- storage ----------------------------------------------------------------------
 
     async def _record_inbound(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> bool:
-        try:
-            async with uow.session.begin_nested():
-                uow.session.add(
-                    InboundMessage(
-                        channel=inbound.channel, message_id=inbound.message_id, received_at=now
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
+        """Record the message id; False when it was already there (a redelivery)."""
+        insert = sqlite_insert if uow.dialect == "sqlite" else postgresql_insert
+        statement = (
+            insert(InboundMessage)
+            .values(channel=inbound.channel, message_id=inbound.message_id, received_at=now)
+            .on_conflict_do_nothing(index_elements=["channel", "message_id"])
+            .returning(InboundMessage.id)
+        )
+        return (await uow.session.execute(statement)).first() is not None
 
     async def _conversation(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> Conversation:
         query = (

@@ -129,3 +129,39 @@ async def test_webhook_queue_drops_redeliveries_and_keeps_order(
     # "hola" got the privacy notice, then "sí" the menu: in the order they were sent.
     assert "¿Acepta?" in replies[1]["text"] and "¿En qué le puedo ayudar?" in replies[2]["text"]
     await inbox.close()
+
+
+async def test_a_queued_turn_that_fails_is_rolled_back_then_apologised(
+    engine: Engine, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The inbox runs a turn without a savepoint: what the failed turn wrote is not kept."""
+    person = Person(engine)
+    await dialog(person, CONSENT)
+
+    async def broken(message: object) -> None:
+        conversation = message.conversation  # type: ignore[attr-defined]
+        conversation.step = "half-done"  # written by the failed turn: must be rolled back
+        await message.uow.session.flush()  # type: ignore[attr-defined]
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(engine, "handlers", (*engine.handlers[:-1], broken))
+    inbox = Inbox(engine, concurrency=1)
+    assert await inbox.accept(Inbound(person.channel, person.user, "q-boom", text="1")) is True
+    assert await inbox.process_next() is True
+    assert await inbox.process_next() is False
+    async with db.uow() as uow:
+        status = await uow.session.scalar(
+            select(InboundMessage.status).where(InboundMessage.message_id == "q-boom")
+        )
+        apology = await uow.session.scalar(
+            select(OutboxMessage.payload).where(
+                OutboxMessage.idempotency_key == "reply:test:q-boom:0"
+            )
+        )
+        step = await uow.session.scalar(
+            select(Conversation.step).where(Conversation.user_ref == person.user)
+        )
+    assert status == "done"
+    assert apology is not None and "Algo salió mal" in apology["text"]
+    assert step != "half-done"
+    await inbox.close()
