@@ -7,11 +7,12 @@ from datetime import date, timedelta
 from bot import i18n
 from bot.conversation.state import OFFERED
 from bot.conversation.turn import Turn
+from bot.flows import catalogue
 from bot.flows.schema import Step
 from bot.flows.steps.offers import match, offer, offered, tz
 from bot.flows.steps.results import Accepted, AcceptResult, Back, EnterResult, Rejected
 from bot.understanding.dates import read_date
-from core import availability, catalog
+from core import availability
 from core.errors import ServiceNotOffered
 from core.models import Appointment
 
@@ -32,7 +33,7 @@ async def enter_date(step: Step, turn: Turn, prompt: str) -> EnterResult:
                 turn.uow, str(region), str(service), now=turn.now, count=MAX_DAYS_SHOWN
             )
         except ServiceNotOffered:
-            region_name = (await catalog.get_tenant(turn.uow, str(region))).name
+            region_name = (await catalogue.tenant(turn.uow, str(region))).name
             return Back(turn.t("refusal.service_not_offered", region=region_name))
         options = [(d.isoformat(), i18n.format_day(d, turn.lang)) for d, _ in days]
         if not options:

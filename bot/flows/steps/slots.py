@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from bot import i18n
 from bot.conversation.state import ALTERNATIVES, OFFERED
 from bot.conversation.turn import Turn
+from bot.flows import catalogue
 from bot.flows.placeholders import office_hours, render
 from bot.flows.schema import Step
 from bot.flows.steps.dates import day_checked
@@ -16,7 +17,7 @@ from bot.flows.steps.offers import choose_hint, match, offer, offered, tz
 from bot.flows.steps.results import Accepted, AcceptResult, Back, EnterResult, Rejected
 from bot.understanding import normalise
 from bot.understanding.dates import read_date
-from core import availability, catalog
+from core import availability
 from core.office_hours import OfficeHours
 
 MAX_SLOTS_SHOWN = 8
@@ -98,7 +99,7 @@ def _in_period(slot: availability.Slot, zone: ZoneInfo, period: str | None) -> b
 async def _not_free(turn: Turn, wanted: time) -> str:
     """Why the time asked for is not offered: outside the region's hours, or taken."""
     code = turn.value("region")
-    tenant = await catalog.get_tenant(turn.uow, str(code)) if code else None
+    tenant = await catalogue.tenant(turn.uow, str(code)) if code else None
     hours = OfficeHours.of(tenant) if tenant is not None else OfficeHours.national()
     said = i18n.format_time(wanted, turn.lang)
     if wanted < hours.opens or wanted >= hours.closes:
