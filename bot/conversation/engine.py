@@ -14,9 +14,10 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import flag_modified
 
 from bot import i18n, outbox
+from bot.conversation import loading
 from bot.conversation.flow_runner import FlowRunner
 from bot.conversation.handlers import FollowUps, Handler, Message, Relay, SpecialistDesk
 from bot.flows import registry
@@ -121,9 +122,14 @@ class Engine:
     async def _conversation_turn(
         self, uow: UnitOfWork, inbound: Inbound, now: datetime
     ) -> tuple[Conversation, list[Outbound]]:
-        conversation = await self._conversation(uow, inbound, now)
-        replies = await self._offer(Message(uow, conversation, inbound, now))
+        conversation, from_specialist, has_ticket = await self._conversation(uow, inbound, now)
+        replies = await self._offer(
+            Message(uow, conversation, inbound, now, from_specialist, has_ticket)
+        )
         conversation.last_inbound_at = now
+        # Written even when unchanged (a fixed clock): a turn always gives the row a new version,
+        # which tells a turn that waited for the lock that its flags are stale (loading.py).
+        flag_modified(conversation, "last_inbound_at")
         tenant_id = await self._tenant_id(uow, conversation)
         self._queue(uow, inbound, conversation.id, replies, now, tenant_id)
         log.debug(
@@ -194,35 +200,35 @@ class Engine:
         )
         return (await uow.session.execute(statement)).first() is not None
 
-    async def _conversation(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> Conversation:
-        query = (
-            select(Conversation)
-            .where(
-                Conversation.channel == inbound.channel, Conversation.user_ref == inbound.user_ref
+    async def _conversation(
+        self, uow: UnitOfWork, inbound: Inbound, now: datetime
+    ) -> tuple[Conversation, bool, bool]:
+        """The conversation, locked; whether a specialist writes; whether a ticket is open."""
+        query = loading.query(inbound, uow.dialect)
+        row = (await uow.session.execute(query)).first()
+        if row is not None:
+            conversation, from_specialist, has_ticket, fresh = row
+            if fresh:
+                return conversation, from_specialist, has_ticket
+            return conversation, True, True  # flags read before a turn that ran meanwhile
+        hint = (inbound.lang_hint or "").split("-")[0].lower()
+        insert = sqlite_insert if uow.dialect == "sqlite" else postgresql_insert
+        await uow.session.execute(
+            insert(Conversation)
+            .values(
+                channel=inbound.channel,
+                user_ref=inbound.user_ref,
+                language=hint if hint in i18n.languages() else self.settings.default_lang,
+                created_at=now,
+                answers={},
+                memory={},
+                state={},
             )
-            .with_for_update()
-            .execution_options(populate_existing=True)
+            .on_conflict_do_nothing(index_elements=["channel", "user_ref"])
         )
-        conversation = await uow.session.scalar(query)
-        if conversation is not None:
-            return conversation
-        try:
-            async with uow.session.begin_nested():
-                hint = (inbound.lang_hint or "").split("-")[0].lower()
-                conversation = Conversation(
-                    channel=inbound.channel,
-                    user_ref=inbound.user_ref,
-                    language=hint if hint in i18n.languages() else self.settings.default_lang,
-                    created_at=now,
-                    answers={},
-                    memory={},
-                    state={},
-                )
-                uow.session.add(conversation)
-        except IntegrityError:
-            conversation = await uow.session.scalar(query)
-        assert conversation is not None
-        return conversation
+        row = (await uow.session.execute(query)).first()
+        assert row is not None
+        return row[0], row[1], row[2]
 
 
 async def mark_console_sent(db: Database, user_ref: str) -> None:
