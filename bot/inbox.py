@@ -200,7 +200,7 @@ class Inbox:
             )
             if still_queued is None:
                 return
-            self.engine.queue_apology(uow, inbound, now)
+            await self.engine.queue_apology(uow, inbound, now)
             await self._done(uow, row_id, now)
 
     @staticmethod

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import flag_modified
@@ -20,12 +20,13 @@ from bot import i18n, outbox
 from bot.conversation import loading
 from bot.conversation.flow_runner import FlowRunner
 from bot.conversation.handlers import FollowUps, Handler, Message, Relay, SpecialistDesk
-from bot.flows import registry
+from bot.flows import catalogue, registry
 from bot.logs import pseudonym
 from bot.messages import Inbound, Outbound
 from bot.understanding import needs
 from core.db import Database
-from core.models import Conversation, InboundMessage, OutboxMessage, Tenant
+from core.errors import NotFound
+from core.models import Conversation, InboundMessage, OutboxMessage
 from core.settings import Settings
 from core.states import REPLY_KIND, OutboxStatus
 from core.types import utcnow
@@ -52,7 +53,6 @@ class Engine:
         self.flow_runner = FlowRunner(settings)
         # The order a message is offered in: the first handler that answers it wins.
         self.handlers: tuple[Handler, ...] = (desk, followups, Relay(), self.flow_runner)
-        self._tenant_ids: dict[str, int | None] = {}  # region code -> id (regions never move)
 
     async def start(self) -> None:
         """Publish changed national templates (call once at start-up)."""
@@ -90,7 +90,7 @@ class Engine:
             await uow.commit()
         return [reply]
 
-    def _queue(
+    async def _queue(
         self,
         uow: UnitOfWork,
         inbound: Inbound,
@@ -99,7 +99,7 @@ class Engine:
         now: datetime,
         tenant_id: int | None = None,
     ) -> None:
-        outbox.stage(
+        await outbox.insert_new(
             uow, outbox.reply_notes(inbound, conversation_id, replies, now, tenant_id), now=now
         )
 
@@ -115,9 +115,11 @@ class Engine:
         """Run one turn inside the caller's transaction; the replies are queued in it too."""
         return (await self._conversation_turn(uow, inbound, now))[1]
 
-    def queue_apology(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> None:
+    async def queue_apology(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> None:
         """Queue the polite apology for a turn that failed (its own changes rolled back)."""
-        outbox.stage(uow, outbox.reply_notes(inbound, None, [self._apology()], now), now=now)
+        await outbox.insert_new(
+            uow, outbox.reply_notes(inbound, None, [self._apology()], now), now=now
+        )
 
     async def _conversation_turn(
         self, uow: UnitOfWork, inbound: Inbound, now: datetime
@@ -131,7 +133,7 @@ class Engine:
         # which tells a turn that waited for the lock that its flags are stale (loading.py).
         flag_modified(conversation, "last_inbound_at")
         tenant_id = await self._tenant_id(uow, conversation)
-        self._queue(uow, inbound, conversation.id, replies, now, tenant_id)
+        await self._queue(uow, inbound, conversation.id, replies, now, tenant_id)
         log.debug(
             "handled %s message of %s: %d replies",
             inbound.channel,
@@ -181,11 +183,10 @@ class Engine:
         )
         if not isinstance(code, str):
             return None
-        if code not in self._tenant_ids:
-            self._tenant_ids[code] = await uow.session.scalar(
-                select(Tenant.id).where(Tenant.code == code)
-            )
-        return self._tenant_ids[code]
+        try:
+            return (await catalogue.tenant(uow, code)).id
+        except NotFound:
+            return None
 
     # ---- storage ----------------------------------------------------------------------
 

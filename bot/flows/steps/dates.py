@@ -9,6 +9,7 @@ from bot.conversation.state import OFFERED
 from bot.conversation.turn import Turn
 from bot.flows import catalogue
 from bot.flows.schema import Step
+from bot.flows.steps import free_days
 from bot.flows.steps.offers import match, offer, offered, tz
 from bot.flows.steps.results import Accepted, AcceptResult, Back, EnterResult, Rejected
 from bot.understanding.dates import read_date
@@ -111,9 +112,7 @@ async def day_checked(turn: Turn, day: date, at: str | None, period: str | None)
         return Rejected(turn.t("date.past") + " " + turn.t("hint.date"), understood=True)
     region, service = turn.value("region"), turn.value("service")
     if region and service:
-        result = await availability.day_slots(
-            turn.uow, str(region), str(service), day, now=turn.now
-        )
+        result = await free_days.day_slots(turn, str(region), str(service), day)
         if not result.slots:
             label = i18n.format_day(day, turn.lang)
             if result.reason == "holiday":

@@ -12,6 +12,7 @@ from bot.conversation.turn import Turn
 from bot.flows import catalogue
 from bot.flows.placeholders import office_hours, render
 from bot.flows.schema import Step
+from bot.flows.steps import free_days
 from bot.flows.steps.dates import day_checked
 from bot.flows.steps.offers import choose_hint, match, offer, offered, tz
 from bot.flows.steps.results import Accepted, AcceptResult, Back, EnterResult, Rejected
@@ -54,7 +55,7 @@ async def enter_slot(step: Step, turn: Turn, prompt: str) -> EnterResult:
     else:
         day = turn.day()
         assert day is not None
-        result = await availability.day_slots(turn.uow, region, service, day, now=turn.now)
+        result = await free_days.day_slots(turn, region, service, day)
         if not result.slots:
             return Back(turn.t("date.no_slots", day=i18n.format_day(day, turn.lang)))
         wanted = turn.answers.get("time")
@@ -167,8 +168,8 @@ async def _slot_at_named_time(turn: Turn, text: str | None = None) -> str | None
     day = reading.date or turn.day()
     if day is None:
         return None
-    result = await availability.day_slots(
-        turn.uow, str(turn.value("region")), str(turn.value("service")), day, now=turn.now
+    result = await free_days.day_slots(
+        turn, str(turn.value("region")), str(turn.value("service")), day
     )
     for slot in result.slots:
         if slot.start.astimezone(zone).strftime("%H:%M") == wanted:
