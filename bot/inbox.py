@@ -36,6 +36,7 @@ from bot.outage import DatabaseWatch
 from core.db import Database
 from core.models import InboundMessage
 from core.states import InboundStatus
+from core.uow import UnitOfWork
 
 log = logging.getLogger("psv.inbox")
 
@@ -162,33 +163,54 @@ class Inbox:
         return await self.writer.queue(inbound, self.engine.clock(), status=status)
 
     async def process_next(self) -> bool:
-        """Run the turn of the oldest queued message (one person at a time); False if none."""
+        """Run the turn of the oldest queued message (one person at a time); False if none.
+
+        A turn that fails is rolled back whole (no savepoint on the way of every turn); the
+        apology is then written in a second transaction, unless another processor has meanwhile
+        claimed the message again and answered it.
+        """
         now = self.engine.clock()
-        async with self.engine.db.uow() as uow:
-            claimed = (await uow.session.execute(_CLAIM)).first()
-            if claimed is None:
-                return False
-            row_id, payload = claimed
-            inbound = inbound_from_json(payload)
-            try:
-                async with uow.session.begin_nested():
-                    await self.engine.run_turn(uow, inbound, now)
-            except Exception:
-                log.exception(
-                    "engine failed on a %s message of %s",
-                    inbound.channel,
-                    pseudonym(inbound.user_ref),
-                )
-                self.engine.queue_apology(uow, inbound, now)
-            await uow.session.execute(
-                update(InboundMessage)
-                .where(InboundMessage.id == row_id)
-                .values(status=InboundStatus.DONE, processed_at=now)
+        row_id, inbound = 0, None
+        try:
+            async with self.engine.db.uow() as uow:
+                claimed = (await uow.session.execute(_CLAIM)).first()
+                if claimed is None:
+                    return False
+                row_id, payload = claimed
+                inbound = inbound_from_json(payload)
+                await self.engine.run_turn(uow, inbound, now)
+                await self._done(uow, row_id, now)
+        except Exception:
+            if inbound is None:  # nothing claimed: the database itself failed
+                raise
+            log.exception(
+                "engine failed on a %s message of %s", inbound.channel, pseudonym(inbound.user_ref)
             )
-            await uow.commit()
+            await self._apologise(row_id, inbound, now)
         if self.on_replies is not None:
             self.on_replies()
         return True
+
+    async def _apologise(self, row_id: int, inbound: Inbound, now: datetime) -> None:
+        async with self.engine.db.uow() as uow:
+            still_queued = await uow.session.scalar(
+                select(InboundMessage.id)
+                .where(InboundMessage.id == row_id, InboundMessage.status == InboundStatus.QUEUED)
+                .with_for_update()
+            )
+            if still_queued is None:
+                return
+            await self.engine.queue_apology(uow, inbound, now)
+            await self._done(uow, row_id, now)
+
+    @staticmethod
+    async def _done(uow: UnitOfWork, row_id: int, now: datetime) -> None:
+        await uow.session.execute(
+            update(InboundMessage)
+            .where(InboundMessage.id == row_id)
+            .values(status=InboundStatus.DONE, processed_at=now)
+        )
+        await uow.commit()
 
     def start(self) -> None:
         """Start the processor tasks."""

@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 from sqlalchemy import text
 
+from bot.flows import catalogue
 from core import catalog, migrate
 from core.db import Database
 
@@ -67,6 +68,7 @@ async def reset(db: Database) -> None:
         await conn.execute(
             text("UPDATE tenant SET active = true, office_hours = NULL, timezone = 'America/Lima'")
         )
+    catalogue.invalidate()  # written with plain SQL, which the snapshot's session hooks miss
 
 
 @pytest.fixture(scope="session")

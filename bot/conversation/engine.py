@@ -11,18 +11,22 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import flag_modified
 
 from bot import i18n, outbox
+from bot.conversation import loading
 from bot.conversation.flow_runner import FlowRunner
 from bot.conversation.handlers import FollowUps, Handler, Message, Relay, SpecialistDesk
-from bot.flows import registry
+from bot.flows import catalogue, registry
 from bot.logs import pseudonym
 from bot.messages import Inbound, Outbound
 from bot.understanding import needs
 from core.db import Database
-from core.models import Conversation, InboundMessage, OutboxMessage, Tenant
+from core.errors import NotFound
+from core.models import Conversation, InboundMessage, OutboxMessage
 from core.settings import Settings
 from core.states import REPLY_KIND, OutboxStatus
 from core.types import utcnow
@@ -49,7 +53,6 @@ class Engine:
         self.flow_runner = FlowRunner(settings)
         # The order a message is offered in: the first handler that answers it wins.
         self.handlers: tuple[Handler, ...] = (desk, followups, Relay(), self.flow_runner)
-        self._tenant_ids: dict[str, int | None] = {}  # region code -> id (regions never move)
 
     async def start(self) -> None:
         """Publish changed national templates (call once at start-up)."""
@@ -87,7 +90,7 @@ class Engine:
             await uow.commit()
         return [reply]
 
-    def _queue(
+    async def _queue(
         self,
         uow: UnitOfWork,
         inbound: Inbound,
@@ -96,7 +99,7 @@ class Engine:
         now: datetime,
         tenant_id: int | None = None,
     ) -> None:
-        outbox.stage(
+        await outbox.insert_new(
             uow, outbox.reply_notes(inbound, conversation_id, replies, now, tenant_id), now=now
         )
 
@@ -112,18 +115,25 @@ class Engine:
         """Run one turn inside the caller's transaction; the replies are queued in it too."""
         return (await self._conversation_turn(uow, inbound, now))[1]
 
-    def queue_apology(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> None:
+    async def queue_apology(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> None:
         """Queue the polite apology for a turn that failed (its own changes rolled back)."""
-        outbox.stage(uow, outbox.reply_notes(inbound, None, [self._apology()], now), now=now)
+        await outbox.insert_new(
+            uow, outbox.reply_notes(inbound, None, [self._apology()], now), now=now
+        )
 
     async def _conversation_turn(
         self, uow: UnitOfWork, inbound: Inbound, now: datetime
     ) -> tuple[Conversation, list[Outbound]]:
-        conversation = await self._conversation(uow, inbound, now)
-        replies = await self._offer(Message(uow, conversation, inbound, now))
+        conversation, from_specialist, has_ticket = await self._conversation(uow, inbound, now)
+        replies = await self._offer(
+            Message(uow, conversation, inbound, now, from_specialist, has_ticket)
+        )
         conversation.last_inbound_at = now
+        # Written even when unchanged (a fixed clock): a turn always gives the row a new version,
+        # which tells a turn that waited for the lock that its flags are stale (loading.py).
+        flag_modified(conversation, "last_inbound_at")
         tenant_id = await self._tenant_id(uow, conversation)
-        self._queue(uow, inbound, conversation.id, replies, now, tenant_id)
+        await self._queue(uow, inbound, conversation.id, replies, now, tenant_id)
         log.debug(
             "handled %s message of %s: %d replies",
             inbound.channel,
@@ -173,55 +183,53 @@ class Engine:
         )
         if not isinstance(code, str):
             return None
-        if code not in self._tenant_ids:
-            self._tenant_ids[code] = await uow.session.scalar(
-                select(Tenant.id).where(Tenant.code == code)
-            )
-        return self._tenant_ids[code]
+        try:
+            return (await catalogue.tenant(uow, code)).id
+        except NotFound:
+            return None
 
     # ---- storage ----------------------------------------------------------------------
 
     async def _record_inbound(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> bool:
-        try:
-            async with uow.session.begin_nested():
-                uow.session.add(
-                    InboundMessage(
-                        channel=inbound.channel, message_id=inbound.message_id, received_at=now
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
-
-    async def _conversation(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> Conversation:
-        query = (
-            select(Conversation)
-            .where(
-                Conversation.channel == inbound.channel, Conversation.user_ref == inbound.user_ref
-            )
-            .with_for_update()
-            .execution_options(populate_existing=True)
+        """Record the message id; False when it was already there (a redelivery)."""
+        insert = sqlite_insert if uow.dialect == "sqlite" else postgresql_insert
+        statement = (
+            insert(InboundMessage)
+            .values(channel=inbound.channel, message_id=inbound.message_id, received_at=now)
+            .on_conflict_do_nothing(index_elements=["channel", "message_id"])
+            .returning(InboundMessage.id)
         )
-        conversation = await uow.session.scalar(query)
-        if conversation is not None:
-            return conversation
-        try:
-            async with uow.session.begin_nested():
-                hint = (inbound.lang_hint or "").split("-")[0].lower()
-                conversation = Conversation(
-                    channel=inbound.channel,
-                    user_ref=inbound.user_ref,
-                    language=hint if hint in i18n.languages() else self.settings.default_lang,
-                    created_at=now,
-                    answers={},
-                    memory={},
-                    state={},
-                )
-                uow.session.add(conversation)
-        except IntegrityError:
-            conversation = await uow.session.scalar(query)
-        assert conversation is not None
-        return conversation
+        return (await uow.session.execute(statement)).first() is not None
+
+    async def _conversation(
+        self, uow: UnitOfWork, inbound: Inbound, now: datetime
+    ) -> tuple[Conversation, bool, bool]:
+        """The conversation, locked; whether a specialist writes; whether a ticket is open."""
+        query = loading.query(inbound, uow.dialect)
+        row = (await uow.session.execute(query)).first()
+        if row is not None:
+            conversation, from_specialist, has_ticket, fresh = row
+            if fresh:
+                return conversation, from_specialist, has_ticket
+            return conversation, True, True  # flags read before a turn that ran meanwhile
+        hint = (inbound.lang_hint or "").split("-")[0].lower()
+        insert = sqlite_insert if uow.dialect == "sqlite" else postgresql_insert
+        await uow.session.execute(
+            insert(Conversation)
+            .values(
+                channel=inbound.channel,
+                user_ref=inbound.user_ref,
+                language=hint if hint in i18n.languages() else self.settings.default_lang,
+                created_at=now,
+                answers={},
+                memory={},
+                state={},
+            )
+            .on_conflict_do_nothing(index_elements=["channel", "user_ref"])
+        )
+        row = (await uow.session.execute(query)).first()
+        assert row is not None
+        return row[0], row[1], row[2]
 
 
 async def mark_console_sent(db: Database, user_ref: str) -> None:

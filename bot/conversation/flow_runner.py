@@ -22,7 +22,7 @@ from bot.conversation.navigation import BOOK, FIRST_CONTACT, FLOW_COMMANDS, MENU
 from bot.conversation.refusals import refusal_text
 from bot.conversation.state import CANCEL_ASKED, HISTORY, PAGE, SERVICE_GUESSED
 from bot.conversation.turn import Turn
-from bot.flows import actions, conditions, placeholders, registry, steps
+from bot.flows import actions, catalogue, conditions, placeholders, registry, steps
 from bot.flows.machine import END, CompiledFlow, outcome_trigger
 from bot.flows.schema import FLOW_PREFIX
 from bot.language_wish import language_wish
@@ -167,13 +167,13 @@ class FlowRunner:
         if command in FLOW_COMMANDS:
             await self._goto_flow(turn, FLOW_COMMANDS[command])
             return
-        version = await registry.current_version(turn.uow, MENU, turn.value("region"))
-        flow = await self._flow(turn, version.id)
+        version_id = await catalogue.flow_version_id(turn.uow, MENU, turn.value("region"))
+        flow = await self._flow(turn, version_id)
         start = flow.step(flow.definition.start)
         if turn.inbound.text.strip() and start.kind == "choice" and start.options:
             chosen = await steps.accept(start, turn)
             if isinstance(chosen, steps.Accepted):
-                turn.conversation.flow_version_id = version.id
+                turn.conversation.flow_version_id = version_id
                 turn.state[HISTORY] = []
                 await self._settle(turn, flow, start.name, chosen)
                 return
@@ -233,7 +233,7 @@ class FlowRunner:
     async def _deep_link(self, turn: Turn, param: str) -> None:
         code = param.strip().upper()
         try:
-            tenant = await catalog.get_tenant(turn.uow, code)
+            tenant = await catalogue.tenant(turn.uow, code)
         except NotFound:
             return
         turn.save("region", tenant.code)
@@ -330,10 +330,10 @@ class FlowRunner:
         )
 
     async def _goto_flow(self, turn: Turn, name: str) -> None:
-        version = await registry.current_version(turn.uow, name, turn.value("region"))
-        turn.conversation.flow_version_id = version.id
+        version_id = await catalogue.flow_version_id(turn.uow, name, turn.value("region"))
+        turn.conversation.flow_version_id = version_id
         turn.state[HISTORY] = []
-        flow = await self._flow(turn, version.id)
+        flow = await self._flow(turn, version_id)
         await self._advance(turn, flow, flow.definition.start)
 
     def _finish(self, turn: Turn) -> None:

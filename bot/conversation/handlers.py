@@ -28,6 +28,9 @@ class Message:
     conversation: Conversation
     inbound: Inbound
     now: datetime
+    # Read with the conversation (engine.py): False skips the desk's and relay's own queries.
+    from_specialist: bool = True
+    has_ticket: bool = True
 
 
 class Handler(Protocol):
@@ -46,6 +49,8 @@ class SpecialistDesk:
 
     async def __call__(self, message: Message) -> list[Outbound] | None:
         """The desk's replies to a specialist; None for anyone else."""
+        if not message.from_specialist:
+            return None
         return await self.desk.handle(
             message.uow, message.conversation, message.inbound, message.now
         )
@@ -69,6 +74,8 @@ class Relay:
 
     async def __call__(self, message: Message) -> list[Outbound] | None:
         """Relay, keep or close; None when no ticket takes the message (the flows go on)."""
+        if not message.has_ticket:
+            return None
         uow, conversation, inbound, now = (
             message.uow,
             message.conversation,

@@ -6,7 +6,7 @@ of work of one inbound message and writes its state back at the end.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -36,6 +36,7 @@ class Turn:
     replies: list[Outbound] = field(default_factory=list)
     extra_vars: dict[str, str] = field(default_factory=dict)
     zones: Mapping[str, str] = field(default_factory=dict)
+    memo: dict[Hashable, object] = field(default_factory=dict)  # lookups repeated in one turn
 
     @classmethod
     def begin(

@@ -18,9 +18,9 @@ from bot import i18n
 from bot.conversation import relay
 from bot.conversation.state import ALTERNATIVES
 from bot.conversation.turn import Turn
-from bot.flows import allowlist
+from bot.flows import allowlist, catalogue
 from bot.outbox import notify
-from core import booking, catalog, citizens, events, identity, meetings
+from core import booking, citizens, events, identity, meetings
 from core.documents import normalise_phone
 from core.errors import AlreadyBooked, DomainError, InvalidPhone, NotFound, SlotTaken
 from core.models import (
@@ -342,12 +342,12 @@ async def handoff(turn: Turn) -> str:
     tenant_id = service_id = None
     if turn.value("region"):
         try:
-            tenant_id = (await catalog.get_tenant(turn.uow, str(turn.value("region")))).id
+            tenant_id = (await catalogue.tenant(turn.uow, str(turn.value("region")))).id
         except NotFound:
             tenant_id = None
     if turn.value("service"):
         try:
-            service_id = (await catalog.get_service(turn.uow, str(turn.value("service")))).id
+            service_id = (await catalogue.service(turn.uow, str(turn.value("service")))).id
         except NotFound:
             service_id = None
     opened = await relay.open_ticket(

@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from sqlalchemy import func, select
 
 from bot.conversation.turn import Turn
-from bot.flows import allowlist
-from core import booking, catalog, citizens, events
+from bot.flows import allowlist, catalogue
+from core import booking, citizens, events
 from core.errors import NotFound
 from core.models import DocumentType, EventRegistration, RegistrationStatus
 
@@ -58,7 +58,7 @@ async def service_asks_description(turn: Turn) -> bool:
     if not code:
         return False
     try:
-        return (await catalog.get_service(turn.uow, str(code))).asks_description
+        return (await catalogue.service(turn.uow, str(code))).asks_description
     except NotFound:
         return False
 

@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable
 
 from bot import i18n
 from bot.conversation.turn import Turn
+from bot.flows import catalogue
 from bot.flows.allowlist import PLACEHOLDER, RESOLVED_PLACEHOLDERS, bind
-from core import catalog
 from core.documents import mask_document
 from core.errors import NotFound
 from core.models import Service
@@ -26,7 +26,7 @@ async def _service(turn: Turn) -> Service | None:
     if not code:
         return None
     try:
-        return await catalog.get_service(turn.uow, str(code))
+        return await catalogue.service(turn.uow, str(code))
     except NotFound:
         return None
 
@@ -47,7 +47,7 @@ async def region_name(turn: Turn) -> str:
     if not code:
         return ""
     try:
-        return (await catalog.get_tenant(turn.uow, str(code))).name
+        return (await catalogue.tenant(turn.uow, str(code))).name
     except NotFound:
         return str(code)
 
@@ -108,7 +108,7 @@ async def office_hours(turn: Turn) -> str:
     """The region's office hours in words («de lunes a viernes, de 8:30 a. m. a 5:00 p. m.»)."""
     code = turn.value("region")
     try:
-        tenant = await catalog.get_tenant(turn.uow, str(code)) if code else None
+        tenant = await catalogue.tenant(turn.uow, str(code)) if code else None
     except NotFound:
         tenant = None
     hours = OfficeHours.of(tenant) if tenant else OfficeHours.national()

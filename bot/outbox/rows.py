@@ -27,6 +27,7 @@ from core.uow import UnitOfWork
 NOTICE_PRIORITY = 0
 # Rows that have not left yet; "sending" ones are in flight and can no longer be stopped.
 UNSENT = (OutboxStatus.PENDING, OutboxStatus.NEEDS_TEMPLATE)
+_INSERT = plain_insert(OutboxMessage)
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,15 @@ async def write(uow: UnitOfWork, notes: Iterable[Note], *, now: datetime) -> int
         if (await uow.session.execute(statement)).first() is not None:
             written += 1
     return written
+
+
+async def insert_new(uow: UnitOfWork, notes: Sequence[Note], *, now: datetime) -> None:
+    """Insert the notes' rows in one statement (their keys must be new, as `stage`'s).
+
+    A turn's replies take this way: one cached INSERT for all of them, no ORM objects to track.
+    """
+    if notes:
+        await uow.session.execute(_INSERT, [_values(note, now) for note in notes])
 
 
 def stage(uow: UnitOfWork, notes: Iterable[Note], *, now: datetime) -> None:

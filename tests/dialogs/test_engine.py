@@ -6,13 +6,14 @@ import asyncio
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm.attributes import flag_modified
 
 from bot.conversation.engine import Engine
 from bot.flows import steps
 from bot.inbox import Inbox
 from bot.messages import Inbound
 from core.db import Database
-from core.models import Conversation, InboundMessage, OutboxMessage
+from core.models import Conversation, HandoffRequest, InboundMessage, OutboxMessage
 from tests.conftest import reset
 from tests.dialogs.support import Clock, Person, dialog, make_engine
 from tests.factories import NOW
@@ -129,3 +130,69 @@ async def test_webhook_queue_drops_redeliveries_and_keeps_order(
     # "hola" got the privacy notice, then "sí" the menu: in the order they were sent.
     assert "¿Acepta?" in replies[1]["text"] and "¿En qué le puedo ayudar?" in replies[2]["text"]
     await inbox.close()
+
+
+async def test_a_queued_turn_that_fails_is_rolled_back_then_apologised(
+    engine: Engine, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The inbox runs a turn without a savepoint: what the failed turn wrote is not kept."""
+    person = Person(engine)
+    await dialog(person, CONSENT)
+
+    async def broken(message: object) -> None:
+        conversation = message.conversation  # type: ignore[attr-defined]
+        conversation.step = "half-done"  # written by the failed turn: must be rolled back
+        await message.uow.session.flush()  # type: ignore[attr-defined]
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(engine, "handlers", (*engine.handlers[:-1], broken))
+    inbox = Inbox(engine, concurrency=1)
+    assert await inbox.accept(Inbound(person.channel, person.user, "q-boom", text="1")) is True
+    assert await inbox.process_next() is True
+    assert await inbox.process_next() is False
+    async with db.uow() as uow:
+        status = await uow.session.scalar(
+            select(InboundMessage.status).where(InboundMessage.message_id == "q-boom")
+        )
+        apology = await uow.session.scalar(
+            select(OutboxMessage.payload).where(
+                OutboxMessage.idempotency_key == "reply:test:q-boom:0"
+            )
+        )
+        step = await uow.session.scalar(
+            select(Conversation.step).where(Conversation.user_ref == person.user)
+        )
+    assert status == "done"
+    assert apology is not None and "Algo salió mal" in apology["text"]
+    assert step != "half-done"
+    await inbox.close()
+
+
+async def test_a_turn_that_waited_for_the_lock_sees_the_ticket_the_turn_before_opened(
+    engine: Engine, db: Database
+) -> None:
+    """The flags read with the locked row are never older than the row (PostgreSQL's xmin)."""
+    person = Person(engine)
+    await dialog(person, CONSENT)
+    inbound = Inbound(person.channel, person.user, "late", text="¿sigue ahí?")
+    holding = db.uow()
+    await holding.__aenter__()
+    try:
+        conversation = await holding.session.scalar(
+            select(Conversation).where(Conversation.user_ref == person.user).with_for_update()
+        )
+        assert conversation is not None
+        holding.session.add(HandoffRequest(conversation_id=conversation.id))
+        conversation.last_inbound_at = NOW
+        flag_modified(conversation, "last_inbound_at")  # the row written, as every turn does
+
+        async def load() -> bool:
+            async with db.uow() as uow:
+                return (await engine._conversation(uow, inbound, NOW))[2]
+
+        waiting = asyncio.create_task(load())
+        await asyncio.sleep(0.3)  # lets the load reach the lock (on SQLite: the write lock)
+        await holding.commit()
+    finally:
+        await holding.__aexit__(None, None, None)
+    assert await waiting is True

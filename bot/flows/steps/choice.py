@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from bot import hearing
 from bot.conversation.state import OFFERED, OFFERED_STEP
 from bot.conversation.turn import Turn
+from bot.flows import catalogue
 from bot.flows.machine import option_trigger
 from bot.flows.schema import Step
 from bot.flows.steps import services
@@ -129,9 +130,9 @@ async def _region_checked(turn: Turn, code: str) -> AcceptResult:
     """A region, refused when it does not offer the service already chosen."""
     service = turn.value("service")
     if service:
-        offered_there = {s.code for s in await catalog.offered_services(turn.uow, code)}
+        offered_there = {s.code for s in await catalogue.offered_services(turn.uow, code)}
         if service not in offered_there:
-            tenant = await catalog.get_tenant(turn.uow, code)
+            tenant = await catalogue.tenant(turn.uow, code)
             return Rejected(
                 turn.t("refusal.service_not_offered", region=tenant.name), understood=True
             )

@@ -7,11 +7,13 @@ from datetime import date, timedelta
 from bot import i18n
 from bot.conversation.state import OFFERED
 from bot.conversation.turn import Turn
+from bot.flows import catalogue
 from bot.flows.schema import Step
+from bot.flows.steps import free_days
 from bot.flows.steps.offers import match, offer, offered, tz
 from bot.flows.steps.results import Accepted, AcceptResult, Back, EnterResult, Rejected
 from bot.understanding.dates import read_date
-from core import availability, catalog
+from core import availability
 from core.errors import ServiceNotOffered
 from core.models import Appointment
 
@@ -32,7 +34,7 @@ async def enter_date(step: Step, turn: Turn, prompt: str) -> EnterResult:
                 turn.uow, str(region), str(service), now=turn.now, count=MAX_DAYS_SHOWN
             )
         except ServiceNotOffered:
-            region_name = (await catalog.get_tenant(turn.uow, str(region))).name
+            region_name = (await catalogue.tenant(turn.uow, str(region))).name
             return Back(turn.t("refusal.service_not_offered", region=region_name))
         options = [(d.isoformat(), i18n.format_day(d, turn.lang)) for d, _ in days]
         if not options:
@@ -110,9 +112,7 @@ async def day_checked(turn: Turn, day: date, at: str | None, period: str | None)
         return Rejected(turn.t("date.past") + " " + turn.t("hint.date"), understood=True)
     region, service = turn.value("region"), turn.value("service")
     if region and service:
-        result = await availability.day_slots(
-            turn.uow, str(region), str(service), day, now=turn.now
-        )
+        result = await free_days.day_slots(turn, str(region), str(service), day)
         if not result.slots:
             label = i18n.format_day(day, turn.lang)
             if result.reason == "holiday":

@@ -9,14 +9,16 @@ from zoneinfo import ZoneInfo
 from bot import i18n
 from bot.conversation.state import ALTERNATIVES, OFFERED
 from bot.conversation.turn import Turn
+from bot.flows import catalogue
 from bot.flows.placeholders import office_hours, render
 from bot.flows.schema import Step
+from bot.flows.steps import free_days
 from bot.flows.steps.dates import day_checked
 from bot.flows.steps.offers import choose_hint, match, offer, offered, tz
 from bot.flows.steps.results import Accepted, AcceptResult, Back, EnterResult, Rejected
 from bot.understanding import normalise
 from bot.understanding.dates import read_date
-from core import availability, catalog
+from core import availability
 from core.office_hours import OfficeHours
 
 MAX_SLOTS_SHOWN = 8
@@ -53,7 +55,7 @@ async def enter_slot(step: Step, turn: Turn, prompt: str) -> EnterResult:
     else:
         day = turn.day()
         assert day is not None
-        result = await availability.day_slots(turn.uow, region, service, day, now=turn.now)
+        result = await free_days.day_slots(turn, region, service, day)
         if not result.slots:
             return Back(turn.t("date.no_slots", day=i18n.format_day(day, turn.lang)))
         wanted = turn.answers.get("time")
@@ -98,7 +100,7 @@ def _in_period(slot: availability.Slot, zone: ZoneInfo, period: str | None) -> b
 async def _not_free(turn: Turn, wanted: time) -> str:
     """Why the time asked for is not offered: outside the region's hours, or taken."""
     code = turn.value("region")
-    tenant = await catalog.get_tenant(turn.uow, str(code)) if code else None
+    tenant = await catalogue.tenant(turn.uow, str(code)) if code else None
     hours = OfficeHours.of(tenant) if tenant is not None else OfficeHours.national()
     said = i18n.format_time(wanted, turn.lang)
     if wanted < hours.opens or wanted >= hours.closes:
@@ -166,8 +168,8 @@ async def _slot_at_named_time(turn: Turn, text: str | None = None) -> str | None
     day = reading.date or turn.day()
     if day is None:
         return None
-    result = await availability.day_slots(
-        turn.uow, str(turn.value("region")), str(turn.value("service")), day, now=turn.now
+    result = await free_days.day_slots(
+        turn, str(turn.value("region")), str(turn.value("service")), day
     )
     for slot in result.slots:
         if slot.start.astimezone(zone).strftime("%H:%M") == wanted:

@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from bot import i18n
 from bot.conversation.turn import Turn
-from bot.flows import allowlist
+from bot.flows import allowlist, catalogue
 from bot.flows.conditions import own_citizen
 from bot.understanding import Choice, ServiceEntry, normalise
-from core import booking, catalog
+from core import booking
 from core.errors import NotFound
 from core.events import upcoming_events
 from core.models import (
@@ -24,8 +24,6 @@ from core.models import (
     GroupEvent,
     RegistrationStatus,
     Service,
-    ServiceKind,
-    Tenant,
 )
 
 Source = Callable[[Turn], Awaitable[list[tuple[str, str]]]]
@@ -36,15 +34,10 @@ async def bookable_services(turn: Turn) -> list[Service]:
     region = turn.value("region")
     if region:
         try:
-            return await catalog.offered_services(turn.uow, str(region))
+            return await catalogue.offered_services(turn.uow, str(region))
         except NotFound:
             pass
-    rows = await turn.uow.session.scalars(
-        select(Service)
-        .where(Service.kind == ServiceKind.APPOINTMENT)
-        .order_by(Service.popular_rank.is_(None), Service.popular_rank, Service.code)
-    )
-    return list(rows)
+    return await catalogue.bookable_services(turn.uow)
 
 
 async def hearing_context(turn: Turn) -> tuple[list[ServiceEntry], list[Choice]]:
@@ -64,7 +57,7 @@ async def services(turn: Turn) -> list[tuple[str, str]]:
 
 async def regions(turn: Turn) -> list[tuple[str, str]]:
     """The active regions, alphabetically."""
-    tenants = await turn.uow.session.scalars(select(Tenant).where(Tenant.active.is_(True)))
+    tenants = await catalogue.active_regions(turn.uow)
     return sorted(((t.code, t.name) for t in tenants), key=lambda o: normalise(o[1]))
 
 

@@ -1,0 +1,95 @@
+"""What one conversation turn costs: turns/s, CPU ms and SQL statements per turn, one at a time.
+
+People write to the engine directly (no channel, no inbox), one message after the other, so the
+figures are the cost of a turn itself and not of waiting on others: the process's CPU time
+(`time.process_time`, which includes aiosqlite's thread) over the turns, and the statements
+counted with a `before_cursor_execute` listener. The people follow bench_engine.py's script
+(consent, a booking from «hola» to the confirmation, nonsense, help, their appointments).
+
+    PYTHONPATH=$PWD .venv/bin/python bench/bench_turn_cost.py [--people 30] [--pg-dsn DSN]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from bench_engine import NOW, script  # the same people as the engine benchmark
+from sqlalchemy import event
+
+from bot.conversation.engine import Engine
+from bot.messages import Inbound
+from core import catalog, migrate
+from core.db import Database
+from core.settings import Settings
+
+
+async def run(url: str, people: int, label: str) -> None:
+    db = Database(url)
+    await migrate.upgrade(db)
+    async with db.uow() as uow:
+        await catalog.seed(uow, demo=True)
+        await uow.commit()
+    engine = Engine(db, Settings(database_url=url), clock=lambda: NOW)
+    await engine.start()
+    statements = 0
+
+    def count(*_args: Any) -> None:
+        nonlocal statements
+        statements += 1
+
+    await engine.handle(Inbound(channel="bench", user_ref="warm", message_id="w", text="hola"))
+    statements = 0
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    turns = 0
+    wall, cpu = time.perf_counter(), time.process_time()
+    for n in range(people):
+        for i, text in enumerate(script(n)):
+            inbound = Inbound(channel="bench", user_ref=f"p{n}", message_id=f"{n}-{i}", text=text)
+            await engine.handle(inbound)
+            turns += 1
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+    await db.dispose()
+    print(
+        f"{label:10} {turns:5d} turns  {turns / wall:7.1f} turns/s  "
+        f"{cpu * 1000 / turns:6.2f} CPU ms/turn  {wall * 1000 / turns:6.2f} wall ms/turn  "
+        f"{statements / turns:5.1f} statements/turn"
+    )
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=30)
+    parser.add_argument(
+        "--pg-dsn",
+        default=os.environ.get("PSV_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"),
+    )
+    args = parser.parse_args()
+    print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores")
+    print(f"{args.people} people x {len(script(0))} messages each, one message at a time")
+    with tempfile.TemporaryDirectory() as folder:
+        await run(f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}", args.people, "SQLite")
+    name = f"psv_bench_turn_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(args.pg_dsn)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        base = args.pg_dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+        await run(f"{base}/{name}", args.people, "PostgreSQL")
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
