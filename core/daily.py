@@ -1,0 +1,199 @@
+"""Appointment counts and waits per local day, region and service, for a period.
+
+Read from the rollup tables the triggers keep (`core.models.rollup`, migration 0011) when
+the configured zone is UTC-5 over the whole period, as the triggers' days are; otherwise
+counted from the appointments themselves, with the same columns, so that every caller
+groups one source whichever it is. Waits are whole minutes (start minus booking, in whole
+seconds, never below 0), and medians are taken from their histogram.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Subquery,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    union_all,
+)
+
+from core.models import Appointment, AppointmentDaily, AppointmentStatus, AppointmentWaitDaily
+from core.uow import UnitOfWork
+
+ROLLUP_OFFSET = timedelta(hours=-5)  # America/Lima, the triggers' local day
+COUNTS = ("booked", "attended", "no_shows", "cancelled")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A period of local days and the UTC instants of its first and last-plus-one midnight."""
+
+    start: date
+    end: date
+    tz: ZoneInfo
+    first: datetime
+    after: datetime
+
+    @property
+    def rolled_up(self) -> bool:
+        """Whether the rollup's days (UTC-5) are this zone's days over the whole period."""
+        return all(
+            at.astimezone(self.tz).utcoffset() == ROLLUP_OFFSET for at in (self.first, self.after)
+        )
+
+
+def span(start: date, end: date, tz: ZoneInfo) -> Span:
+    """The period from `start` to `end` (included) in the zone `tz`."""
+    first = datetime.combine(start, time(), tz).astimezone(UTC)
+    after = datetime.combine(end + timedelta(days=1), time(), tz).astimezone(UTC)
+    return Span(start, end, tz, first, after)
+
+
+def local_day(column: Any, dialect: str, period: Span) -> ColumnElement[Any]:
+    """The local day of a UTC timestamp column (SQLite: the zone's offset at the start)."""
+    if dialect == "postgresql":
+        # A date, not to_char text: formatting every row costs more than the grouping.
+        return func.date(func.timezone(period.tz.key, column))
+    offset = period.first.astimezone(period.tz).utcoffset() or timedelta()
+    minutes = int(offset.total_seconds() // 60)
+    return func.strftime("%Y-%m-%d", column, f"{minutes:+d} minutes")
+
+
+def as_day(value: str | date) -> date:
+    """A day as the databases return it (SQLite: ISO text)."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def counts(dialect: str, period: Span, tenant_id: int | None) -> Subquery:
+    """(day, tenant_id, service_id, booked, attended, no_shows, cancelled) rows of the period."""
+    if period.rolled_up:
+        table = AppointmentDaily
+        query = select(
+            table.day, table.tenant_id, table.service_id, *(getattr(table, c) for c in COUNTS)
+        ).where(table.day >= period.start, table.day <= period.end)
+        if tenant_id is not None:
+            query = query.where(table.tenant_id == tenant_id)
+        return query.subquery()
+    one, zero = literal(1), literal(0)
+    status = Appointment.status
+
+    def branch(column: Any, values: list[Any], *conditions: Any) -> Any:
+        query = select(
+            local_day(column, dialect, period).label("day"),
+            Appointment.tenant_id,
+            Appointment.service_id,
+            *(value.label(name) for value, name in zip(values, COUNTS, strict=True)),
+        ).where(column >= period.first, column < period.after, *conditions)
+        return query if tenant_id is None else query.where(Appointment.tenant_id == tenant_id)
+
+    held = [AppointmentStatus.ATTENDED, AppointmentStatus.NO_SHOW]
+    return union_all(
+        branch(Appointment.created_at, [one, zero, zero, zero]),
+        branch(
+            Appointment.start_utc,
+            [
+                zero,
+                case((status == AppointmentStatus.ATTENDED, 1), else_=0),
+                case((status == AppointmentStatus.NO_SHOW, 1), else_=0),
+                zero,
+            ],
+            status.in_(held),
+        ),
+        branch(
+            Appointment.cancelled_at,
+            [zero, zero, zero, one],
+            status == AppointmentStatus.CANCELLED,
+        ),
+    ).subquery()
+
+
+def wait_minutes(dialect: str) -> ColumnElement[int]:
+    """Whole minutes from booking to start (whole seconds, never below 0), as the triggers."""
+    if dialect == "postgresql":
+        seconds = func.extract("epoch", func.date_trunc("second", Appointment.start_utc)) - (
+            func.extract("epoch", func.date_trunc("second", Appointment.created_at))
+        )
+        return cast(func.greatest(0, func.floor(seconds / 60)), Integer)
+    seconds = cast(func.strftime("%s", Appointment.start_utc), Integer) - cast(
+        func.strftime("%s", Appointment.created_at), Integer
+    )
+    return func.max(0, seconds // 60)
+
+
+def waits(dialect: str, period: Span, tenant_id: int | None) -> Subquery:
+    """(day, tenant_id, service_id, wait_minutes, bookings) of the period's first bookings."""
+    if period.rolled_up:
+        table = AppointmentWaitDaily
+        query = select(
+            table.day, table.tenant_id, table.service_id, table.wait_minutes, table.bookings
+        ).where(table.day >= period.start, table.day <= period.end)
+        if tenant_id is not None:
+            query = query.where(table.tenant_id == tenant_id)
+        return query.subquery()
+    query = select(
+        local_day(Appointment.created_at, dialect, period).label("day"),
+        Appointment.tenant_id,
+        Appointment.service_id,
+        wait_minutes(dialect).label("wait_minutes"),
+        literal(1).label("bookings"),
+    ).where(
+        Appointment.created_at >= period.first,
+        Appointment.created_at < period.after,
+        Appointment.rescheduled_from_id.is_(None),
+    )
+    if tenant_id is not None:
+        query = query.where(Appointment.tenant_id == tenant_id)
+    return query.subquery()
+
+
+async def medians(
+    uow: UnitOfWork, source: Subquery, keys: tuple[str, ...]
+) -> dict[tuple[Any, ...], tuple[float, int]]:
+    """Median wait minutes and first bookings per value of `keys` (a histogram's median).
+
+    With N bookings ordered by wait and `cum` the bookings up to a wait, the median is the
+    mean of the smallest wait with 2*cum >= N and the smallest with 2*cum > N (the middle
+    one, or the two middle ones).
+    """
+    grouped = [source.c[k] for k in keys]
+    histogram = (
+        select(*grouped, source.c.wait_minutes, func.sum(source.c.bookings).label("n"))
+        .group_by(*grouped, source.c.wait_minutes)
+        .having(func.sum(source.c.bookings) > 0)
+        .subquery()
+    )
+    parts = [histogram.c[k] for k in keys]
+    minutes = histogram.c.wait_minutes
+    running = (
+        select(
+            *parts,
+            minutes,
+            func.sum(histogram.c.n).over(partition_by=parts or None, order_by=minutes).label("cum"),
+            func.sum(histogram.c.n).over(partition_by=parts or None).label("total"),
+        )
+    ).subquery()
+    cum, total = running.c.cum, running.c.total
+    outer = [running.c[k] for k in keys]
+    query = select(
+        *outer,
+        func.min(case((2 * cum >= total, running.c.wait_minutes))),
+        func.min(case((2 * cum > total, running.c.wait_minutes))),
+        func.max(total),
+    )
+    if outer:
+        query = query.group_by(*outer)
+    found: dict[tuple[Any, ...], tuple[float, int]] = {}
+    for row in await uow.session.execute(query):
+        *key, low, high, n = row
+        if n:
+            found[tuple(key)] = ((low + high) / 2, int(n))
+    return found
