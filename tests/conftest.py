@@ -34,6 +34,8 @@ MUTABLE_TABLES = (
     "event_registration",
     "group_event",
     "appointment",
+    "appointment_daily",
+    "appointment_wait_daily",
     "channel_identity",
     "citizen",
     "weekly_break",
