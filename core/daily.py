@@ -22,7 +22,9 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    null,
     select,
+    tuple_,
     union_all,
 )
 
@@ -155,45 +157,53 @@ def waits(dialect: str, period: Span, tenant_id: int | None) -> Subquery:
     return query.subquery()
 
 
-async def medians(
-    uow: UnitOfWork, source: Subquery, keys: tuple[str, ...]
-) -> dict[tuple[Any, ...], tuple[float, int]]:
-    """Median wait minutes and first bookings per value of `keys` (a histogram's median).
+def histogram_median(histogram: list[tuple[int, int]]) -> tuple[float, int]:
+    """Median and count of a histogram of (wait minutes, bookings), the middle one or two."""
+    histogram.sort()
+    total = sum(n for _, n in histogram)
+    cum, low = 0, 0
+    for minutes, n in histogram:
+        if 2 * cum < total <= 2 * (cum + n):
+            low = minutes  # the first wait with 2 * cum >= total
+        cum += n
+        if 2 * cum > total:
+            return (low + minutes) / 2, total
+    raise ValueError("an empty histogram has no median")
 
-    With N bookings ordered by wait and `cum` the bookings up to a wait, the median is the
-    mean of the smallest wait with 2*cum >= N and the smallest with 2*cum > N (the middle
-    one, or the two middle ones).
+
+async def medians(
+    uow: UnitOfWork, source: Subquery, key_sets: tuple[tuple[str, ...], ...]
+) -> list[dict[tuple[Any, ...], tuple[float, int]]]:
+    """Median wait minutes and first bookings per value of each set of keys.
+
+    The database sums the histogram per key and minute (PostgreSQL every set in one pass,
+    with grouping sets); the medians are taken here from those few rows, the middle wait
+    or the mean of the two middle ones. The key columns are never NULL in the sources, so
+    a NULL tells which set a PostgreSQL row belongs to.
     """
-    grouped = [source.c[k] for k in keys]
-    histogram = (
-        select(*grouped, source.c.wait_minutes, func.sum(source.c.bookings).label("n"))
-        .group_by(*grouped, source.c.wait_minutes)
-        .having(func.sum(source.c.bookings) > 0)
-        .subquery()
-    )
-    parts = [histogram.c[k] for k in keys]
-    minutes = histogram.c.wait_minutes
-    running = (
-        select(
-            *parts,
-            minutes,
-            func.sum(histogram.c.n).over(partition_by=parts or None, order_by=minutes).label("cum"),
-            func.sum(histogram.c.n).over(partition_by=parts or None).label("total"),
-        )
-    ).subquery()
-    cum, total = running.c.cum, running.c.total
-    outer = [running.c[k] for k in keys]
-    query = select(
-        *outer,
-        func.min(case((2 * cum >= total, running.c.wait_minutes))),
-        func.min(case((2 * cum > total, running.c.wait_minutes))),
-        func.max(total),
-    )
-    if outer:
-        query = query.group_by(*outer)
-    found: dict[tuple[Any, ...], tuple[float, int]] = {}
-    for row in await uow.session.execute(query):
-        *key, low, high, n = row
-        if n:
-            found[tuple(key)] = ((low + high) / 2, int(n))
-    return found
+    minutes = source.c.wait_minutes
+    n = func.sum(source.c.bookings)
+    names = sorted({k for keys in key_sets for k in keys})
+    columns = [source.c[k] for k in names]
+    if uow.dialect == "postgresql":
+        sets = [tuple_(*(source.c[k] for k in keys), minutes) for keys in key_sets]
+        queries = [select(*columns, minutes, n).group_by(func.grouping_sets(*sets)).having(n > 0)]
+    else:
+        queries = [
+            select(*(source.c[k] if k in keys else null() for k in names), minutes, n)
+            .group_by(*(source.c[k] for k in keys), minutes)
+            .having(n > 0)
+            for keys in key_sets
+        ]
+    found: dict[tuple[Any, ...], list[tuple[int, int]]] = {}
+    for query in queries:
+        for *row, wait, bookings in await uow.session.execute(query):
+            found.setdefault(tuple(row), []).append((int(wait), int(bookings)))
+    by_set: list[dict[tuple[Any, ...], tuple[float, int]]] = [{} for _ in key_sets]
+    for values, histogram in found.items():
+        present = tuple(k for k, v in zip(names, values, strict=True) if v is not None)
+        for index, keys in enumerate(key_sets):
+            if tuple(sorted(keys)) == present:
+                key = tuple(values[names.index(k)] for k in keys)
+                by_set[index][key] = histogram_median(histogram)
+    return by_set

@@ -226,11 +226,12 @@ async def report(
 
     # Median waits of first bookings, from the histogram of whole minutes.
     waits = daily.waits(dialect, period, tenant_id)
-    for (tid,), (minutes, _) in (await daily.medians(uow, waits, ("tenant_id",))).items():
+    by_region, by_day, overall = await daily.medians(uow, waits, (("tenant_id",), ("day",), ()))
+    for (tid,), (minutes, _) in by_region.items():
         regions.setdefault(tid, Figures()).wait_median = minutes / 60
-    for (when,), (minutes, _) in (await daily.medians(uow, waits, ("day",))).items():
+    for (when,), (minutes, _) in by_day.items():
         if daily.as_day(when) in days:
             days[daily.as_day(when)].wait_median = minutes / 60
-    for _, (minutes, _) in (await daily.medians(uow, waits, ())).items():
+    for minutes, _ in overall.values():
         totals.wait_median = minutes / 60
     return Report(start=start, end=end, days=days, regions=regions, totals=totals)

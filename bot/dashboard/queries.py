@@ -167,7 +167,7 @@ async def _found_waits(
     uow: UnitOfWork, tenant_id: int | None, period: daily.Span
 ) -> dict[tuple[int, int], tuple[float, int]]:
     source = daily.waits(uow.dialect, period, tenant_id)
-    found = await daily.medians(uow, source, ("tenant_id", "service_id"))
+    (found,) = await daily.medians(uow, source, (("tenant_id", "service_id"),))
     return {(tid, sid): (minutes / 1440, n) for (tid, sid), (minutes, n) in found.items()}
 
 
