@@ -157,53 +157,73 @@ def waits(dialect: str, period: Span, tenant_id: int | None) -> Subquery:
     return query.subquery()
 
 
-def histogram_median(histogram: list[tuple[int, int]]) -> tuple[float, int]:
-    """Median and count of a histogram of (wait minutes, bookings), the middle one or two."""
-    histogram.sort()
-    total = sum(n for _, n in histogram)
-    cum, low = 0, 0
-    for minutes, n in histogram:
-        if 2 * cum < total <= 2 * (cum + n):
-            low = minutes  # the first wait with 2 * cum >= total
-        cum += n
-        if 2 * cum > total:
-            return (low + minutes) / 2, total
-    raise ValueError("an empty histogram has no median")
-
-
 async def medians(
     uow: UnitOfWork, source: Subquery, key_sets: tuple[tuple[str, ...], ...]
 ) -> list[dict[tuple[Any, ...], tuple[float, int]]]:
     """Median wait minutes and first bookings per value of each set of keys.
 
-    The database sums the histogram per key and minute (PostgreSQL every set in one pass,
-    with grouping sets); the medians are taken here from those few rows, the middle wait
-    or the mean of the two middle ones. The key columns are never NULL in the sources, so
-    a NULL tells which set a PostgreSQL row belongs to.
+    The database sums the histogram per set of keys and minute (PostgreSQL every set in one
+    pass, with grouping sets), and with `cum` the bookings up to a wait and N in all, takes
+    the mean of the smallest wait with 2*cum >= N and the smallest with 2*cum > N: the
+    middle wait, or the mean of the two middle ones. Only the medians come back.
     """
+    names = sorted({k for keys in key_sets for k in keys})
     minutes = source.c.wait_minutes
     n = func.sum(source.c.bookings)
-    names = sorted({k for keys in key_sets for k in keys})
-    columns = [source.c[k] for k in names]
+
+    def left_out(keys: tuple[str, ...]) -> int:
+        # As PostgreSQL's grouping(): a bit per key column, set when the set leaves it out.
+        return sum(1 << (len(names) - 1 - i) for i, k in enumerate(names) if k not in keys)
+
     if uow.dialect == "postgresql":
+        columns = [source.c[k] for k in names]
         sets = [tuple_(*(source.c[k] for k in keys), minutes) for keys in key_sets]
-        queries = [select(*columns, minutes, n).group_by(func.grouping_sets(*sets)).having(n > 0)]
-    else:
-        queries = [
-            select(*(source.c[k] if k in keys else null() for k in names), minutes, n)
-            .group_by(*(source.c[k] for k in keys), minutes)
+        histogram = (
+            select(
+                *columns,
+                minutes,
+                n.label("n"),
+                (func.grouping(*columns) if columns else literal(0)).label("g"),
+            )
+            .group_by(func.grouping_sets(*sets))
             .having(n > 0)
-            for keys in key_sets
-        ]
-    found: dict[tuple[Any, ...], list[tuple[int, int]]] = {}
-    for query in queries:
-        for *row, wait, bookings in await uow.session.execute(query):
-            found.setdefault(tuple(row), []).append((int(wait), int(bookings)))
+            .subquery()
+        )
+    else:
+        histogram = union_all(
+            *(
+                select(
+                    *(source.c[k] if k in keys else null().label(k) for k in names),
+                    minutes,
+                    n.label("n"),
+                    literal(left_out(keys)).label("g"),
+                )
+                .group_by(*(source.c[k] for k in keys), minutes)
+                .having(n > 0)
+                for keys in key_sets
+            )
+        ).subquery()
+    groups = [histogram.c.g, *(histogram.c[k] for k in names)]
+    running = select(
+        *groups,
+        histogram.c.wait_minutes,
+        func.sum(histogram.c.n)
+        .over(partition_by=groups, order_by=histogram.c.wait_minutes)
+        .label("cum"),
+        func.sum(histogram.c.n).over(partition_by=groups).label("total"),
+    ).subquery()
+    cum, total, wait = running.c.cum, running.c.total, running.c.wait_minutes
+    outer = [running.c.g, *(running.c[k] for k in names)]
+    query = select(
+        *outer,
+        func.min(case((2 * cum >= total, wait))),
+        func.min(case((2 * cum > total, wait))),
+        func.max(total),
+    ).group_by(*outer)
     by_set: list[dict[tuple[Any, ...], tuple[float, int]]] = [{} for _ in key_sets]
-    for values, histogram in found.items():
-        present = tuple(k for k, v in zip(names, values, strict=True) if v is not None)
-        for index, keys in enumerate(key_sets):
-            if tuple(sorted(keys)) == present:
-                key = tuple(values[names.index(k)] for k in keys)
-                by_set[index][key] = histogram_median(histogram)
+    index = {left_out(keys): i for i, keys in enumerate(key_sets)}
+    for g, *values, low, high, count in await uow.session.execute(query):
+        keys = key_sets[index[g]]
+        key = tuple(values[names.index(k)] for k in keys)
+        by_set[index[g]][key] = ((low + high) / 2, int(count))
     return by_set
