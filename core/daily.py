@@ -48,8 +48,11 @@ class Span:
     @property
     def rolled_up(self) -> bool:
         """Whether the rollup's days (UTC-5) are this zone's days over the whole period."""
+        days = (self.end - self.start).days + 2  # every midnight, the one after the end too
         return all(
-            at.astimezone(self.tz).utcoffset() == ROLLUP_OFFSET for at in (self.first, self.after)
+            datetime.combine(self.start + timedelta(days=i), time(), self.tz).utcoffset()
+            == ROLLUP_OFFSET
+            for i in range(days)
         )
 
 

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select, text
 
@@ -38,6 +39,17 @@ class DirectSpan(daily.Span):
 
 
 DIRECT = DirectSpan(DAYS.start, DAYS.end, DAYS.tz, DAYS.first, DAYS.after)
+
+
+def test_the_rollup_is_read_only_for_days_of_utc_minus_5() -> None:
+    assert DAYS.rolled_up
+    assert daily.span(DAYS.start, DAYS.end, ZoneInfo("America/Bogota")).rolled_up
+    assert not daily.span(DAYS.start, DAYS.end, ZoneInfo("America/La_Paz")).rolled_up
+    # New York is UTC-5 in December but not in April: a period across the change is counted.
+    assert daily.span(date(2026, 12, 1), date(2026, 12, 31), ZoneInfo("America/New_York")).rolled_up
+    assert not daily.span(
+        date(2026, 1, 1), date(2026, 12, 31), ZoneInfo("America/New_York")
+    ).rolled_up
 
 
 def _migration() -> ModuleType:
