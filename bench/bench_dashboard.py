@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.dashboard import first_free, queries
 from bot.server import Server
-from core import catalog, migrate, reports
+from core import catalog, daily, migrate, reports
 from core.db import Database
 from core.models import Tenant
 from core.settings import Settings
@@ -239,7 +239,8 @@ async def bench(db: Database, runs: int) -> list[tuple[str, list[float], float]]
     for scope_name, tenant_id in (("country", None), ("PE-LMA", lima)):
         for days in (1, 7, 30):
             start = today - timedelta(days=days - 1)
-            first, after = queries.bounds(start, today, tz)
+            period = daily.span(start, today, tz)
+            first, after = period.first, period.after
             label = f"{scope_name}, {days} d"
 
             def session_job(
@@ -260,13 +261,11 @@ async def bench(db: Database, runs: int) -> list[tuple[str, list[float], float]]
                 ),
                 (
                     "by_service",
-                    lambda uow, t=tenant_id, f=first, a=after: queries.by_service(
-                        uow, t, f, a, "es"
-                    ),
+                    lambda uow, t=tenant_id, p=period: queries.by_service(uow, t, p, "es"),
                 ),
                 (
                     "waits",
-                    lambda uow, t=tenant_id, f=first, a=after: queries.waits(uow, t, f, a, {}, {}),
+                    lambda uow, t=tenant_id, p=period: queries.waits(uow, t, p, {}, {}),
                 ),
                 (
                     "group_events",

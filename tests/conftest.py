@@ -35,6 +35,8 @@ MUTABLE_TABLES = (
     "event_registration",
     "group_event",
     "appointment",
+    "appointment_daily",
+    "appointment_wait_daily",
     "channel_identity",
     "citizen",
     "weekly_break",

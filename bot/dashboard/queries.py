@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 
-from core import reports
+from core import daily, reports
 from core.db import Database
 from core.models import (
-    Appointment,
-    AppointmentStatus,
     EventStatus,
     GroupEvent,
     HandoffRequest,
@@ -131,65 +128,31 @@ class Overview:
         return self.report.totals
 
 
-def bounds(start: date, end: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """The UTC instants of the period's first local midnight and the one after its end."""
-    first = datetime.combine(start, time(), tz).astimezone(UTC)
-    after = datetime.combine(end + timedelta(days=1), time(), tz).astimezone(UTC)
-    return first, after
-
-
 async def by_service(
-    uow: UnitOfWork, tenant_id: int | None, first: datetime, after: datetime, lang: str
+    uow: UnitOfWork, tenant_id: int | None, period: daily.Span, lang: str
 ) -> list[ServiceRow]:
     """Booked, attended, no-shows and cancellations per service (booking services only)."""
     rows: dict[int, ServiceRow] = {}
     for service in await uow.session.scalars(select(Service).order_by(Service.code)):
         name = str(service.names.get(lang) or service.names.get("es") or service.code)
         rows[service.id] = ServiceRow(service.code, name, bool(service.virtual))
-
-    def scoped(query: reports.AnySelect) -> reports.AnySelect:
-        return query if tenant_id is None else query.where(Appointment.tenant_id == tenant_id)
-
-    booked = scoped(
-        select(Appointment.service_id, func.count())
-        .where(Appointment.created_at >= first, Appointment.created_at < after)
-        .group_by(Appointment.service_id)
-    )
-    for sid, n in await uow.session.execute(booked):
-        rows[sid].booked += n
-    held = scoped(
-        select(Appointment.service_id, Appointment.status, func.count())
-        .where(
-            Appointment.start_utc >= first,
-            Appointment.start_utc < after,
-            Appointment.status.in_([AppointmentStatus.ATTENDED, AppointmentStatus.NO_SHOW]),
-        )
-        .group_by(Appointment.service_id, Appointment.status)
-    )
-    for sid, status, n in await uow.session.execute(held):
-        if status == AppointmentStatus.ATTENDED:
-            rows[sid].attended += n
-        else:
-            rows[sid].no_shows += n
-    dropped = scoped(
-        select(Appointment.service_id, func.count())
-        .where(
-            Appointment.status == AppointmentStatus.CANCELLED,
-            Appointment.cancelled_at >= first,
-            Appointment.cancelled_at < after,
-        )
-        .group_by(Appointment.service_id)
-    )
-    for sid, n in await uow.session.execute(dropped):
-        rows[sid].cancelled += n
+    source = daily.counts(uow.dialect, period, tenant_id)
+    query = select(
+        source.c.service_id, *(func.sum(source.c[name]) for name in daily.COUNTS)
+    ).group_by(source.c.service_id)
+    for sid, booked, attended, no_shows, cancelled in await uow.session.execute(query):
+        row = rows[sid]
+        row.booked += int(booked)
+        row.attended += int(attended)
+        row.no_shows += int(no_shows)
+        row.cancelled += int(cancelled)
     return [r for r in rows.values() if r.booked or r.attended or r.no_shows or r.cancelled]
 
 
 async def waits(
     uow: UnitOfWork,
     tenant_id: int | None,
-    first: datetime,
-    after: datetime,
+    period: daily.Span,
     tenants: dict[int, Tenant],
     services: dict[int, str],
 ) -> list[WaitRow]:
@@ -197,16 +160,15 @@ async def waits(
 
     First bookings of the period only (a reschedule keeps the first booking's wait).
     """
-    found = await _found_waits(uow, tenant_id, first, after)
-    return _wait_rows(found, tenants, services)
+    return _wait_rows(await _found_waits(uow, tenant_id, period), tenants, services)
 
 
 async def _found_waits(
-    uow: UnitOfWork, tenant_id: int | None, first: datetime, after: datetime
+    uow: UnitOfWork, tenant_id: int | None, period: daily.Span
 ) -> dict[tuple[int, int], tuple[float, int]]:
-    if uow.dialect == "postgresql":
-        return await _pg_waits(uow, tenant_id, first, after)
-    return await _python_waits(uow, tenant_id, first, after)
+    source = daily.waits(uow.dialect, period, tenant_id)
+    (found,) = await daily.medians(uow, source, (("tenant_id", "service_id"),))
+    return {(tid, sid): (minutes / 1440, n) for (tid, sid), (minutes, n) in found.items()}
 
 
 def _wait_rows(
@@ -225,54 +187,6 @@ def _wait_rows(
     ]
     rows.sort(key=lambda r: (-r.median_days, r.region, r.service))
     return rows[:WAITS_SHOWN]
-
-
-def _first_bookings(
-    tenant_id: int | None, first: datetime, after: datetime
-) -> list[ColumnElement[bool]]:
-    found = [
-        Appointment.created_at >= first,
-        Appointment.created_at < after,
-        Appointment.rescheduled_from_id.is_(None),
-    ]
-    if tenant_id is not None:
-        found.append(Appointment.tenant_id == tenant_id)
-    return found
-
-
-async def _python_waits(
-    uow: UnitOfWork, tenant_id: int | None, first: datetime, after: datetime
-) -> dict[tuple[int, int], tuple[float, int]]:
-    query = select(
-        Appointment.tenant_id, Appointment.service_id, Appointment.created_at, Appointment.start_utc
-    ).where(*_first_bookings(tenant_id, first, after))
-    days: dict[tuple[int, int], list[float]] = defaultdict(list)
-    for tid, sid, created, starts in await uow.session.execute(query):
-        days[(tid, sid)].append(max(0.0, (starts - created).total_seconds() / 86400))
-    return {key: (statistics.median(values), len(values)) for key, values in days.items()}
-
-
-async def _pg_waits(
-    uow: UnitOfWork, tenant_id: int | None, first: datetime, after: datetime
-) -> dict[tuple[int, int], tuple[float, int]]:
-    """The medians computed by PostgreSQL, where the values are."""
-    days = func.greatest(
-        0.0, func.extract("epoch", Appointment.start_utc - Appointment.created_at) / 86400
-    )
-    query = (
-        select(
-            Appointment.tenant_id,
-            Appointment.service_id,
-            func.percentile_cont(0.5).within_group(days),
-            func.count(),
-        )
-        .where(*_first_bookings(tenant_id, first, after))
-        .group_by(Appointment.tenant_id, Appointment.service_id)
-    )
-    return {
-        (tid, sid): (float(median), int(n))
-        for tid, sid, median, n in await uow.session.execute(query)
-    }
 
 
 async def group_events(
@@ -347,10 +261,10 @@ async def overview(
     """Every figure of the page for one scope (a region, or the country with None).
 
     On PostgreSQL the four groups of statements run at once, each on its own pooled
-    connection (the national month is several grouped reads of ~75,000 rows each); SQLite
-    runs them one after the other.
+    connection; SQLite runs them one after the other.
     """
-    first, after = bounds(start, end, tz)
+    period = daily.span(start, end, tz)
+    first, after = period.first, period.after
 
     async def one(job: Callable[[UnitOfWork], Awaitable[_T]]) -> _T:
         async with db.uow() as uow:
@@ -375,10 +289,10 @@ async def overview(
         return reports.report(uow, tenant_id=tenant_id, start=start, end=end, tz=tz)
 
     def the_services(uow: UnitOfWork) -> Awaitable[list[ServiceRow]]:
-        return by_service(uow, tenant_id, first, after, lang)
+        return by_service(uow, tenant_id, period, lang)
 
     def the_waits(uow: UnitOfWork) -> Awaitable[dict[tuple[int, int], tuple[float, int]]]:
-        return _found_waits(uow, tenant_id, first, after)
+        return _found_waits(uow, tenant_id, period)
 
     if db.is_postgres:
         found, services, medians, (tenants, names, events, tickets) = await asyncio.gather(

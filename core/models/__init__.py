@@ -9,12 +9,15 @@ from core.models.citizens import ChannelIdentity, Citizen, DocumentType
 from core.models.conversations import Conversation, FlowVersion, HandoffRequest, InboundMessage
 from core.models.events import EventRegistration, EventStatus, GroupEvent, RegistrationStatus
 from core.models.outbox import OutboxMessage, ProviderMessage
+from core.models.rollup import AppointmentDaily, AppointmentWaitDaily
 from core.models.roster import Specialist, SpecialistService
 
 __all__ = [
     "AdminToken",
     "Appointment",
+    "AppointmentDaily",
     "AppointmentStatus",
+    "AppointmentWaitDaily",
     "AuditEntry",
     "Base",
     "ChannelIdentity",

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    Computed,
     ForeignKey,
     Index,
     Integer,
@@ -16,7 +17,10 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ColumnElement
 
 from core.models.base import Base, values_in
 from core.states import FlowStatus, InboundStatus, TicketStatus
@@ -45,13 +49,35 @@ class FlowVersion(Base):
     published_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
+class MemoryRegion(ColumnElement[str]):
+    """The region code of a conversation's memory, as each database writes it."""
+
+    inherit_cache = True
+
+
+@compiles(MemoryRegion, "postgresql")
+def _memory_region_postgresql(_element: MemoryRegion, _compiler: SQLCompiler, **_: object) -> str:
+    return "(memory ->> 'region')"
+
+
+@compiles(MemoryRegion)
+def _memory_region(_element: MemoryRegion, _compiler: SQLCompiler, **_: object) -> str:
+    return "json_extract(memory, '$.region')"
+
+
 class Conversation(Base):
     """A person's conversation on one channel: pinned flow version, step, answers, memory."""
 
     __tablename__ = "conversation"
     __table_args__ = (
         UniqueConstraint("channel", "user_ref"),
-        Index("ix_conversation_created", "created_at"),  # conversations started per day
+        # Conversations started per day and region (migration 0011 adds `region`).
+        Index(
+            "ix_conversation_created",
+            "created_at",
+            "region",
+            postgresql_include=["channel"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -67,6 +93,8 @@ class Conversation(Base):
     misunderstood: Mapped[int] = mapped_column(Integer, default=0)
     last_inbound_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Computed by the database from `memory` (stored on PostgreSQL, virtual on SQLite).
+    region: Mapped[str | None] = mapped_column(String(20), Computed(MemoryRegion()))
 
 
 class InboundMessage(Base):
