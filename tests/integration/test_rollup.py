@@ -219,6 +219,28 @@ async def test_rollup_follows_every_change(db: Database) -> None:
         assert sum(v[0] for v in counts.values()) == 4  # late, early, the rebooking, past
 
 
+async def test_medians_count_a_wait_booked_several_times_once_per_booking(db: Database) -> None:
+    """Three first bookings of one day, region and service wait the same minutes: one row of
+    the histogram with 3 bookings, which the medians weigh as three."""
+    async with db.uow() as uow:
+        spec = await add_specialist(uow)
+        for half_hour in range(3):
+            created = lima(2026, 12, 1, 9) + timedelta(minutes=30 * half_hour)
+            await book(uow, spec, created, created + timedelta(days=2))
+        await book(uow, spec, lima(2026, 12, 1, 15), lima(2026, 12, 1, 16))
+        await uow.commit()
+    async with db.uow() as uow:
+        [bookings] = await uow.session.scalars(
+            select(AppointmentWaitDaily.bookings).where(AppointmentWaitDaily.bookings > 1)
+        )
+        assert bookings == 3
+        [by_region] = await daily.medians(
+            uow, daily.waits(uow.dialect, DAYS, None), (("tenant_id",),)
+        )
+        assert by_region == {(spec.tenant_id,): (2 * 24 * 60, 4)}
+    await check(db)
+
+
 async def test_migration_backfill_gives_what_the_triggers_keep(db: Database) -> None:
     async with db.uow() as uow:
         spec = await add_specialist(uow)
