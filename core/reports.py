@@ -109,6 +109,9 @@ class Report:
     totals: Figures
 
 
+Medians = list[dict[tuple[Any, ...], tuple[float, int]]]  # daily.medians: one dict per set
+
+
 class PeriodError(ValueError):
     """A period that ends before it starts or is too long."""
 
@@ -140,11 +143,24 @@ async def report(
     tz: ZoneInfo,
 ) -> Report:
     """Figures of one region (or every region with None) for each local day of a period."""
+    period = checked_period(start, end, tz)
+    found = await counts(uow, tenant_id=tenant_id, period=period)
+    add_medians(found, await wait_medians(uow, tenant_id=tenant_id, period=period))
+    return found
+
+
+def checked_period(start: date, end: date, tz: ZoneInfo) -> daily.Span:
+    """The period from `start` to `end` in `tz`, or PeriodError if it is not one a report takes."""
     if end < start:
         raise PeriodError("the period ends before it starts")
     if (end - start).days + 1 > MAX_DAYS:
         raise PeriodError(f"a report covers at most {MAX_DAYS} days")
-    period = daily.span(start, end, tz)
+    return daily.span(start, end, tz)
+
+
+async def counts(uow: UnitOfWork, *, tenant_id: int | None, period: daily.Span) -> Report:
+    """The report's figures but the median waits (`add_medians` adds those)."""
+    start, end = period.start, period.end
     first, after = period.first, period.after
     dialect = uow.dialect
     tally = _Tally()
@@ -224,14 +240,22 @@ async def report(
             regions.setdefault(tid, Figures()).add(figures)
         totals.add(figures)
 
-    # Median waits of first bookings, from the histogram of whole minutes.
-    waits = daily.waits(dialect, period, tenant_id)
-    by_region, by_day, overall = await daily.medians(uow, waits, (("tenant_id",), ("day",), ()))
-    for (tid,), (minutes, _) in by_region.items():
-        regions.setdefault(tid, Figures()).wait_median = minutes / 60
-    for (when,), (minutes, _) in by_day.items():
-        if daily.as_day(when) in days:
-            days[daily.as_day(when)].wait_median = minutes / 60
-    for minutes, _ in overall.values():
-        totals.wait_median = minutes / 60
     return Report(start=start, end=end, days=days, regions=regions, totals=totals)
+
+
+async def wait_medians(uow: UnitOfWork, *, tenant_id: int | None, period: daily.Span) -> Medians:
+    """Median waits of first bookings per region, per day and in total (whole minutes)."""
+    waits = daily.waits(uow.dialect, period, tenant_id)
+    return await daily.medians(uow, waits, (("tenant_id",), ("day",), ()))
+
+
+def add_medians(report: Report, medians: Medians) -> None:
+    """Put `wait_medians`' figures (in hours) into the report's regions, days and totals."""
+    by_region, by_day, overall = medians
+    for (tid,), (minutes, _) in by_region.items():
+        report.regions.setdefault(tid, Figures()).wait_median = minutes / 60
+    for (when,), (minutes, _) in by_day.items():
+        if daily.as_day(when) in report.days:
+            report.days[daily.as_day(when)].wait_median = minutes / 60
+    for minutes, _ in overall.values():
+        report.totals.wait_median = minutes / 60

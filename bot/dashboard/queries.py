@@ -260,7 +260,8 @@ async def overview(
 ) -> Overview:
     """Every figure of the page for one scope (a region, or the country with None).
 
-    On PostgreSQL the four groups of statements run at once, each on its own pooled
+    On PostgreSQL the five groups of statements (the report's counts, its median waits, the
+    services, the waits per service, the rest) run at once, each on its own pooled
     connection; SQLite runs them one after the other.
     """
     period = daily.span(start, end, tz)
@@ -285,8 +286,11 @@ async def overview(
         uow.session.expunge_all()  # the regions are read after this session ends
         return tenants, names, events, tickets
 
-    def the_report(uow: UnitOfWork) -> Awaitable[Report]:
-        return reports.report(uow, tenant_id=tenant_id, start=start, end=end, tz=tz)
+    def the_counts(uow: UnitOfWork) -> Awaitable[Report]:
+        return reports.counts(uow, tenant_id=tenant_id, period=period)
+
+    def the_medians(uow: UnitOfWork) -> Awaitable[reports.Medians]:
+        return reports.wait_medians(uow, tenant_id=tenant_id, period=period)
 
     def the_services(uow: UnitOfWork) -> Awaitable[list[ServiceRow]]:
         return by_service(uow, tenant_id, period, lang)
@@ -295,15 +299,17 @@ async def overview(
         return _found_waits(uow, tenant_id, period)
 
     if db.is_postgres:
-        found, services, medians, (tenants, names, events, tickets) = await asyncio.gather(
-            one(the_report), one(the_services), one(the_waits), one(rest)
+        found, waited, services, medians, (tenants, names, events, tickets) = await asyncio.gather(
+            one(the_counts), one(the_medians), one(the_services), one(the_waits), one(rest)
         )
     else:
         async with db.uow() as uow:
-            found = await the_report(uow)
+            found = await the_counts(uow)
+            waited = await the_medians(uow)
             services = await the_services(uow)
             medians = await the_waits(uow)
             tenants, names, events, tickets = await rest(uow)
+    reports.add_medians(found, waited)
     events.registrations = found.totals.event_registrations
     return Overview(
         report=found,

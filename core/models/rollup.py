@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, Integer
+from sqlalchemy import Date, Index, Integer, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base
@@ -33,6 +33,14 @@ class AppointmentWaitDaily(Base):
     """First bookings per booking day and whole minutes of wait: a histogram for medians."""
 
     __tablename__ = "appointment_wait_daily"
+    __table_args__ = (
+        Index(
+            "ix_appointment_wait_daily_several",
+            "day",
+            postgresql_where=text("bookings > 1"),
+            sqlite_where=text("bookings > 1"),
+        ),
+    )
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(Integer, primary_key=True)
