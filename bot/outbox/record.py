@@ -9,12 +9,13 @@ status callbacks are matched to their row by the platform's message id.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, select, update
+from sqlalchemy import CursorResult, Insert, Update, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -77,28 +78,22 @@ async def record(
     stats: WorkerStats,
 ) -> None:
     """Record one send's result in its own short transaction (counted once committed)."""
-    # Only while the row is still this worker's claim: after its lease ran out another
-    # worker may have claimed it again (counting one more attempt).
-    still_mine = and_(
-        OutboxMessage.id == job.id,
-        OutboxMessage.status == OutboxStatus.SENDING,
-        OutboxMessage.attempts == job.attempts,
-    )
+    mine = {"job_id": job.id, "job_attempts": job.attempts}
     async with db.uow() as uow:
         if result is None:  # not sent: give the claim back as it was
-            await uow.session.execute(
-                update(OutboxMessage)
-                .where(still_mine)
-                .values(status=OutboxStatus.PENDING, attempts=job.attempts - 1, leased_until=None)
-            )
+            values: dict[str, object] = {
+                "status": OutboxStatus.PENDING,
+                "attempts": job.attempts - 1,
+                "leased_until": None,
+            }
+            await uow.session.execute(_recording(frozenset(values)), {**values, **mine})
             await uow.commit()
             return
-        values: dict[str, object] = {"leased_until": None}
+        values = {"leased_until": None}
         if result.provider_ids:
             # Kept on failures too, so a retry sends only the parts still missing.
             values["provider_ids"] = [*job.sent_ids, *result.provider_ids]
-            for provider_id in dict.fromkeys(result.provider_ids):
-                await _link_provider_id(uow, provider_id, job.id)
+            await _link_provider_ids(uow, list(dict.fromkeys(result.provider_ids)), job.id)
         bucket = stats.failed
         if result.outcome == Outcome.SENT:
             values.update(status=OutboxStatus.SENT, sent_at=now)
@@ -133,9 +128,7 @@ async def record(
                 )
                 .values(status=OutboxStatus.FAILED, last_error="unreachable")
             )
-        recorded = await uow.session.execute(
-            update(OutboxMessage).where(still_mine).values(**values)
-        )
+        recorded = await uow.session.execute(_recording(frozenset(values)), {**values, **mine})
         if cast("CursorResult[Any]", recorded).rowcount == 0:
             await _not_mine(uow, job)
             return
@@ -178,19 +171,48 @@ def _error(result: SendResult) -> str | None:
     return None if result.error is None else result.error[:ERROR_LIMIT]
 
 
-async def _link_provider_id(uow: UnitOfWork, provider_id: str, outbox_id: int) -> None:
-    """Map a platform id to its outbox row; an id seen before now names the newer message.
+@functools.cache
+def _recording(columns: frozenset[str]) -> Update:
+    """The UPDATE that records a result setting these columns, while the claim is still ours.
+
+    Built once per set of columns and reused with new values: building the statement for
+    every message cost the worker more CPU than running it (bench/bench_outbox.py).
+    """
+    # Only while the row is still this worker's claim: after its lease ran out another
+    # worker may have claimed it again (counting one more attempt).
+    return (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == bindparam("job_id"),
+            OutboxMessage.status == OutboxStatus.SENDING,
+            OutboxMessage.attempts == bindparam("job_attempts"),
+        )
+        .values({name: bindparam(name) for name in sorted(columns)})
+    )
+
+
+@functools.cache
+def _linking(dialect: str) -> Insert:
+    """The INSERT mapping a platform id to its outbox row (the newer row wins a clash)."""
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    statement = insert(ProviderMessage).values(
+        provider_id=bindparam("provider_id"), outbox_id=bindparam("outbox_id")
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[ProviderMessage.provider_id],
+        set_={"outbox_id": statement.excluded.outbox_id},
+    )
+
+
+async def _link_provider_ids(uow: UnitOfWork, provider_ids: list[str], outbox_id: int) -> None:
+    """Map platform ids to their outbox row; an id seen before now names the newer message.
 
     Telegram's message ids are unique within a chat only, so two chats get the same ids:
     a plain insert would fail the whole batch's record (and the batch would be sent again).
     """
-    insert = sqlite_insert if uow.dialect == "sqlite" else postgresql_insert
-    statement = insert(ProviderMessage).values(provider_id=provider_id, outbox_id=outbox_id)
     await uow.session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[ProviderMessage.provider_id],
-            set_={"outbox_id": statement.excluded.outbox_id},
-        )
+        _linking(uow.dialect),
+        [{"provider_id": provider_id, "outbox_id": outbox_id} for provider_id in provider_ids],
     )
 
 
