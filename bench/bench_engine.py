@@ -13,16 +13,13 @@ import argparse
 import asyncio
 import os
 import platform
-import secrets
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
-import asyncpg
 import sqlalchemy
+from scratch import PG_DSN, on_both
 
 from bot.conversation.engine import Engine
 from bot.messages import Inbound
@@ -105,22 +102,12 @@ async def main() -> int:
     parser.add_argument("--people", type=int, default=40)
     parser.add_argument(
         "--pg-dsn",
-        default=os.environ.get("PSV_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"),
+        default=PG_DSN,
     )
     args = parser.parse_args()
     print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores")
     print(f"{args.people} people x {len(script(0))} messages each, all at once")
-    with tempfile.TemporaryDirectory() as folder:
-        await run(f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}", args.people, "SQLite")
-    name = f"psv_bench_engine_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(args.pg_dsn)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        base = args.pg_dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-        await run(f"{base}/{name}", args.people, "PostgreSQL")
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    await on_both(lambda url, label: run(url, args.people, label), args.pg_dsn, "psv_bench_engine")
     return 0
 
 

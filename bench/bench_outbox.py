@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import io
-import os
 import pstats
-import secrets
 import sys
 import tempfile
 import time
@@ -28,10 +27,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
+from scratch import PG_DSN, scratch_postgres
 from sqlalchemy import event, func, select
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.channels.telegram import TelegramChannel
 from bot.messages import Option, Outbound
@@ -44,7 +41,6 @@ from core.states import OutboxStatus
 from core.types import utcnow
 from tests.fakes.telegram_api import FakeTelegram
 
-PG = os.environ.get("PSV_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 TOKEN = "123456:bench-outbox"
 
 
@@ -151,25 +147,18 @@ async def main() -> int:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--pool", type=int, default=16, help="the channel's HTTP connections")
     args = parser.parse_args()
-    if args.sqlite:
-        folder = tempfile.mkdtemp()
-        db = Database(f"sqlite+aiosqlite:///{folder}/bench.db")
-        name = "SQLite"
-    else:
-        scratch = f"psv_bench_outbox_{secrets.token_hex(4)}"
-        admin = await asyncpg.connect(PG)
-        await admin.execute(f'CREATE DATABASE "{scratch}"')
-        db = Database(
-            PG.rsplit("/", 1)[0].replace("postgresql:", "postgresql+asyncpg:") + "/" + scratch
-        )
-        name = "PostgreSQL"
-    try:
-        found = await run(db, args.messages, args.pool, args.profile)
-    finally:
-        await db.engine.dispose()
-        if not args.sqlite:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-            await admin.close()
+    async with contextlib.AsyncExitStack() as stack:
+        if args.sqlite:
+            folder = stack.enter_context(tempfile.TemporaryDirectory())
+            url, name = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}", "SQLite"
+        else:
+            url = await stack.enter_async_context(scratch_postgres(PG_DSN, "psv_bench_outbox"))
+            name = "PostgreSQL"
+        db = Database(url)
+        try:
+            found = await run(db, args.messages, args.pool, args.profile)
+        finally:
+            await db.engine.dispose()
     print(
         f"{name}: {args.messages} messages, {int(found['sent'])} sent, "
         f"{found['per_s']:.0f} messages/s, CPU {found['cpu_ms']:.2f} ms/message "

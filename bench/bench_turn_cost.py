@@ -15,15 +15,12 @@ import argparse
 import asyncio
 import os
 import platform
-import secrets
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-import asyncpg
 from bench_engine import NOW, script  # the same people as the engine benchmark
+from scratch import PG_DSN, on_both
 from sqlalchemy import event
 
 from bot.conversation.engine import Engine
@@ -72,22 +69,12 @@ async def main() -> int:
     parser.add_argument("--people", type=int, default=30)
     parser.add_argument(
         "--pg-dsn",
-        default=os.environ.get("PSV_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"),
+        default=PG_DSN,
     )
     args = parser.parse_args()
     print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores")
     print(f"{args.people} people x {len(script(0))} messages each, one message at a time")
-    with tempfile.TemporaryDirectory() as folder:
-        await run(f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}", args.people, "SQLite")
-    name = f"psv_bench_turn_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(args.pg_dsn)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        base = args.pg_dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-        await run(f"{base}/{name}", args.people, "PostgreSQL")
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    await on_both(lambda url, label: run(url, args.people, label), args.pg_dsn, "psv_bench_turn")
     return 0
 
 
