@@ -9,17 +9,14 @@ run concurrently (asyncio tasks); every message is one engine step (one transact
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
-import platform
 import statistics
 import sys
 import time
 from datetime import UTC, datetime
 
 import sqlalchemy
-from scratch import PG_DSN, on_both
+from scratch import on_both, people_args
 
 from bot.conversation.engine import Engine
 from bot.messages import Inbound
@@ -98,14 +95,7 @@ async def run(url: str, people: int, label: str) -> dict[str, float]:
 
 
 async def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--people", type=int, default=40)
-    parser.add_argument(
-        "--pg-dsn",
-        default=PG_DSN,
-    )
-    args = parser.parse_args()
-    print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores")
+    args = people_args(__doc__.splitlines()[0], 40)
     print(f"{args.people} people x {len(script(0))} messages each, all at once")
     await on_both(lambda url, label: run(url, args.people, label), args.pg_dsn, "psv_bench_engine")
     return 0

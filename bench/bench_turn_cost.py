@@ -11,16 +11,13 @@ counted with a `before_cursor_execute` listener. The people follow bench_engine.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
-import platform
 import sys
 import time
 from typing import Any
 
 from bench_engine import NOW, script  # the same people as the engine benchmark
-from scratch import PG_DSN, on_both
+from scratch import on_both, people_args
 from sqlalchemy import event
 
 from bot.conversation.engine import Engine
@@ -65,14 +62,7 @@ async def run(url: str, people: int, label: str) -> None:
 
 
 async def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--people", type=int, default=30)
-    parser.add_argument(
-        "--pg-dsn",
-        default=PG_DSN,
-    )
-    args = parser.parse_args()
-    print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores")
+    args = people_args(__doc__.splitlines()[0], 30)
     print(f"{args.people} people x {len(script(0))} messages each, one message at a time")
     await on_both(lambda url, label: run(url, args.people, label), args.pg_dsn, "psv_bench_turn")
     return 0

@@ -3,7 +3,9 @@ one measurement run on a temporary SQLite file and then on such a database."""
 
 from __future__ import annotations
 
+import argparse
 import os
+import platform
 import secrets
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -35,3 +37,13 @@ async def on_both(run: Callable[[str, str], Awaitable[object]], dsn: str, prefix
         await run(f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}", "SQLite")
     async with scratch_postgres(dsn, prefix) as url:
         await run(url, "PostgreSQL")
+
+
+def people_args(description: str, people: int) -> argparse.Namespace:
+    """`--people N` and `--pg-dsn`, parsed; prints the Python and the machine first."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--people", type=int, default=people)
+    parser.add_argument("--pg-dsn", default=PG_DSN)
+    args = parser.parse_args()
+    print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores")
+    return args
