@@ -12,8 +12,6 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import flag_modified
 
 from bot import i18n, outbox
@@ -26,7 +24,7 @@ from bot.messages import Inbound, Outbound
 from bot.understanding import needs
 from core.db import Database
 from core.errors import NotFound
-from core.models import Conversation, InboundMessage, OutboxMessage
+from core.models import Conversation, OutboxMessage
 from core.settings import Settings
 from core.states import REPLY_KIND, OutboxStatus
 from core.types import utcnow
@@ -192,42 +190,28 @@ class Engine:
 
     async def _record_inbound(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> bool:
         """Record the message id; False when it was already there (a redelivery)."""
-        insert = sqlite_insert if uow.dialect == "sqlite" else postgresql_insert
-        statement = (
-            insert(InboundMessage)
-            .values(channel=inbound.channel, message_id=inbound.message_id, received_at=now)
-            .on_conflict_do_nothing(index_elements=["channel", "message_id"])
-            .returning(InboundMessage.id)
-        )
-        return (await uow.session.execute(statement)).first() is not None
+        values = {"channel": inbound.channel, "message_id": inbound.message_id, "received_at": now}
+        recorded = await uow.session.execute(loading.record_inbound(uow.dialect), values)
+        return recorded.first() is not None
 
     async def _conversation(
         self, uow: UnitOfWork, inbound: Inbound, now: datetime
     ) -> tuple[Conversation, bool, bool]:
         """The conversation, locked; whether a specialist writes; whether a ticket is open."""
-        query = loading.query(inbound, uow.dialect)
-        row = (await uow.session.execute(query)).first()
+        query, address = loading.query(uow.dialect), loading.address(inbound)
+        row = (await uow.session.execute(query, address)).first()
         if row is not None:
             conversation, from_specialist, has_ticket, fresh = row
             if fresh:
                 return conversation, from_specialist, has_ticket
             return conversation, True, True  # flags read before a turn that ran meanwhile
         hint = (inbound.lang_hint or "").split("-")[0].lower()
-        insert = sqlite_insert if uow.dialect == "sqlite" else postgresql_insert
+        language = hint if hint in i18n.languages() else self.settings.default_lang
         await uow.session.execute(
-            insert(Conversation)
-            .values(
-                channel=inbound.channel,
-                user_ref=inbound.user_ref,
-                language=hint if hint in i18n.languages() else self.settings.default_lang,
-                created_at=now,
-                answers={},
-                memory={},
-                state={},
-            )
-            .on_conflict_do_nothing(index_elements=["channel", "user_ref"])
+            loading.new_conversation(uow.dialect),
+            {**address, "language": language, "created_at": now},
         )
-        row = (await uow.session.execute(query)).first()
+        row = (await uow.session.execute(query, address)).first()
         assert row is not None
         return row[0], row[1], row[2]
 

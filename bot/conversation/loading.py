@@ -1,4 +1,5 @@
-"""The statement that opens a turn: the conversation, locked, with what the handlers ask first.
+"""The statements that open a turn: the message id recorded, and the conversation, locked,
+with what the handlers ask first.
 
 One round trip instead of three: whether the writer is an active specialist (the desk) and
 whether the conversation has a ticket open or being relayed (the relay) come as EXISTS columns
@@ -13,10 +14,25 @@ flags and the handlers ask for themselves. SQLite runs one writer at a time: alw
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ColumnClause, Select, exists, literal, literal_column, select
+import functools
+
+from sqlalchemy import (
+    BindParameter,
+    Boolean,
+    ColumnClause,
+    Insert,
+    Select,
+    bindparam,
+    exists,
+    literal,
+    literal_column,
+    select,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.messages import Inbound
-from core.models import Conversation, HandoffRequest, Specialist
+from core.models import Conversation, HandoffRequest, InboundMessage, Specialist
 from core.states import TicketStatus
 
 _FRESH_PG: ColumnClause[bool] = literal_column(
@@ -26,11 +42,18 @@ _FRESH_PG: ColumnClause[bool] = literal_column(
 )
 
 
-def query(inbound: Inbound, dialect: str) -> Select[Conversation, bool, bool, bool]:
-    """The conversation of this channel address, locked; (row, specialist, ticket, fresh)."""
+@functools.cache
+def query(dialect: str) -> Select[Conversation, bool, bool, bool]:
+    """The conversation of an address, locked; (row, specialist, ticket, fresh).
+
+    Built once per dialect and run with `address(inbound)`: building the statement anew for
+    every message costs more CPU than running it.
+    """
+    channel: BindParameter[str] = bindparam("channel")
+    user_ref: BindParameter[str] = bindparam("user_ref")
     specialist = exists().where(
-        Specialist.contact_channel == inbound.channel,
-        Specialist.contact_address == inbound.user_ref,
+        Specialist.contact_channel == channel,
+        Specialist.contact_address == user_ref,
         Specialist.active.is_(True),
     )
     ticket = exists().where(
@@ -40,7 +63,47 @@ def query(inbound: Inbound, dialect: str) -> Select[Conversation, bool, bool, bo
     fresh = _FRESH_PG if dialect == "postgresql" else literal(True)
     return (
         select(Conversation, specialist.label("specialist"), ticket.label("ticket"), fresh)
-        .where(Conversation.channel == inbound.channel, Conversation.user_ref == inbound.user_ref)
+        .where(Conversation.channel == channel, Conversation.user_ref == user_ref)
         .with_for_update(of=Conversation)
         .execution_options(populate_existing=True)
+    )
+
+
+def address(inbound: Inbound) -> dict[str, str]:
+    """The parameters of `query` and `new_conversation` for the person who wrote."""
+    return {"channel": inbound.channel, "user_ref": inbound.user_ref}
+
+
+@functools.cache
+def record_inbound(dialect: str) -> Insert:
+    """INSERT of a message id (`channel`, `message_id`, `received_at`); no row if it was there."""
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    return (
+        insert(InboundMessage)
+        .values(
+            channel=bindparam("channel"),
+            message_id=bindparam("message_id"),
+            received_at=bindparam("received_at"),
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "message_id"])
+        .returning(InboundMessage.id)
+    )
+
+
+@functools.cache
+def new_conversation(dialect: str) -> Insert:
+    """INSERT of an empty conversation (`channel`, `user_ref`, `language`, `created_at`)."""
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    return (
+        insert(Conversation)
+        .values(
+            channel=bindparam("channel"),
+            user_ref=bindparam("user_ref"),
+            language=bindparam("language"),
+            created_at=bindparam("created_at"),
+            answers={},
+            memory={},
+            state={},
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "user_ref"])
     )

@@ -407,7 +407,7 @@ async def test_the_console_marks_its_replies_sent_but_not_later_reminders(db: Da
     await mark_console_sent(db, "terminal")
     async with db.uow() as uow:
         rows = await uow.session.execute(select(OutboxMessage.kind, OutboxMessage.status))
-        assert sorted(rows.tuples()) == [("reminder", "pending"), ("reply", "sent")]
+        assert sorted(tuple(row) for row in rows) == [("reminder", "pending"), ("reply", "sent")]
 
 
 async def test_replies_carry_the_region_so_its_admins_see_failures(
