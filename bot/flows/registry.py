@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from bot.flows.machine import CompiledFlow, checksum, compile_source
 from bot.flows.schema import load_valid
-from core.models import FlowVersion, Tenant
+from core.models import FlowVersion
 from core.states import FlowStatus
 from core.uow import UnitOfWork
 
@@ -92,14 +92,3 @@ async def in_use(uow: UnitOfWork, name: str, tenant_id: int | None) -> FlowVersi
     """
     own = await published_version(uow, name, tenant_id) if tenant_id is not None else None
     return own or await published_version(uow, name, None)
-
-
-async def current_version(uow: UnitOfWork, name: str, tenant_code: str | None) -> FlowVersion:
-    """The published version of a flow for a region by its code (see `in_use`)."""
-    tenant_id = None
-    if tenant_code:
-        tenant_id = await uow.session.scalar(select(Tenant.id).where(Tenant.code == tenant_code))
-    found = await in_use(uow, name, tenant_id)
-    if found is None:
-        raise LookupError(f"flow {name!r} has no published version; run sync_templates")
-    return found
