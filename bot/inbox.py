@@ -22,10 +22,10 @@ from collections.abc import Callable
 from datetime import datetime
 
 import asyncpg
-from sqlalchemy import exists, select, update
+from sqlalchemy import JSON, Integer, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import aliased
+from sqlalchemy.sql.selectable import TextualSelect
 
 from bot import metrics
 from bot.conversation.engine import Engine
@@ -50,23 +50,34 @@ _INSERT = (
 CONNECT_TIMEOUT_S = 5.0
 
 # The oldest queued message of each person not being served right now (SKIP LOCKED on
-# PostgreSQL lets several processors claim different people's messages at once).
-_EARLIER = aliased(InboundMessage)
-_CLAIM = (
-    select(InboundMessage.id, InboundMessage.payload)
-    .where(
-        InboundMessage.status == InboundStatus.QUEUED,
-        ~exists().where(
-            _EARLIER.channel == InboundMessage.channel,
-            _EARLIER.user_ref == InboundMessage.user_ref,
-            _EARLIER.status == InboundStatus.QUEUED,
-            _EARLIER.id < InboundMessage.id,
-        ),
+# PostgreSQL lets several processors claim different people's messages at once). Written out
+# so that its plan does not hang on statistics: the status is a literal, which lets both
+# databases walk the partial indexes of queued rows (migration 0012), and OFFSET 0 keeps
+# PostgreSQL from turning the NOT EXISTS into a join. Right after a burst, before the table
+# had statistics, it planned that join as a scan of every queued row per candidate (10 ms a
+# claim behind 8,000 queued messages); as a subplan it is one index probe per candidate.
+_CLAIM_SQL = """
+SELECT m.id, m.payload FROM inbound_message AS m
+WHERE m.status = '{queued}' AND NOT EXISTS (
+    SELECT 1 FROM inbound_message AS e
+    WHERE e.status = '{queued}' AND e.channel = m.channel AND e.user_ref = m.user_ref
+      AND e.id < m.id{fence})
+ORDER BY m.id LIMIT 1{lock}
+"""
+_CLAIM = {
+    dialect: text(
+        _CLAIM_SQL.format(queued=InboundStatus.QUEUED.value, fence=fence, lock=lock)
+    ).columns(id=Integer, payload=JSON)
+    for dialect, fence, lock in (
+        ("postgresql", " OFFSET 0", " FOR UPDATE OF m SKIP LOCKED"),
+        ("sqlite", "", ""),  # one writer at a time: no row locks to skip
     )
-    .order_by(InboundMessage.id)
-    .limit(1)
-    .with_for_update(skip_locked=True, of=InboundMessage)
-)
+}
+
+
+def claim_statement(db: Database) -> TextualSelect:
+    """The statement that claims the next message to run on this database (id, payload)."""
+    return _CLAIM["postgresql" if db.is_postgres else "sqlite"]
 
 
 class InboxWriter:
@@ -146,6 +157,7 @@ class Inbox:
     ) -> None:
         self.engine = engine
         self.writer = InboxWriter(engine.db)
+        self._claim = claim_statement(engine.db)
         self.concurrency = concurrency
         self.idle_wait = idle_wait
         self.watch = watch or DatabaseWatch(engine.db)
@@ -173,7 +185,7 @@ class Inbox:
         row_id, inbound = 0, None
         try:
             async with self.engine.db.uow() as uow:
-                claimed = (await uow.session.execute(_CLAIM)).first()
+                claimed = (await uow.session.execute(self._claim)).first()
                 if claimed is None:
                     return False
                 row_id, payload = claimed

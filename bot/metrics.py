@@ -33,6 +33,7 @@ from sqlalchemy import func, select
 
 from bot.messages import REPLY_PRIORITY
 from core.models import InboundMessage, OutboxMessage
+from core.models.conversations import QUEUED_LITERAL
 from core.states import OutboxStatus
 from core.types import utcnow
 
@@ -149,11 +150,11 @@ async def read_database(server: Server, now: datetime | None = None) -> Database
             .limit(1)
         )
         found.oldest_reply_age = max(0.0, (now - reply).total_seconds()) if reply else 0.0
-        queued = select(InboundMessage.id).where(InboundMessage.status == "queued")
+        queued = select(InboundMessage.id).where(InboundMessage.status == QUEUED_LITERAL)
         found.inbox_queued = await _bounded_count(session, queued)
         first = await session.scalar(
             select(InboundMessage.received_at)
-            .where(InboundMessage.status == "queued")
+            .where(InboundMessage.status == QUEUED_LITERAL)
             .order_by(InboundMessage.id)
             .limit(1)
         )

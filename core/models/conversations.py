@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    literal_column,
     text,
 )
 from sqlalchemy.ext.compiler import compiles
@@ -97,6 +98,12 @@ class Conversation(Base):
     region: Mapped[str | None] = mapped_column(String(20), Computed(MemoryRegion()))
 
 
+# The status as a literal, not a bound parameter: only then may a query use the partial
+# indexes (a prepared statement's plan cannot know a parameter's value).
+QUEUED_SQL = text(f"status = '{InboundStatus.QUEUED.value}'")
+QUEUED_LITERAL: ColumnElement[str] = literal_column(f"'{InboundStatus.QUEUED.value}'")
+
+
 class InboundMessage(Base):
     """Every inbound message id, recorded first: a redelivery hits the unique key.
 
@@ -107,8 +114,16 @@ class InboundMessage(Base):
     __tablename__ = "inbound_message"
     __table_args__ = (
         UniqueConstraint("channel", "message_id"),
-        Index("ix_inbound_queue", "status", "id"),
-        Index("ix_inbound_user", "channel", "user_ref", "status"),
+        # Only queued rows (migration 0012): the claim never walks past messages done.
+        Index("ix_inbound_queued", "id", postgresql_where=QUEUED_SQL, sqlite_where=QUEUED_SQL),
+        Index(
+            "ix_inbound_queued_person",
+            "channel",
+            "user_ref",
+            "id",
+            postgresql_where=QUEUED_SQL,
+            sqlite_where=QUEUED_SQL,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,92 @@
+"""The inbox's claim: a person's messages one at a time and in order, and a plan that holds."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import text
+
+from bot.inbox import claim_statement
+from core.db import Database
+from tests.conftest import reset
+
+QUEUE = text(
+    "INSERT INTO inbound_message (channel, message_id, user_ref, payload, status, received_at) "
+    "VALUES ('telegram', :message_id, :user_ref, :payload, :status, CURRENT_TIMESTAMP)"
+)
+
+
+async def _queue(db: Database, *messages: tuple[str, str, str]) -> None:
+    async with db.engine.begin() as conn:
+        for message_id, user_ref, status in messages:
+            values = {"message_id": message_id, "user_ref": user_ref, "status": status}
+            await conn.execute(QUEUE, {**values, "payload": json.dumps({"text": message_id})})
+
+
+async def _claimed(db: Database) -> str | None:
+    async with db.uow() as uow:
+        row = (await uow.session.execute(claim_statement(db))).first()
+    return None if row is None else str(row.payload["text"])
+
+
+async def test_the_oldest_queued_message_goes_first_and_done_ones_are_passed(db: Database) -> None:
+    await reset(db)
+    await _queue(db, ("old", "ana", "done"), ("a1", "ana", "queued"), ("b1", "beto", "queued"))
+    assert await _claimed(db) == "a1"
+    async with db.engine.begin() as conn:
+        await conn.execute(text("UPDATE inbound_message SET status = 'done'"))
+    assert await _claimed(db) is None
+
+
+@pytest.mark.postgres
+async def test_a_persons_next_message_waits_while_the_earlier_one_runs(
+    postgresql_db: Database,
+) -> None:
+    db = postgresql_db
+    await reset(db)
+    await _queue(db, ("a1", "ana", "queued"), ("a2", "ana", "queued"), ("b1", "beto", "queued"))
+    async with db.uow() as first, db.uow() as second, db.uow() as third:
+        running = (await first.session.execute(claim_statement(db))).one()
+        assert running.payload["text"] == "a1"
+        # a1 is being served: a2 must wait for it, so another processor takes b1...
+        other = (await second.session.execute(claim_statement(db))).one()
+        assert other.payload["text"] == "b1"
+        # ...and a third finds nothing it may run.
+        assert (await third.session.execute(claim_statement(db))).first() is None
+        await first.session.execute(
+            text("UPDATE inbound_message SET status = 'done' WHERE id = :id"), {"id": running.id}
+        )
+        await first.commit()
+    assert await _claimed(db) == "a2"
+
+
+@pytest.mark.postgres
+async def test_the_claim_probes_indexes_even_with_statistics_from_a_quiet_hour(
+    postgresql_db: Database,
+) -> None:
+    """Statistics taken when the queue held 15 rows must not turn the claim into a scan.
+
+    Behind a burst of 8,000 messages, such statistics made PostgreSQL plan the person check
+    as a join that reread every queued row for each candidate.
+    """
+    db = postgresql_db
+    await reset(db)
+    await _queue(db, *((f"q{n}", f"p{n % 7}", "queued") for n in range(15)))
+    async with db.engine.begin() as conn:
+        await conn.execute(text("ANALYZE inbound_message"))
+        await conn.execute(
+            text(
+                "INSERT INTO inbound_message "
+                "(channel, message_id, user_ref, payload, status, received_at) "
+                "SELECT 'telegram', 'burst' || g, 'p' || (g % 400), '{}', "
+                "CASE WHEN g < 3000 THEN 'done' ELSE 'queued' END, CURRENT_TIMESTAMP "
+                "FROM generate_series(1, 8000) AS g"
+            )
+        )
+        sql = str(claim_statement(db).compile(dialect=db.engine.dialect))
+        plan = json.dumps((await conn.execute(text(f"EXPLAIN (FORMAT JSON) {sql}"))).scalar())
+    await reset(db)
+    assert '"Index Name": "ix_inbound_queued"' in plan
+    assert '"Subplan Name": "SubPlan 1"' in plan
+    assert "Materialize" not in plan and "Hash" not in plan and "Sort" not in plan
