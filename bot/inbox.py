@@ -24,10 +24,9 @@ from datetime import datetime
 import asyncpg
 from sqlalchemy import JSON, Integer, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import make_url
 from sqlalchemy.sql.selectable import TextualSelect
 
-from bot import metrics
+from bot import metrics, pg_events
 from bot.conversation.engine import Engine
 from bot.dashboard import live
 from bot.logs import pseudonym
@@ -45,6 +44,11 @@ _INSERT = (
     "(channel, message_id, user_ref, payload, status, received_at) "
     "VALUES ($1, $2, $3, $4::json, $6, $5) "
     "ON CONFLICT (channel, message_id) DO NOTHING RETURNING id"
+)
+# The same, waking the turn processes when they run elsewhere (sent on commit, only when a
+# row was queued; bot/pg_events.py).
+_INSERT_AND_NOTIFY = (
+    f"WITH queued AS ({_INSERT}) SELECT id, pg_notify('{pg_events.INBOX}', '') FROM queued"
 )
 
 CONNECT_TIMEOUT_S = 5.0
@@ -86,13 +90,13 @@ class InboxWriter:
     def __init__(self, db: Database, *, pool_size: int = 8) -> None:
         self.db = db
         self.pool_size = pool_size
+        self.notify = False  # on PostgreSQL: NOTIFY turn processes elsewhere of each message
         self._pool: asyncpg.Pool | None = None
 
     async def _postgres(self) -> asyncpg.Pool:
         if self._pool is None:
-            url = make_url(self.db.url).set(drivername="postgresql")
             self._pool = await asyncpg.create_pool(
-                url.render_as_string(hide_password=False),
+                pg_events.asyncpg_dsn(self.db.url),
                 min_size=0,  # no floor to restore: asyncpg would warn with a traceback per try
                 max_size=self.pool_size,
                 timeout=CONNECT_TIMEOUT_S,  # an unreachable database fails the webhook soon: 503
@@ -110,7 +114,7 @@ class InboxWriter:
         if self.db.is_postgres:
             pool = await self._postgres()
             queued = await pool.fetchval(
-                _INSERT,
+                _INSERT_AND_NOTIFY if self.notify else _INSERT,
                 inbound.channel,
                 inbound.message_id,
                 inbound.user_ref,

@@ -26,7 +26,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select, update
 
-from bot import admin_api, i18n, metrics, outbox
+from bot import admin_api, i18n, metrics, outbox, pg_events
 from bot.bootstrap import bootstrap
 from bot.channels.base import Channel, Parsed, WebhookError
 from bot.channels.registry import Handler
@@ -35,6 +35,8 @@ from bot.messages import REPLY_PRIORITY, Inbound, Outbound
 from bot.outbox.pacing import FloodGuard
 from bot.outbox.scheduler import run_with_scheduler
 from bot.outbox.worker import record_delivery
+from bot.pg_events import OUTBOX
+from bot.turn_processes import TurnProcesses
 from core.db import Database
 from core.models import ChannelIdentity, Conversation
 from core.settings import Settings
@@ -77,6 +79,7 @@ class Server:
         channels: Mapping[str, Channel] | None = None,
         run_worker: bool = True,
         run_inbox: bool = True,
+        turn_processes: int = 0,
         prepare: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.parts = bootstrap(settings, db, channels=channels, role="serve")
@@ -89,8 +92,11 @@ class Server:
         self.worker = self.parts.worker
         self.flood = FloodGuard(settings.flood_burst, settings.flood_per_minute)
         self.run_worker = run_worker
-        self.run_inbox = run_inbox
+        # Turns in `psv inbox` children (PostgreSQL only; bot/turn_processes.py).
+        self.children = TurnProcesses(turn_processes) if turn_processes and db.is_postgres else None
+        self.run_inbox = run_inbox and self.children is None
         self.prepare = prepare
+        self._listener: pg_events.Listener | None = None
         self.counters = Counters()
         self._background: set[asyncio.Task[Any]] = set()
         self._worker_task: asyncio.Task[None] | None = None
@@ -113,6 +119,16 @@ class Server:
         self.inbox.on_replies = self.worker.wake.set
         if self.run_inbox:
             self.inbox.start()
+        elif self.db.is_postgres:
+            # Turns run in other processes: wake them when a message is queued, and let
+            # them wake this process's worker when they have queued replies.
+            self.inbox.writer.notify = True
+            if self.run_worker:
+                wake = self.worker.wake.set
+                self._listener = pg_events.Listener(self.db.url, {OUTBOX: lambda _p: wake()})
+                self._listener.start()
+        if self.children is not None:
+            self.children.start()
         if self.run_worker:
             # The scheduler (morning agendas) runs beside the worker and stops with it.
             self._worker_task = asyncio.create_task(
@@ -127,6 +143,10 @@ class Server:
     async def _shutdown(self, _app: web.Application) -> None:
         """Stop taking work, finish what is in flight, record it, release everything."""
         await self.inbox.stop()
+        if self.children is not None:
+            await self.children.stop()
+        if self._listener is not None:
+            await self._listener.stop()
         if self._background:
             await asyncio.wait(self._background, timeout=5)
         if self._worker_task is not None:

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     whatsapp_rate: float = 80.0
     telegram_rate: float = 30.0
     outbox_workers: int = 1  # processes sending at once: each paces at its share of the rates
+    # `psv serve` on PostgreSQL runs the turns in this many `psv inbox --idle` children
+    # (bot/turn_processes.py); 0 runs them in the server process, as on SQLite.
+    inbox_processes: int = 2
     outbox_lease_seconds: float = 60.0
     # Reliability (docs/reliability.md): transient send failures are retried this long, with
     # backoff capped at a minute; the worker's name (with the host) marks its leases so a
@@ -109,6 +112,13 @@ class Settings(BaseSettings):
     def _positive_rate(cls, value: float) -> float:
         if not 0 < value <= 1000:
             raise ValueError("must be messages per second, more than 0 and at most 1000")
+        return value
+
+    @field_validator("inbox_processes")
+    @classmethod
+    def _inbox_processes(cls, value: int) -> int:
+        if not 0 <= value <= 64:
+            raise ValueError("must be the number of turn processes, from 0 to 64")
         return value
 
     @field_validator("outbox_workers")

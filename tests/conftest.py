@@ -122,3 +122,22 @@ async def db(database: Database) -> Database:
     """Each backend, cleaned of what earlier tests made."""
     await reset(database)
     return database
+
+
+@pytest.fixture
+async def scratch_pg() -> AsyncIterator[str]:
+    """An empty PostgreSQL database for one `psv serve`, dropped at the end."""
+    try:
+        admin = await asyncpg.connect(PG_ADMIN_DSN, timeout=3)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        if ON_CI:
+            pytest.fail(f"PostgreSQL not reachable: {exc}", pytrace=False)
+        pytest.skip("PostgreSQL not reachable")
+    name = f"psv_live_{secrets.token_hex(4)}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    yield f"{base}/{name}"
+    admin = await asyncpg.connect(PG_ADMIN_DSN, timeout=3)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()

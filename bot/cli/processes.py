@@ -33,7 +33,10 @@ def serve(
         typer.Option("--no-inbox", help="Only queue messages; `psv inbox` runs the turns."),
     ] = False,
 ) -> None:
-    """Run the webhooks, health and metrics (and the outbox worker unless --no-worker)."""
+    """Run the webhooks, health and metrics (and the outbox worker unless --no-worker).
+
+    On PostgreSQL the turns run in PSV_INBOX_PROCESSES `psv inbox --idle` children (2).
+    """
     from aiohttp import web
 
     from bot import logs
@@ -48,7 +51,14 @@ def serve(
         if await prepare_embedded(db, config, demo=True):
             logging.getLogger("psv.server").info("created the embedded database with a demo roster")
 
-    server = Server(config, db, run_worker=not no_worker, run_inbox=not no_inbox, prepare=prepare)
+    server = Server(
+        config,
+        db,
+        run_worker=not no_worker,
+        run_inbox=not no_inbox,
+        turn_processes=0 if no_inbox else config.inbox_processes,
+        prepare=prepare,
+    )
     web.run_app(
         server.app,
         host=host,
@@ -64,7 +74,7 @@ def serve(
 @app.command()
 def worker() -> None:
     """Run the outbox worker alone (several may run on several hosts)."""
-    from bot import logs
+    from bot import logs, pg_events
     from bot.bootstrap import bootstrap
     from bot.outbox.scheduler import run_with_scheduler
 
@@ -77,9 +87,15 @@ def worker() -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, outbox.stop)
+        listener = None
+        if db.is_postgres:  # turn processes say when they have queued replies
+            listener = pg_events.Listener(db.url, {pg_events.OUTBOX: lambda _p: outbox.wake.set()})
+            listener.start()
         try:
             await run_with_scheduler(outbox, db, config)
         finally:
+            if listener is not None:
+                await listener.stop()
             await parts.close()
 
     run(job)
@@ -98,7 +114,7 @@ def inbox(
     ] = False,
 ) -> None:
     """Run the conversation turns of queued messages (with `psv serve --no-inbox`)."""
-    from bot import logs
+    from bot import logs, pg_events
     from bot.bootstrap import bootstrap
 
     config = settings()
@@ -113,9 +129,18 @@ def inbox(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, runner.request_stop)
+        listener = notifier = None
+        if db.is_postgres:  # woken by webhooks; wakes the outbox worker after its turns
+            listener = pg_events.Listener(db.url, {pg_events.INBOX: lambda _p: runner.wake.set()})
+            listener.start()
+            notifier = pg_events.Notifier(db.url, pg_events.OUTBOX)
+            runner.on_replies = notifier.poke
         try:
             await runner.run()
         finally:
+            if listener is not None and notifier is not None:
+                await listener.stop()
+                await notifier.close()
             await parts.close()
 
     run(job)

@@ -13,7 +13,6 @@ ignores its own notifications (it already published them locally).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import secrets
@@ -22,11 +21,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 from sqlalchemy import event, func, inspect, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from bot import pg_events
 from core.models import (
     Appointment,
     AppointmentStatus,
@@ -180,7 +178,7 @@ def install() -> None:
         event.listen(Session, "after_soft_rollback", _after_rollback)
 
 
-def _notified(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
+def _notified(payload: str) -> None:
     try:
         data = json.loads(payload)
         if data.get("o") == ORIGIN or data.get("kind") not in KINDS:
@@ -190,45 +188,8 @@ def _notified(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
         log.warning("ignored a malformed %s notification", CHANNEL)
 
 
-class Listener:
+class Listener(pg_events.Listener):
     """LISTEN on PostgreSQL for events committed by other processes; reconnects when cut."""
 
     def __init__(self, database_url: str, retry_seconds: float = 5.0) -> None:
-        url = make_url(database_url).set(drivername="postgresql")
-        self.dsn = url.render_as_string(hide_password=False)
-        self.retry_seconds = retry_seconds
-        self._task: asyncio.Task[None] | None = None
-        self.connected = asyncio.Event()
-
-    def start(self) -> None:
-        """Start listening in the background."""
-        self._task = asyncio.create_task(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                conn = await asyncpg.connect(self.dsn, timeout=10)
-            except (OSError, asyncpg.PostgresError, TimeoutError):
-                await asyncio.sleep(self.retry_seconds)
-                continue
-            lost = asyncio.Event()
-            conn.add_termination_listener(lambda _c, lost=lost: lost.set())
-            try:
-                await conn.add_listener(CHANNEL, _notified)
-                self.connected.set()
-                await lost.wait()
-            except (OSError, asyncpg.PostgresError):
-                pass
-            finally:
-                self.connected.clear()
-                with contextlib.suppress(Exception):
-                    await conn.close(timeout=2)
-            log.info("live listener lost its connection; reconnecting")
-            await asyncio.sleep(self.retry_seconds)
-
-    async def stop(self) -> None:
-        """Stop listening."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        super().__init__(database_url, {CHANNEL: _notified}, retry_seconds)

@@ -1,0 +1,67 @@
+"""PostgreSQL: processes wake each other with NOTIFY (a queued message, queued replies)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot import pg_events
+from bot.inbox import InboxWriter
+from bot.messages import Inbound
+from core.db import Database
+from tests.conftest import reset
+from tests.factories import NOW
+
+pytestmark = pytest.mark.postgres
+
+
+async def _listening(db: Database, channel: str) -> tuple[pg_events.Listener, list[str]]:
+    heard: list[str] = []
+    listener = pg_events.Listener(db.url, {channel: heard.append}, retry_seconds=0.2)
+    listener.start()
+    await asyncio.wait_for(listener.connected.wait(), timeout=10)
+    return listener, heard
+
+
+async def _settle() -> None:
+    await asyncio.sleep(0.3)  # let notifications sent on commit reach the listener
+
+
+async def test_a_queued_message_wakes_turn_processes_only_when_asked_and_once(
+    postgresql_db: Database,
+) -> None:
+    await reset(postgresql_db)
+    listener, heard = await _listening(postgresql_db, pg_events.INBOX)
+    writer = InboxWriter(postgresql_db)
+    try:
+        await writer.queue(Inbound("telegram", "ana", "n-1", text="hola"), NOW)
+        await _settle()
+        assert heard == []  # turns in this same process: nobody to wake
+        writer.notify = True
+        assert await writer.queue(Inbound("telegram", "ana", "n-2", text="sí"), NOW)
+        await _settle()
+        assert heard == [""]
+        assert not await writer.queue(Inbound("telegram", "ana", "n-2", text="sí"), NOW)
+        await _settle()
+        assert heard == [""]  # a redelivery queues nothing and wakes nobody
+    finally:
+        await writer.close()
+        await listener.stop()
+
+
+async def test_pokes_reach_the_outbox_worker_as_notifications(postgresql_db: Database) -> None:
+    listener, heard = await _listening(postgresql_db, pg_events.OUTBOX)
+    notifier = pg_events.Notifier(postgresql_db.url, pg_events.OUTBOX)
+    try:
+        for _ in range(50):
+            notifier.poke()
+        await _settle()
+        # Pokes made while a notification is on its way make one more, not one each.
+        assert 1 <= len(heard) <= 2
+        notifier.poke()
+        await _settle()
+        assert 2 <= len(heard) <= 3
+    finally:
+        await notifier.close()
+        await listener.stop()
