@@ -6,8 +6,6 @@ them imports no channel; a command loads its channel when it runs.
 
 from __future__ import annotations
 
-import asyncio
-
 import typer
 
 from bot.channels.registry import BUILT_IN
@@ -17,6 +15,8 @@ from bot.cli.common import fail_setting, settings
 
 def set_webhook(name: str) -> None:
     """Register the channel's webhook with its platform (where the platform allows it)."""
+    import asyncio
+
     from bot.channels.registry import load
     from core.settings import SettingsError
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
@@ -26,6 +25,8 @@ def chat(
     lang: Annotated[str, typer.Option(help="The language your 'phone' says: es, en, qu.")] = "es",
 ) -> None:
     """Talk to the bot in the terminal, through the same engine and database."""
+    import asyncio
+
     from bot.channels import console
     from bot.conversation.engine import Engine, mark_console_sent
 
@@ -58,6 +59,8 @@ def chat(
 
 async def _show_what_arrives(db: Database, user: str) -> None:
     """Print, as they come due, the messages that reach the terminal user between turns."""
+    import asyncio
+
     from bot.channels import console
     from core.types import utcnow
 

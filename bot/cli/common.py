@@ -6,22 +6,23 @@ pay for the engine, SQLAlchemy, aiohttp and the channels (issue 16).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
 
-from core.settings import Settings, SettingsError, load_settings
-
 if TYPE_CHECKING:
     from core.db import Database
+    from core.settings import Settings, SettingsError
 
 T = TypeVar("T")
 
 
 def settings() -> Settings:
     """The settings, or exit 2 with the wrong one named."""
+    # Imported here: pydantic-settings costs about 0.1 s, which `psv --help` must not pay.
+    from core.settings import SettingsError, load_settings
+
     try:
         return load_settings()
     except SettingsError as exc:
@@ -36,6 +37,8 @@ def fail_setting(error: SettingsError) -> NoReturn:
 
 def run(job: Callable[[Database], Awaitable[T]]) -> T:
     """Run a job on the configured database; domain and connection errors exit with a line."""
+    import asyncio
+
     from sqlalchemy.engine import make_url
 
     from core.db import Database

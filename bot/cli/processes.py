@@ -6,7 +6,6 @@ server, the other two directly.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
@@ -74,6 +73,8 @@ def serve(
 @app.command()
 def worker() -> None:
     """Run the outbox worker alone (several may run on several hosts)."""
+    import asyncio
+
     from bot import logs, pg_events
     from bot.bootstrap import bootstrap
     from bot.outbox.scheduler import run_with_scheduler
@@ -114,6 +115,8 @@ def inbox(
     ] = False,
 ) -> None:
     """Run the conversation turns of queued messages (with `psv serve --no-inbox`)."""
+    import asyncio
+
     from bot import logs, pg_events
     from bot.bootstrap import bootstrap
 
