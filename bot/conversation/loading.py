@@ -10,6 +10,9 @@ EXISTS columns would then show the database as it was before that turn (the stat
 snapshot) while the row is the new one. `fresh` tells: it compares the locked row's version
 (`xmin`) with the one the statement's snapshot sees. When it is false the engine ignores the
 flags and the handlers ask for themselves. SQLite runs one writer at a time: always fresh.
+
+The INSERTs name the tables, not the mapped classes: run through the session, an INSERT of a
+mapped class takes the ORM's bulk path, about 0.5 ms of CPU more per statement (issue 16).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.messages import Inbound
-from core.models import Conversation, HandoffRequest, InboundMessage, Specialist
+from core.models import Conversation, HandoffRequest, InboundMessage, Specialist, table_of
 from core.states import TicketStatus
 
 _FRESH_PG: ColumnClause[bool] = literal_column(
@@ -78,15 +81,16 @@ def address(inbound: Inbound) -> dict[str, str]:
 def record_inbound(dialect: str) -> Insert:
     """INSERT of a message id (`channel`, `message_id`, `received_at`); no row if it was there."""
     insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    table = table_of(InboundMessage)
     return (
-        insert(InboundMessage)
+        insert(table)
         .values(
             channel=bindparam("channel"),
             message_id=bindparam("message_id"),
             received_at=bindparam("received_at"),
         )
         .on_conflict_do_nothing(index_elements=["channel", "message_id"])
-        .returning(InboundMessage.id)
+        .returning(table.c.id)
     )
 
 
@@ -95,7 +99,7 @@ def new_conversation(dialect: str) -> Insert:
     """INSERT of an empty conversation (`channel`, `user_ref`, `language`, `created_at`)."""
     insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
     return (
-        insert(Conversation)
+        insert(table_of(Conversation))
         .values(
             channel=bindparam("channel"),
             user_ref=bindparam("user_ref"),

@@ -20,14 +20,15 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.messages import REPLY_PRIORITY, Inbound, Outbound
-from core.models import OutboxMessage
+from core.models import OutboxMessage, table_of
 from core.states import REPLY_KIND, OutboxStatus
 from core.uow import UnitOfWork
 
 NOTICE_PRIORITY = 0
 # Rows that have not left yet; "sending" ones are in flight and can no longer be stopped.
 UNSENT = (OutboxStatus.PENDING, OutboxStatus.NEEDS_TEMPLATE)
-_INSERT = plain_insert(OutboxMessage)
+# The table, not the class: the ORM's bulk-insert path costs about 0.5 ms of CPU a turn.
+_INSERT = plain_insert(table_of(OutboxMessage))
 
 
 @dataclass(frozen=True)

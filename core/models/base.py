@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from sqlalchemy import JSON, Enum, MetaData
+from sqlalchemy import JSON, Enum, MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 
 from core.types import UTCDateTime
@@ -39,3 +39,8 @@ def enum_type(cls: type[enum.Enum]) -> Enum:
 def values_in(column: str, cls: type[enum.StrEnum]) -> str:
     """The SQL of a check that `column` holds one of the enum's values, in their order."""
     return f"{column} IN ({', '.join(repr(m.value) for m in cls)})"
+
+
+def table_of(cls: type[Base]) -> Table:
+    """The mapped class's table, for Core statements that skip the ORM's bulk paths."""
+    return cast(Table, cls.__table__)
