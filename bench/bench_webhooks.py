@@ -5,7 +5,8 @@ Run from the project root:
     .venv/bin/python bench/bench_webhooks.py \
         [--dsn postgresql://postgres@127.0.0.1:5432/postgres] [--citizens 400] \
         [--concurrency 40] [--rate 1000] [--open-seconds 5] [--drain-seconds 60] \
-        [--outbox-seconds 10] [--pin] [--inbox-off] [--profile [--profile-out FILE]]
+        [--outbox-seconds 10] [--only bare,floor,psv,paced] [--paced-rate 300] \
+        [--paced-seconds 10] [--pin] [--inbox-off] [--profile [--profile-out FILE]]
 
 What it does, on a scratch database (created here, dropped at the end, even on error):
 
@@ -23,11 +24,27 @@ What it does, on a scratch database (created here, dropped at the end, even on e
    - open loop: updates offered at `--rate`/s for `--open-seconds` (at most 100 in flight,
      Telegram's maximum `max_connections`); latency counts from the scheduled send time, so
      a server that falls behind is not flattered (no coordinated omission);
+   - the raw floor (`--only` ... floor): a subprocess of this script with aiohttp and a raw
+     asyncpg pool (10 connections, PSV's pool size) that does a whole simplified turn inside
+     each request, on its own floor_* tables in the scratch database: dedupe the update id
+     (INSERT ... ON CONFLICT DO NOTHING), lock-load the chat's conversation (SELECT ... FOR
+     UPDATE, inserted when absent), update its state, insert one keyed outbox row; same
+     warm-up, closed and open load as PSV's. Its closed-loop turns/s is the floor;
 3. after the load: how fast the inbox runs the queued turns (turns/s, time to drain, or the
    projection when `--drain-seconds` ends first) and how fast the outbox worker sends to the
    fake Telegram while keeping to its limits (30/s overall, 1/s per chat, short bursts):
    messages/s and the most calls seen in any 1-second window, overall and per chat, plus a
-   time line (every 5 s) of the inbox and outbox queues.
+   time line (every 5 s) of the inbox and outbox queues; PSV end to end: the updates of the
+   closed and open load over the time from their first send to the last turn done and its
+   first reply queued (inbound processed_at, outbox created_at, read from the database), as a
+   ratio to the floor's turns/s (issue 16: >= 0.15, aim 0.25), with CPU ms per turn of each
+   (PSV = `psv serve` and every process it started, its inbox children included);
+4. paced (`--paced-rate`/s for `--paced-seconds`, new citizens, after the queue is empty):
+   webhook latency p50/p99 and, per update, from its inbound row's received_at to the
+   created_at of its first reply (outbox key `reply:telegram:<update_id>:0`), p50/p99/max.
+
+`--only` picks the phases (bare, floor, psv, paced; default all); psv and paced share one
+`psv serve`.
 
 CPU seconds of every process (server, generator, PostgreSQL, this process with the fake
 Telegram, the rest of the machine) are measured per phase from /proc, and where each process
@@ -37,7 +54,8 @@ with its inbox processors paused (the same `psv serve` code otherwise), to see t
 accepting alone. `--profile` runs the server under cProfile and prints its hot spots.
 
 Hard failures, exit code 1 (never timings): a valid update not answered 200, queued inbound
-rows that do not match the accepted updates, or the outbox exceeding its token-bucket bound.
+rows that do not match the accepted updates, the outbox exceeding its token-bucket bound, the
+floor's rows not matching its answers, or a paced update done without a first reply.
 """
 
 from __future__ import annotations
@@ -108,6 +126,10 @@ CASES = (
 )
 TARGET_RATE = 1000.0
 TARGET_P99_MS = 80.0
+# Issue 16: PSV's end-to-end turns/s against the raw floor's, and replies queued in time.
+TARGET_RATIO, AIM_RATIO = 0.15, 0.25
+TARGET_REPLY_P99_MS = 250.0
+PHASES = ("bare", "floor", "psv", "paced")
 
 
 def log(message: str) -> None:
@@ -302,6 +324,128 @@ def bare_main(port: int) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- the raw floor
+
+# Its own tables in the scratch database: what a simplified turn needs and nothing more.
+FLOOR_SCHEMA = """
+CREATE TABLE IF NOT EXISTS floor_update (
+    update_id bigint PRIMARY KEY,
+    received_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE TABLE IF NOT EXISTS floor_conversation (
+    id bigserial PRIMARY KEY,
+    chat_id bigint NOT NULL UNIQUE,
+    state jsonb NOT NULL DEFAULT '{}'::jsonb,
+    turns integer NOT NULL DEFAULT 0,
+    updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE TABLE IF NOT EXISTS floor_outbox (
+    id bigserial PRIMARY KEY,
+    idempotency_key text NOT NULL UNIQUE,
+    conversation_id bigint NOT NULL REFERENCES floor_conversation (id),
+    address text NOT NULL,
+    payload jsonb NOT NULL,
+    status text NOT NULL DEFAULT 'pending',
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+"""
+FLOOR_POOL = 10  # the size of PSV's own pool (core/db.py)
+
+
+async def floor_schema(conn: asyncpg.Connection) -> None:
+    """Create the floor's tables (floor_*) if they are not there."""
+    await conn.execute(FLOOR_SCHEMA)
+
+
+async def floor_turn(conn: asyncpg.Connection, body: dict[str, Any]) -> bool:
+    """One simplified turn in one transaction; False when the update was seen before.
+
+    Dedupe the update id, lock the chat's conversation (created when absent), move its
+    state on, and queue one reply keyed like PSV's (`reply:telegram:<update_id>:0`).
+    """
+    update_id = int(body["update_id"])
+    message = body.get("message") or {}
+    chat = int(message["chat"]["id"])
+    text = str(message.get("text", ""))
+    async with conn.transaction():
+        fresh = await conn.fetchval(
+            "INSERT INTO floor_update (update_id) VALUES ($1) "
+            "ON CONFLICT DO NOTHING RETURNING update_id",
+            update_id,
+        )
+        if fresh is None:
+            return False
+        row = await conn.fetchrow(
+            "SELECT id, state, turns FROM floor_conversation WHERE chat_id = $1 FOR UPDATE", chat
+        )
+        if row is None:
+            await conn.execute(
+                "INSERT INTO floor_conversation (chat_id) VALUES ($1) ON CONFLICT DO NOTHING", chat
+            )
+            row = await conn.fetchrow(
+                "SELECT id, state, turns FROM floor_conversation WHERE chat_id = $1 FOR UPDATE",
+                chat,
+            )
+        assert row is not None
+        state = json.loads(row["state"])
+        state.update(step=int(row["turns"]) + 1, last=text)
+        await conn.execute(
+            "UPDATE floor_conversation SET state = $2::jsonb, turns = turns + 1, "
+            "updated_at = clock_timestamp() WHERE id = $1",
+            row["id"],
+            json.dumps(state, ensure_ascii=False),
+        )
+        reply = {"text": f"paso {state['step']}: {text[:40]}"}
+        await conn.execute(
+            "INSERT INTO floor_outbox (idempotency_key, conversation_id, address, payload) "
+            "VALUES ($1, $2, $3, $4::jsonb)",
+            f"reply:telegram:{update_id}:0",
+            row["id"],
+            str(chat),
+            json.dumps(reply, ensure_ascii=False),
+        )
+    return True
+
+
+def floor_app(pool: asyncpg.Pool) -> web.Application:
+    """The floor's aiohttp application: a whole simplified turn inside each webhook request."""
+
+    async def webhook(request: web.Request) -> web.Response:
+        if request.headers.get("X-Telegram-Bot-Api-Secret-Token") != TG_SECRET:
+            return web.Response(status=401)
+        body = await request.json()
+        async with pool.acquire() as conn:
+            await floor_turn(conn, body)
+        return web.Response(status=200)
+
+    async def health(_request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application(client_max_size=1024 * 1024)
+    app.router.add_post(PATH, webhook)
+    app.router.add_get("/healthz", health)
+    return app
+
+
+def floor_main(port: int, dsn: str) -> int:
+    """The floor server: aiohttp and a raw asyncpg pool, the same defaults as the bare one."""
+
+    async def build() -> web.Application:
+        pool = await asyncpg.create_pool(dsn, min_size=FLOOR_POOL, max_size=FLOOR_POOL)
+        async with pool.acquire() as conn:
+            await floor_schema(conn)
+        app = floor_app(pool)
+
+        async def close(_app: web.Application) -> None:
+            await pool.close()
+
+        app.on_cleanup.append(close)
+        return app
+
+    web.run_app(build(), host="127.0.0.1", port=port, print=None, access_log=None)
+    return 0
+
+
 def inbox_off_main(argv: list[str]) -> int:
     """`psv serve` with its inbox processors paused (diagnostic: the cost of accepting alone)."""
     from bot import cli, inbox
@@ -404,6 +548,35 @@ def affinity(pid: int) -> str:
     return ",".join(map(str, cpus))
 
 
+def descendants(pid: int) -> list[int]:
+    """The pids of a process's children, their children, and so on (from /proc)."""
+    parents: dict[int, list[int]] = defaultdict(list)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        parents[ppid].append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def with_children(roles: dict[str, list[int]]) -> dict[str, list[int]]:
+    """The server roles with every process they started (PSV's inbox children count as PSV)."""
+    out = dict(roles)
+    for role in ("server", "inbox"):
+        if role in out:
+            out[role] = sorted({*out[role], *(c for p in out[role] for c in descendants(p))})
+    return out
+
+
 @dataclass
 class CpuMeter:
     """CPU seconds per role over one phase."""
@@ -414,6 +587,7 @@ class CpuMeter:
     t0: float = 0.0
 
     def begin(self) -> None:
+        self.roles = with_children(self.roles)
         self.start = {pid: proc_cpu(pid) or 0.0 for pids in self.roles.values() for pid in pids}
         self.busy0, self.t0 = machine_busy(), time.monotonic()
 
@@ -421,7 +595,9 @@ class CpuMeter:
         """CPU seconds per role (and "other": the rest of the machine), plus "wall"."""
         wall = time.monotonic() - self.t0
         used: dict[str, float] = {}
-        for role, pids in (roles or self.roles).items():
+        final = with_children(roles or self.roles)
+        for role, pids in final.items():
+            pids = sorted({*pids, *self.roles.get(role, [])})
             used[role] = sum(
                 max(0.0, (proc_cpu(pid) or self.start.get(pid, 0.0)) - self.start.get(pid, 0.0))
                 for pid in pids
@@ -521,6 +697,7 @@ class Run:
     phases: list[Phase] = field(default_factory=list)
     placement: list[tuple[str, str, str]] = field(default_factory=list)
     notes: dict[str, Any] = field(default_factory=dict)
+    only: set[str] = field(default_factory=lambda: set(PHASES))
 
     def env(self, port: int, telegram_url: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PSV_")}
@@ -601,21 +778,85 @@ async def queue_counts(pg: asyncpg.Connection) -> dict[str, int]:
     return {str(r["status"]): int(r["n"]) for r in rows}
 
 
+async def wait_empty(pg: asyncpg.Connection, seconds: float) -> dict[str, int]:
+    """Poll the inbox until nothing is queued, or `seconds` pass; the last counts."""
+    t0 = time.monotonic()
+    counts = await queue_counts(pg)
+    while counts.get("queued", 0) > 0 and time.monotonic() - t0 < seconds:
+        await asyncio.sleep(0.25)
+        counts = await queue_counts(pg)
+    return counts
+
+
+# The first reply of a turn is keyed by the inbound message it answers (bot/outbox/rows.py).
+FIRST_REPLY = "o.idempotency_key = 'reply:' || i.channel || ':' || i.message_id || ':0'"
+
+
+async def end_to_end(pg: asyncpg.Connection, since: float) -> dict[str, Any]:
+    """Turns of the updates received since `since` (epoch s): how many, when the last ended."""
+    row = await pg.fetchrow(
+        "SELECT count(*) AS n, count(*) FILTER (WHERE i.status = 'done') AS done, "
+        "count(o.id) AS replied, extract(epoch FROM max(i.processed_at)) AS done_at, "
+        "extract(epoch FROM max(o.created_at)) AS replied_at "
+        f"FROM inbound_message i LEFT JOIN outbox_message o ON {FIRST_REPLY} "
+        "WHERE i.received_at >= to_timestamp($1)",
+        since,
+    )
+    assert row is not None
+    ends = [float(v) for v in (row["done_at"], row["replied_at"]) if v is not None]
+    return {
+        "turns": int(row["n"]),
+        "done": int(row["done"]),
+        "replied": int(row["replied"]),
+        "end": max(ends) if ends else math.nan,
+    }
+
+
+async def arrival_to_reply(pg: asyncpg.Connection, update_ids: list[str]) -> dict[str, Any]:
+    """Per update: its inbound row's status and received_at -> first reply's created_at (ms)."""
+    rows = await pg.fetch(
+        "SELECT i.message_id, i.status, "
+        "extract(epoch FROM (o.created_at - i.received_at)) * 1000 AS ms "
+        f"FROM inbound_message i LEFT JOIN outbox_message o ON {FIRST_REPLY} "
+        "WHERE i.channel = 'telegram' AND i.message_id = ANY($1::text[])",
+        update_ids,
+    )
+    done = [r for r in rows if r["status"] == "done"]
+    return {
+        "rows": len(rows),
+        "done": len(done),
+        "no_reply": sorted(str(r["message_id"]) for r in done if r["ms"] is None),
+        "ms": [float(r["ms"]) for r in done if r["ms"] is not None],
+    }
+
+
 async def execute(run: Run) -> int:
     args = run.args
+    only = run.only
     telegram = TimedTelegram()
     await telegram.fake.__aenter__()
-    pg = await asyncpg.connect(run.dsn.rsplit("/", 1)[0] + "/" + run.database)
+    plain_dsn = run.dsn.rsplit("/", 1)[0] + "/" + run.database
+    pg = await asyncpg.connect(plain_dsn)
     me = os.getpid()
     server: subprocess.Popen[bytes] | None = None
     bare: subprocess.Popen[bytes] | None = None
+    floor: subprocess.Popen[bytes] | None = None
     inbox_proc: subprocess.Popen[bytes] | None = None
     monitor: asyncio.Task[None] | None = None
     watcher: asyncpg.Connection | None = None
+    profile = run.workdir / "serve.prof"
     try:
         run.placement.append(("this process: fake Telegram, monitor", str(me), affinity(me)))
 
-        def spec(mode: str, base: str, first: int, citizens: int, uid: int) -> LoadSpec:
+        def spec(
+            mode: str,
+            base: str,
+            first: int,
+            citizens: int,
+            uid: int,
+            rate: float | None = None,
+            seconds: float | None = None,
+        ) -> LoadSpec:
             return LoadSpec(
                 url=f"{base}{PATH}",
                 mode=mode,
@@ -624,32 +865,85 @@ async def execute(run: Run) -> int:
                 chat_base=7_000_000_000,
                 update_base=uid,
                 concurrency=args.concurrency,
-                rate=args.rate,
-                seconds=args.open_seconds,
+                rate=args.rate if rate is None else rate,
+                seconds=args.open_seconds if seconds is None else seconds,
                 active=args.active,
             )
 
         open_citizens = max(1, math.ceil(args.rate * args.open_seconds / STEPS)) + args.active
         # ---- bare aiohttp -------------------------------------------------------------------
-        port = free_port()
-        bare_log = run.workdir / "bare.log"
-        bare = spawn([sys.executable, SELF, "_bare", str(port)], bare_log)
-        if args.pin:
-            os.sched_setaffinity(bare.pid, {0})
-        base = f"http://127.0.0.1:{port}"
-        await wait_healthy(base, bare, bare_log)
-        run.placement.append(("bare aiohttp server", str(bare.pid), affinity(bare.pid)))
-        roles = {"server": [bare.pid], "bench+fake": [me]}
-        await run.load("bare warm-up", spec("closed", base, 0, WARMUP_CITIZENS, 1), roles, pg)
-        run.phases.append(
-            await run.load("bare closed", spec("closed", base, 0, args.citizens, 1), roles, pg)
-        )
-        run.phases.append(
-            await run.load("bare open", spec("open", base, 0, open_citizens, 1), roles, pg)
-        )
-        await stop(bare)
-        bare = None
+        if "bare" in only:
+            port = free_port()
+            bare_log = run.workdir / "bare.log"
+            bare = spawn([sys.executable, SELF, "_bare", str(port)], bare_log)
+            if args.pin:
+                os.sched_setaffinity(bare.pid, {0})
+            base = f"http://127.0.0.1:{port}"
+            await wait_healthy(base, bare, bare_log)
+            run.placement.append(("bare aiohttp server", str(bare.pid), affinity(bare.pid)))
+            roles = {"server": [bare.pid], "bench+fake": [me]}
+            await run.load("bare warm-up", spec("closed", base, 0, WARMUP_CITIZENS, 1), roles, pg)
+            run.phases.append(
+                await run.load("bare closed", spec("closed", base, 0, args.citizens, 1), roles, pg)
+            )
+            if args.open_seconds > 0:
+                run.phases.append(
+                    await run.load("bare open", spec("open", base, 0, open_citizens, 1), roles, pg)
+                )
+            await stop(bare)
+            bare = None
 
+        # ---- the raw floor: a simplified turn inside each request ----------------------------
+        if "floor" in only:
+            port = free_port()
+            floor_log = run.workdir / "floor.log"
+            floor = spawn([sys.executable, SELF, "_floor", str(port), plain_dsn], floor_log)
+            if args.pin:
+                os.sched_setaffinity(floor.pid, {0})
+            base = f"http://127.0.0.1:{port}"
+            await wait_healthy(base, floor, floor_log)
+            run.placement.append(("raw floor server", str(floor.pid), affinity(floor.pid)))
+            roles = {"server": [floor.pid], "bench+fake": [me]}
+            floor_phases = [
+                await run.load(
+                    "floor warm-up", spec("closed", base, 100_000, WARMUP_CITIZENS, 1), roles, pg
+                )
+            ]
+            floor_phases.append(
+                await run.load(
+                    "floor closed",
+                    spec("closed", base, 200_000, args.citizens, 10_000_000),
+                    roles,
+                    pg,
+                )
+            )
+            run.phases.append(floor_phases[-1])
+            if args.open_seconds > 0:
+                floor_phases.append(
+                    await run.load(
+                        "floor open",
+                        spec("open", base, 300_000, open_citizens, 20_000_000),
+                        roles,
+                        pg,
+                    )
+                )
+                run.phases.append(floor_phases[-1])
+            await stop(floor)
+            floor = None
+            answered = sum(p.ok for p in floor_phases)
+            for phase in floor_phases:
+                if phase.bad:
+                    run.failures.append(f"{phase.label}: not answered 200: {phase.bad}")
+            turns = await pg.fetchval("SELECT count(*) FROM floor_outbox")
+            seen = await pg.fetchval("SELECT count(*) FROM floor_update")
+            run.notes["floor_rows"] = (int(seen), int(turns))
+            if turns != answered or seen != answered:
+                run.failures.append(
+                    f"floor: {seen} updates and {turns} replies recorded for {answered} answered"
+                )
+
+        if not only & {"psv", "paced"}:
+            return 0
         # ---- psv serve ----------------------------------------------------------------------
         port = free_port()
         base = f"http://127.0.0.1:{port}"
@@ -657,7 +951,6 @@ async def execute(run: Run) -> int:
         if args.separate_inbox:
             serve.append("--no-inbox")
         launcher = [SELF, "_inbox_off"] if args.inbox_off else [PSV]  # Python scripts both
-        profile = run.workdir / "serve.prof"
         python = [sys.executable, "-m", "cProfile", "-o", str(profile)] if args.profile else []
         command = [*(python or [sys.executable]), *launcher, *serve]
         server_log = run.workdir / "server.log"
@@ -666,6 +959,8 @@ async def execute(run: Run) -> int:
             os.sched_setaffinity(server.pid, {0})
         await wait_healthy(base, server, server_log)
         run.placement.append(("psv serve", str(server.pid), affinity(server.pid)))
+        for child in descendants(server.pid):
+            run.placement.append(("  its child (inbox process)", str(child), affinity(child)))
         roles = {"server": [server.pid], "bench+fake": [me]}
         if args.separate_inbox:
             # Turns run in their own process at a lower priority, as on a real deployment
@@ -678,76 +973,26 @@ async def execute(run: Run) -> int:
             )
             run.placement.append(("psv inbox --idle", str(inbox_proc.pid), "any"))
             roles["inbox"] = [inbox_proc.pid]
-        watcher = await asyncpg.connect(run.dsn.rsplit("/", 1)[0] + "/" + run.database)
+        watcher = await asyncpg.connect(plain_dsn)
         monitor = asyncio.create_task(watch(watcher, telegram, run.notes.setdefault("series", [])))
         uid = 1_000_000_000  # new update_ids (and chats): a repeated id would be a redelivery
         warm = await run.load(
             "psv warm-up", spec("closed", base, 100_000, WARMUP_CITIZENS, uid), roles, pg
         )
-        before = await queue_counts(pg)
-        load_t0 = time.monotonic()
-        closed = await run.load(
-            "psv closed", spec("closed", base, 200_000, args.citizens, uid + 10_000_000), roles, pg
-        )
-        run.phases.append(closed)
-        opened = await run.load(
-            "psv open", spec("open", base, 300_000, open_citizens, uid + 20_000_000), roles, pg
-        )
-        run.phases.append(opened)
-        load_wall = time.monotonic() - load_t0
-        sent_ids = 0
-        for phase in (warm, closed, opened):
-            sent_ids += phase.ok
-            if phase.bad:
-                run.failures.append(f"{phase.label}: valid updates not answered 200: {phase.bad}")
+        sent_ids = warm.ok
+        if warm.bad:
+            run.failures.append(f"{warm.label}: valid updates not answered 200: {warm.bad}")
+        await wait_empty(pg, args.drain_seconds)  # the warm-up's turns out of the way
 
-        # ---- inbox drain and outbox -----------------------------------------------------------
+        if "psv" in only:
+            sent_ids += await psv_phases(run, spec, base, uid, open_citizens, roles, pg)
+        if "paced" in only:
+            sent_ids += await paced_phase(run, spec, base, uid, roles, pg)
         counts = await queue_counts(pg)
-        accepted = sum(counts.values())
-        if accepted != sent_ids:
-            run.failures.append(f"inbound rows {accepted} != updates answered 200 ({sent_ids})")
-        queued0, done0 = counts.get("queued", 0), counts.get("done", 0)
-        run.notes.update(
-            accepted=accepted,
-            queued_at_end=queued0,
-            load_turns=done0 - before.get("done", 0),
-            load_wall=load_wall,
-        )
-        log(f"inbox after the load: {counts}")
-        roles["postgres"] = await postgres_pids(pg, run.database)
-        meter = CpuMeter(roles)
-        meter.begin()
-        drain_t0 = time.monotonic()
-        queued = queued0
-        while queued > 0 and time.monotonic() - drain_t0 < args.drain_seconds:
-            await asyncio.sleep(0.25)
-            counts = await queue_counts(pg)
-            queued = counts.get("queued", 0)
-        drain_end = time.monotonic()
-        roles["postgres"] = sorted(
-            set(roles["postgres"]) | set(await postgres_pids(pg, run.database))
-        )
-        run.notes["drain_cpu"] = meter.end(roles)
-        log(f"inbox after the drain window: {counts}")
-        run.notes.update(
-            drain_wall=drain_end - drain_t0,
-            drain_turns=counts.get("done", 0) - done0,
-            drained=queued == 0,
-            queued_left=queued,
-        )
-        # The outbox worker alone (nothing else running in the server) when the inbox is empty.
-        windows = [
-            ("during the load", load_t0, drain_t0),
-            ("during the inbox drain", drain_t0, drain_end),
-        ]
-        if args.outbox_seconds > 0:
-            meter = CpuMeter(roles)
-            meter.begin()
-            await asyncio.sleep(args.outbox_seconds)
-            label = "after (inbox empty)" if queued == 0 else "after (inbox still busy)"
-            windows.append((label, drain_end, time.monotonic()))
-            run.notes["outbox_cpu"] = meter.end(roles)
-        run.notes["windows"] = windows
+        if sum(counts.values()) != sent_ids:
+            run.failures.append(
+                f"inbound rows {sum(counts.values())} != updates answered 200 ({sent_ids})"
+            )
         rows = await pg.fetch("SELECT status, count(*) AS n FROM outbox_message GROUP BY status")
         run.notes["outbox_rows"] = {str(r["status"]): int(r["n"]) for r in rows}
     finally:
@@ -758,6 +1003,7 @@ async def execute(run: Run) -> int:
         if watcher is not None:
             await watcher.close()
         await stop(bare)
+        await stop(floor)
         if inbox_proc is not None:
             await stop(inbox_proc)
         code = await stop(server)
@@ -776,6 +1022,131 @@ async def execute(run: Run) -> int:
         if args.profile_out:
             shutil.copyfile(profile, args.profile_out)
     return 0
+
+
+async def psv_phases(
+    run: Run,
+    spec: Any,
+    base: str,
+    uid: int,
+    open_citizens: int,
+    roles: dict[str, list[int]],
+    pg: asyncpg.Connection,
+) -> int:
+    """Closed and open load on `psv serve`, the inbox drain, the outbox alone; updates sent."""
+    args = run.args
+    before = await queue_counts(pg)
+    roles["postgres"] = await postgres_pids(pg, run.database)
+    whole = CpuMeter(roles)  # from the first update of the load to the end of the drain
+    whole.begin()
+    since = time.time()
+    load_t0 = time.monotonic()
+    closed = await run.load(
+        "psv closed", spec("closed", base, 200_000, args.citizens, uid + 10_000_000), roles, pg
+    )
+    run.phases.append(closed)
+    loads = [closed]
+    if args.open_seconds > 0:
+        opened = await run.load(
+            "psv open", spec("open", base, 300_000, open_citizens, uid + 20_000_000), roles, pg
+        )
+        run.phases.append(opened)
+        loads.append(opened)
+    load_wall = time.monotonic() - load_t0
+    for phase in loads:
+        if phase.bad:
+            run.failures.append(f"{phase.label}: valid updates not answered 200: {phase.bad}")
+
+    # ---- inbox drain and outbox -------------------------------------------------------------
+    counts = await queue_counts(pg)
+    queued0, done0 = counts.get("queued", 0), counts.get("done", 0)
+    run.notes.update(
+        accepted=sum(counts.values()),
+        queued_at_end=queued0,
+        load_turns=done0 - before.get("done", 0),
+        load_wall=load_wall,
+    )
+    log(f"inbox after the load: {counts}")
+    roles["postgres"] = sorted(set(roles["postgres"]) | set(await postgres_pids(pg, run.database)))
+    meter = CpuMeter(roles)
+    meter.begin()
+    drain_t0 = time.monotonic()
+    counts = await wait_empty(pg, args.drain_seconds)
+    queued = counts.get("queued", 0)
+    drain_end = time.monotonic()
+    roles["postgres"] = sorted(set(roles["postgres"]) | set(await postgres_pids(pg, run.database)))
+    run.notes["drain_cpu"] = meter.end(roles)
+    run.notes["e2e_cpu"] = whole.end(roles)
+    log(f"inbox after the drain window: {counts}")
+    run.notes.update(
+        drain_wall=drain_end - drain_t0,
+        drain_turns=counts.get("done", 0) - done0,
+        drained=queued == 0,
+        queued_left=queued,
+    )
+    e2e = await end_to_end(pg, since)
+    e2e["wall"] = e2e["end"] - since
+    e2e["answered"] = sum(p.ok for p in loads)
+    run.notes["e2e"] = e2e
+    # The outbox worker alone (nothing else running in the server) when the inbox is empty.
+    windows = [
+        ("during the load", load_t0, drain_t0),
+        ("during the inbox drain", drain_t0, drain_end),
+    ]
+    if args.outbox_seconds > 0:
+        meter = CpuMeter(roles)
+        meter.begin()
+        await asyncio.sleep(args.outbox_seconds)
+        label = "after (inbox empty)" if queued == 0 else "after (inbox still busy)"
+        windows.append((label, drain_end, time.monotonic()))
+        run.notes["outbox_cpu"] = meter.end(roles)
+    run.notes["windows"] = windows
+    return sum(p.ok for p in loads)
+
+
+async def paced_phase(
+    run: Run,
+    spec: Any,
+    base: str,
+    uid: int,
+    roles: dict[str, list[int]],
+    pg: asyncpg.Connection,
+) -> int:
+    """Updates at a fixed rate; webhook latency, then arrival-to-reply-queued from the rows."""
+    args = run.args
+    backlog = (await wait_empty(pg, args.drain_seconds)).get("queued", 0)
+    citizens = max(1, math.ceil(args.paced_rate * args.paced_seconds / STEPS)) + args.active
+    first = uid + 30_000_000
+    load = spec("open", base, 400_000, citizens, first, args.paced_rate, args.paced_seconds)
+    roles["postgres"] = await postgres_pids(pg, run.database)
+    meter = CpuMeter(roles)
+    meter.begin()
+    phase = await run.load("psv paced", load, roles, pg)
+    run.phases.append(phase)
+    if phase.bad:
+        run.failures.append(f"{phase.label}: valid updates not answered 200: {phase.bad}")
+    t0 = time.monotonic()
+    counts = await wait_empty(pg, args.drain_seconds)
+    roles["postgres"] = sorted(set(roles["postgres"]) | set(await postgres_pids(pg, run.database)))
+    cpu = meter.end(roles)
+    ids = [str(first + index) for index in range(phase.result["count"])]
+    figures = await arrival_to_reply(pg, ids)
+    run.notes["paced"] = {
+        **figures,
+        "phase": phase,
+        "cpu": cpu,
+        "backlog_before": backlog,
+        "left_queued": counts.get("queued", 0),
+        "drain_after": time.monotonic() - t0,
+    }
+    if figures["rows"] != phase.ok:
+        run.failures.append(f"paced: {figures['rows']} inbound rows for {phase.ok} answered 200")
+    if figures["no_reply"]:
+        run.failures.append(
+            f"paced: {len(figures['no_reply'])} updates done without a first reply "
+            f"(e.g. update_id {figures['no_reply'][0]})"
+        )
+    return phase.ok
 
 
 def profile_text(path: Path) -> str:
@@ -842,8 +1213,110 @@ def shares(cpu: dict[str, float]) -> str:
     return ", ".join(f"{k} {100 * cpu[k] / cpu['wall']:.0f}%" for k in roles if k in cpu)
 
 
-def report(run: Run, facts: dict[str, str], command: str) -> None:
+def per_turn(cpu: dict[str, float], role: str, turns: int) -> float:
+    """CPU ms per turn of one role."""
+    return 1000 * cpu.get(role, 0.0) / max(turns, 1)
+
+
+def report_floor(run: Run) -> None:
+    """The raw floor against PSV end to end, and the ratio issue 16 asks for."""
+    by = {p.label: p for p in run.phases}
+    floor, e2e = by.get("floor closed"), run.notes.get("e2e")
+    if floor is None and e2e is None:
+        return
+    print("\nturns end to end: the raw floor against PSV (issue 16)")
+    if floor is not None:
+        c = floor.cpu
+        print(
+            f"  raw floor (aiohttp + asyncpg, dedupe, locked load, state update, outbox insert "
+            f"inside the request), closed loop: {floor.rate:.0f} turns/s, p99 {floor.lat(99):.1f}"
+            f" ms; CPU per turn: server {per_turn(c, 'server', floor.ok):.2f} ms, PostgreSQL "
+            f"{per_turn(c, 'postgres', floor.ok):.2f} ms"
+        )
+        if "floor open" in by:
+            p = by["floor open"]
+            print(
+                f"  raw floor, open loop: {p.rate:.0f} turns/s of {run.args.rate:.0f} offered, "
+                f"p99 {p.lat(99):.1f} ms"
+            )
+    if e2e is not None:
+        c = run.notes["e2e_cpu"]
+        rate = e2e["turns"] / e2e["wall"] if e2e["wall"] > 0 else math.nan
+        unfinished = e2e["turns"] - e2e["done"]
+        print(
+            f"  PSV end to end: {e2e['turns']} updates accepted ({e2e['answered']} answered 200)"
+            f", {e2e['done']} turns done, {e2e['replied']} first replies queued; from the first "
+            f"update of the load to the last turn done and its reply queued: {e2e['wall']:.1f} s"
+            f" = {rate:.0f} turns/s" + (f" ({unfinished} NOT finished)" if unfinished else "")
+        )
+        print(
+            f"  PSV CPU per turn over that time: server + its inbox processes "
+            f"{per_turn(c, 'server', e2e['turns']):.2f} ms"
+            + (
+                f" (+ separate inbox {per_turn(c, 'inbox', e2e['turns']):.2f} ms)"
+                if "inbox" in c
+                else ""
+            )
+            + f", PostgreSQL {per_turn(c, 'postgres', e2e['turns']):.2f} ms; rest of the "
+            f"machine (load generator, this process, other work) {c.get('other', 0):.1f} s of "
+            f"{c['wall']:.1f} s"
+        )
+        if floor is not None:
+            ratio = rate / floor.rate
+            verdict = (
+                "met, and the aim"
+                if ratio >= AIM_RATIO
+                else ("met" if ratio >= TARGET_RATIO else "NOT met")
+            )
+            print(
+                f"  ratio PSV / floor: {ratio:.3f} (target >= {TARGET_RATIO}, aim "
+                f"{AIM_RATIO}) -> {verdict}"
+            )
+            server = per_turn(c, "server", e2e["turns"]) / per_turn(floor.cpu, "server", floor.ok)
+            database = per_turn(c, "postgres", e2e["turns"]) / per_turn(
+                floor.cpu, "postgres", floor.ok
+            )
+            print(f"  CPU per turn PSV / floor: server {server:.1f}x, PostgreSQL {database:.1f}x")
+
+
+def report_paced(run: Run) -> None:
+    """The paced phase: webhook latency and arrival-to-reply-queued, from the rows."""
+    paced = run.notes.get("paced")
+    if paced is None:
+        return
+    phase: Phase = paced["phase"]
     args = run.args
+    ms = paced["ms"]
+    print(
+        f"\npaced: {args.paced_rate:.0f} updates/s for {args.paced_seconds:g} s "
+        f"({phase.result['count']} updates; queued before it: {paced['backlog_before']})"
+    )
+    print(
+        f"  webhook latency (from the scheduled send): p50 {phase.lat(50):.1f} ms, p99 "
+        f"{phase.lat(99):.1f} ms, max {phase.lat(100):.1f} ms "
+        f"(target p99 <= {TARGET_P99_MS:.0f} ms -> "
+        f"{'met' if phase.lat(99) <= TARGET_P99_MS else 'NOT met'})"
+    )
+    print(
+        f"  arrival (inbound received_at) to first reply queued (its outbox created_at), "
+        f"{len(ms)} turns: p50 {pct(ms, 50):.1f} ms, p99 {pct(ms, 99):.1f} ms, max "
+        f"{pct(ms, 100):.1f} ms (target p99 <= {TARGET_REPLY_P99_MS:.0f} ms -> "
+        f"{'met' if pct(ms, 99) <= TARGET_REPLY_P99_MS else 'NOT met'})"
+    )
+    c = paced["cpu"]
+    print(
+        f"  {paced['done']} of {paced['rows']} turns done, {paced['left_queued']} still queued "
+        f"{paced['drain_after']:.1f} s after the load; CPU over the phase per turn (the outbox "
+        f"still sending earlier replies included): PSV "
+        f"{per_turn(c, 'server', phase.ok):.2f} ms, PostgreSQL "
+        f"{per_turn(c, 'postgres', phase.ok):.2f} ms; CPU (% of one core): {shares(c)}"
+    )
+
+
+def report(run: Run, facts: dict[str, str], command: str) -> None:
+    """Print every figure of the run, as Markdown-friendly text."""
+    args = run.args
+    facts = {**facts, "load average at end": " ".join(f"{x:.2f}" for x in os.getloadavg())}
     print(f"\n# Webhook benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"command: {command}\n")
     for key, value in facts.items():
@@ -929,6 +1402,9 @@ def report(run: Run, facts: dict[str, str], command: str) -> None:
             )
         print(f"  drain: {n['drain_turns']} turns at {rate:.1f} turns/s; {outcome}")
         print(f"  CPU during the drain (% of one core): {shares(n['drain_cpu'])}")
+
+    report_floor(run)
+    report_paced(run)
 
     sends: list[tuple[float, str]] = n.get("sends", [])
     print("\noutbox (sendMessage/sendDocument calls seen by the fake Telegram):")
@@ -1025,6 +1501,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return generator_main()
     if argv[:1] == ["_bare"]:
         return bare_main(int(argv[1]))
+    if argv[:1] == ["_floor"]:
+        return floor_main(int(argv[1]), argv[2])
     if argv[:1] == ["_inbox_off"]:
         return inbox_off_main(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -1045,9 +1523,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="serve --no-inbox, with the turns in a `psv inbox --idle` process (SCHED_IDLE)",
     )
+    parser.add_argument(
+        "--only",
+        default=",".join(PHASES),
+        help="phases to run, comma-separated: bare, floor, psv, paced (default: all)",
+    )
+    parser.add_argument("--paced-rate", type=float, default=300.0, help="paced: updates/s")
+    parser.add_argument("--paced-seconds", type=float, default=10.0, help="paced: seconds")
     parser.add_argument("--profile", action="store_true", help="run the server under cProfile")
     parser.add_argument("--profile-out", help="with --profile: keep the .prof file here")
     args = parser.parse_args(argv)
+    only = {p.strip() for p in args.only.split(",") if p.strip()}
+    if not only or only - set(PHASES):
+        parser.error(f"--only takes some of {', '.join(PHASES)}")
     python = os.path.relpath(sys.executable) if sys.executable.startswith(os.getcwd()) else "python"
     command = " ".join([python, os.path.relpath(SELF), *argv])
     dsn = args.dsn.replace("postgresql+asyncpg://", "postgresql://", 1)
@@ -1059,7 +1547,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     facts = machine_facts(pg_version)
     try:
         with tempfile.TemporaryDirectory(prefix="psv-bench-") as tmp:
-            run = Run(args, dsn, name, url, Path(tmp))
+            run = Run(args, dsn, name, url, Path(tmp), only=only)
             prepare_database(url, run.workdir)
             asyncio.run(execute(run))
             report(run, facts, command)
