@@ -1399,7 +1399,7 @@ def report(run: Run, facts: dict[str, str], command: str) -> None:
 
     n = run.notes
     if "drain_wall" in n:
-        print("\ninbox (turns run by the server's inbox processors, 4 on PostgreSQL):")
+        print("\ninbox (turns run by the inbox processors: psv serve's children on PostgreSQL):")
         print(
             f"  inbound rows {n['accepted']}; during the closed+open load "
             f"({n['load_wall']:.1f} s) {n['load_turns']} turns ran = "
