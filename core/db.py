@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -39,6 +41,34 @@ def _sqlite_serialised_writes(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+IDLE_PING_S = 5.0
+
+
+def _ping_after_idle(engine: AsyncEngine) -> None:
+    """Ping a pooled PostgreSQL connection at checkout only if it sat idle IDLE_PING_S or more.
+
+    SQLAlchemy's pool_pre_ping pings at every checkout: one more round trip per transaction,
+    about one in eight of a turn's (issue 16). A connection used within the last seconds is
+    alive but for a server restart in that window; then its statement fails, is seen as a
+    disconnect, and SQLAlchemy drops every older pooled connection, so the next try connects
+    anew (the inbox and the outbox claim first, so a turn is never lost to it).
+    """
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # whichever the driver raises: the pool reconnects
+            raise DisconnectionError(str(exc)) from exc
+
+
 class Database:
     """One engine and its session factory; made explicitly, never at import time."""
 
@@ -52,10 +82,12 @@ class Database:
         if self.dialect == "sqlite":
             kwargs["connect_args"] = {"timeout": 30}
         else:
-            kwargs.update(pool_size=pool_size, max_overflow=0, pool_pre_ping=True)
+            kwargs.update(pool_size=pool_size, max_overflow=0)
         self.engine = create_async_engine(url, **kwargs)
         if self.dialect == "sqlite":
             _sqlite_serialised_writes(self.engine)
+        else:
+            _ping_after_idle(self.engine)
         self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(
             self.engine, expire_on_commit=False
         )
