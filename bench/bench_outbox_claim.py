@@ -140,7 +140,7 @@ async def claim_after(db: Database, now: datetime, busy: list[int], batch: int) 
 
 async def explain(db: Database, now: datetime, busy: list[int], batch: int) -> str:
     """EXPLAIN ANALYZE of one claim (rolled back), PostgreSQL only."""
-    sql = "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + claim_statement("postgresql").element.text
+    sql = "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + str(claim_statement("postgresql").element)
     statement = text(sql).bindparams(
         bindparam("now", type_=UTCDateTime()), bindparam("lease_end", type_=UTCDateTime())
     )
@@ -169,13 +169,17 @@ async def server_times(db: Database, rounds: int) -> None:
                 "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
             )
         )
-        total = 0.0
+        groups: dict[str, list[float]] = {}
         for query, calls, spent in found:
-            if any(mark in query for mark in CLAIMS):
-                total += spent
-                print(
-                    f"    {calls:6} calls, {spent / calls:7.3f} ms: {' '.join(query.split())[:90]}"
-                )
+            for mark in CLAIMS:
+                if mark in query:  # the first mark found names the statement
+                    group = groups.setdefault(mark, [0, 0.0])
+                    group[0] += calls
+                    group[1] += spent
+                    break
+    total = sum(spent for _, spent in groups.values())
+    for mark, (calls, spent) in groups.items():
+        print(f"    {int(calls):6} calls, mean {spent / calls:7.3f} ms: {mark}")
     print(f"    PostgreSQL's time in the claim: {total / rounds:.3f} ms a claim")
 
 
@@ -208,9 +212,9 @@ async def run(url: str, label: str, args: argparse.Namespace, before: bool) -> N
         await queue(db, sent[15:])
         # queued in the last ten minutes, round the addresses (five each with the defaults)
         step = timedelta(seconds=600 / args.waiting)
-        start = now - timedelta(seconds=600)
+        first = now - timedelta(seconds=600)
         burst = [
-            message(n % args.addresses, start + n * step, reply(n % args.addresses), "pending")
+            message(n % args.addresses, first + n * step, reply(n % args.addresses), "pending")
             for n in range(args.waiting)
         ]
         await queue(db, burst)

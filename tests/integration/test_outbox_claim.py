@@ -209,7 +209,7 @@ async def _stale_burst(db: Database) -> None:
 
 
 def _explainable(db: Database, prefix: str) -> Any:
-    sql = claim_statement(db.engine.dialect.name).element.text
+    sql = str(claim_statement(db.engine.dialect.name).element)
     return text(prefix + sql).bindparams(
         bindparam("now", type_=UTCDateTime()), bindparam("lease_end", type_=UTCDateTime())
     )
