@@ -142,6 +142,7 @@ _SETTINGS = {
 
 
 def _statement(dialect: str) -> TextualSelect:
+    """The claim for one dialect, with its parameters' and result columns' types."""
     statuses = {"pending": OutboxStatus.PENDING.value, "sending": OutboxStatus.SENDING.value}
     parts = _PARTS[dialect]
     pick = _PICK.format(**parts, **statuses)
