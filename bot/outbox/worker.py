@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from bot.channels.base import Channel, Outcome, SendContext, SendResult
 from bot.messages import Outbound
 from bot.outage import DatabaseWatch
-from bot.outbox.claim import Job, claim_query, first_waiting_query, lease, lease_tag, own_leases
+from bot.outbox.claim import Job, claim, lease_tag, own_leases
 from bot.outbox.pacing import Pacer
 from bot.outbox.record import (
     RETRY_FOR,
@@ -46,7 +46,6 @@ log = logging.getLogger("psv.worker")
 
 CLAIM_INTERVAL_S = 0.05  # while sends are in flight, claim at most this often
 KEEP_TRIES = 3  # a kept result failing this often while the database answers is dropped
-MAX_ADDRESSES_PER_CLAIM = 10_000  # well under asyncpg's 32,767 parameters per statement
 
 
 class OutboxWorker:
@@ -214,22 +213,18 @@ class OutboxWorker:
                     if self.tag is None
                     else await own_leases(uow, now, self.tag, list(self.channels))
                 )
-            firsts = list(await uow.session.scalars(first_waiting_query(now, list(self.channels))))
-            # A message this worker is still sending (past its lease or not) is not claimed again.
-            firsts = [i for i in firsts if i not in self._in_flight]
-            if not firsts:
-                return []
-            # Bound the statement's parameters; beyond that many addresses, the oldest first.
-            firsts = sorted(firsts)[:MAX_ADDRESSES_PER_CLAIM]
-            own = sorted(self._reclaim)[:MAX_ADDRESSES_PER_CLAIM]
-            rows = list(await uow.session.scalars(claim_query(now, firsts, limit, own)))
-            if not rows:
-                self._reclaim.clear()
-                return []
             lease_end = now + self.lease
             if self.tag is not None:
                 lease_end = lease_end.replace(microsecond=self.tag)
-            jobs = await lease(uow, rows, lease_end)
+            jobs = await claim(
+                uow,
+                now=now,
+                lease_end=lease_end,
+                channels=list(self.channels),
+                limit=limit,
+                own=sorted(self._reclaim),
+                busy=sorted(self._in_flight),  # still being sent here, past its lease or not
+            )
             await uow.commit()
         taken = {job.id for job in jobs}
         if taken & self._reclaim:
@@ -237,7 +232,7 @@ class OutboxWorker:
                 "took back %d messages this worker was sending before it restarted",
                 len(taken & self._reclaim),
             )
-        self._reclaim = set() if len(rows) < limit else self._reclaim - taken
+        self._reclaim = set() if len(jobs) < limit else self._reclaim - taken
         return jobs
 
     # ---- sending and recording ----------------------------------------------------------

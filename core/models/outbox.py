@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, values_in
 from core.states import REPLY_KIND, OutboxStatus
 from core.types import utcnow
+
+# The unsent rows, written out as a literal: only then may a query use the partial indexes
+# below (a prepared statement's plan cannot know a parameter's value).
+UNSENT_SQL = text(f"status IN ('{OutboxStatus.PENDING.value}', '{OutboxStatus.SENDING.value}')")
 
 
 class OutboxMessage(Base):
@@ -23,6 +27,16 @@ class OutboxMessage(Base):
         Index("ix_outbox_status_due", "status", "due_at"),
         # What was last sent to an address (a typed "2" answering a notification's options).
         Index("ix_outbox_address", "channel", "address", "id"),
+        # Only unsent rows (migration 0013): the worker's claim probes an address's older
+        # unsent rows, never the rows already sent (its walk's index is below the class).
+        Index(
+            "ix_outbox_waiting_address",
+            "channel",
+            "address",
+            "id",
+            postgresql_where=UNSENT_SQL,
+            sqlite_where=UNSENT_SQL,
+        ),
         CheckConstraint(values_in("status", OutboxStatus), name="status"),
     )
 
@@ -47,6 +61,17 @@ class OutboxMessage(Base):
     delivery_status: Mapped[str | None] = mapped_column(String(20), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+# The worker's claim walks the unsent rows in the order it sends them (replies first).
+Index(
+    "ix_outbox_claim_order",
+    OutboxMessage.priority.desc(),
+    OutboxMessage.due_at,
+    OutboxMessage.id,
+    postgresql_where=UNSENT_SQL,
+    sqlite_where=UNSENT_SQL,
+)
 
 
 class ProviderMessage(Base):
