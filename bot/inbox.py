@@ -54,27 +54,25 @@ _INSERT_AND_NOTIFY = (
 CONNECT_TIMEOUT_S = 5.0
 
 # The oldest queued message of each person not being served right now (SKIP LOCKED on
-# PostgreSQL lets several processors claim different people's messages at once). Written out
-# so that its plan does not hang on statistics: the status is a literal, which lets both
-# databases walk the partial indexes of queued rows (migration 0012), and OFFSET 0 keeps
-# PostgreSQL from turning the NOT EXISTS into a join. Right after a burst, before the table
-# had statistics, it planned that join as a scan of every queued row per candidate (10 ms a
-# claim behind 8,000 queued messages); as a subplan it is one index probe per candidate.
-_CLAIM_SQL = """
+# PostgreSQL lets several processors claim different people's messages at once). The status
+# is a literal, which lets both databases walk the partial indexes of queued rows (migration
+# 0012). On PostgreSQL the statement lives in the function psv_claim_inbound (migration 0014),
+# whose planner settings forbid scans and sorts: statistics from an empty queue otherwise
+# made it read and sort every queued row per claim (1.9 s behind 6,500 queued messages).
+_QUEUED = InboundStatus.QUEUED.value
+_CLAIM_SQLITE = f"""
 SELECT m.id, m.payload FROM inbound_message AS m
-WHERE m.status = '{queued}' AND NOT EXISTS (
+WHERE m.status = '{_QUEUED}' AND NOT EXISTS (
     SELECT 1 FROM inbound_message AS e
-    WHERE e.status = '{queued}' AND e.channel = m.channel AND e.user_ref = m.user_ref
-      AND e.id < m.id{fence})
-ORDER BY m.id LIMIT 1{lock}
+    WHERE e.status = '{_QUEUED}' AND e.channel = m.channel AND e.user_ref = m.user_ref
+      AND e.id < m.id)
+ORDER BY m.id LIMIT 1
 """
 _CLAIM = {
-    dialect: text(
-        _CLAIM_SQL.format(queued=InboundStatus.QUEUED.value, fence=fence, lock=lock)
-    ).columns(id=Integer, payload=JSON)
-    for dialect, fence, lock in (
-        ("postgresql", " OFFSET 0", " FOR UPDATE OF m SKIP LOCKED"),
-        ("sqlite", "", ""),  # one writer at a time: no row locks to skip
+    dialect: text(sql).columns(id=Integer, payload=JSON)
+    for dialect, sql in (
+        ("postgresql", "SELECT id, payload FROM psv_claim_inbound()"),
+        ("sqlite", _CLAIM_SQLITE),  # one writer at a time: no row locks to skip
     )
 }
 
