@@ -82,6 +82,14 @@ def claim_statement(db: Database) -> TextualSelect:
     return _CLAIM["postgresql" if db.is_postgres else "sqlite"]
 
 
+# The queue's connections run single autocommitted statements and change no session state,
+# so they skip asyncpg's reset on release (RESET ALL, UNLISTEN *, CLOSE ALL and
+# pg_advisory_unlock_all: a round trip per webhook). asyncpg still rolls back an open
+# transaction itself before calling this.
+async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:
+    """Leave a released queue connection as it is."""
+
+
 class InboxWriter:
     """Queues inbound messages; a redelivered message id is dropped."""
 
@@ -98,6 +106,7 @@ class InboxWriter:
                 min_size=0,  # no floor to restore: asyncpg would warn with a traceback per try
                 max_size=self.pool_size,
                 timeout=CONNECT_TIMEOUT_S,  # an unreachable database fails the webhook soon: 503
+                reset=_nothing_to_reset,
             )
         return self._pool
 

@@ -65,3 +65,26 @@ async def test_pokes_reach_the_outbox_worker_as_notifications(postgresql_db: Dat
     finally:
         await notifier.close()
         await listener.stop()
+
+
+async def test_the_queue_connections_are_not_reset_after_each_message(
+    postgresql_db: Database,
+) -> None:
+    """A webhook's queue insert is one round trip: no RESET ALL etc. when its connection returns.
+
+    A session setting made on the pool's one connection survives the next queued message,
+    which asyncpg's default reset on release (RESET ALL) would have undone.
+    """
+    await reset(postgresql_db)
+    writer = InboxWriter(postgresql_db, pool_size=1)
+    try:
+        assert await writer.queue(Inbound("telegram", "ana", "r-1", text="hola"), NOW)
+        pool = await writer._postgres()
+        async with pool.acquire() as connection:
+            await connection.execute("SET application_name = 'psv-kept'")
+        assert await writer.queue(Inbound("telegram", "ana", "r-2", text="sí"), NOW)
+        async with pool.acquire() as connection:
+            assert await connection.fetchval("SHOW application_name") == "psv-kept"
+    finally:
+        await writer.close()
+        await reset(postgresql_db)
