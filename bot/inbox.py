@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import asyncpg
-from sqlalchemy import JSON, Integer, select, text, update
+from sqlalchemy import JSON, Integer, bindparam, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.selectable import TextualSelect
 
@@ -33,7 +33,7 @@ from bot.logs import pseudonym
 from bot.messages import Inbound, inbound_from_json, inbound_to_json
 from bot.outage import DatabaseWatch
 from core.db import Database
-from core.models import InboundMessage
+from core.models import InboundMessage, table_of
 from core.states import InboundStatus
 from core.uow import UnitOfWork
 
@@ -75,6 +75,14 @@ _CLAIM = {
         ("sqlite", _CLAIM_SQLITE),  # one writer at a time: no row locks to skip
     )
 }
+
+
+# Built once, on the table: an UPDATE of the mapped class takes the ORM's bulk path per turn.
+_DONE = (
+    update(table_of(InboundMessage))
+    .where(table_of(InboundMessage).c.id == bindparam("row_id"))
+    .values(status=InboundStatus.DONE, processed_at=bindparam("done_at"))
+)
 
 
 def claim_statement(db: Database) -> TextualSelect:
@@ -228,11 +236,7 @@ class Inbox:
 
     @staticmethod
     async def _done(uow: UnitOfWork, row_id: int, now: datetime) -> None:
-        await uow.session.execute(
-            update(InboundMessage)
-            .where(InboundMessage.id == row_id)
-            .values(status=InboundStatus.DONE, processed_at=now)
-        )
+        await uow.session.execute(_DONE, {"row_id": row_id, "done_at": now})
         await uow.commit()
 
     def start(self) -> None:
