@@ -5,6 +5,7 @@ On CI (CI=true) PostgreSQL must be reachable: the tests fail instead of skipping
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -82,9 +83,12 @@ async def sqlite_db(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[D
     await db.dispose()
 
 
-@pytest.fixture(scope="session")
-async def pg_url() -> AsyncIterator[str]:
-    """A fresh PostgreSQL database for this run, dropped at the end."""
+@contextlib.asynccontextmanager
+async def _fresh_pg(prefix: str) -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database named `prefix_<hex>`, dropped on the way out.
+
+    Unreachable PostgreSQL fails on CI (its tests must run there) and skips elsewhere.
+    """
     try:
         admin = await asyncpg.connect(PG_ADMIN_DSN, timeout=3)
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
@@ -92,14 +96,23 @@ async def pg_url() -> AsyncIterator[str]:
         if ON_CI:
             pytest.fail(f"{message}: on CI the PostgreSQL tests must run", pytrace=False)
         pytest.skip(message)
-    name = f"psv_test_{secrets.token_hex(4)}"
+    name = f"{prefix}_{secrets.token_hex(4)}"
     await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
     base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    yield f"{base}/{name}"
-    admin = await asyncpg.connect(PG_ADMIN_DSN, timeout=3)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin = await asyncpg.connect(PG_ADMIN_DSN, timeout=3)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def pg_url() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database for this run, dropped at the end."""
+    async with _fresh_pg("psv_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -127,17 +140,5 @@ async def db(database: Database) -> Database:
 @pytest.fixture
 async def scratch_pg() -> AsyncIterator[str]:
     """An empty PostgreSQL database for one `psv serve`, dropped at the end."""
-    try:
-        admin = await asyncpg.connect(PG_ADMIN_DSN, timeout=3)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        if ON_CI:
-            pytest.fail(f"PostgreSQL not reachable: {exc}", pytrace=False)
-        pytest.skip("PostgreSQL not reachable")
-    name = f"psv_live_{secrets.token_hex(4)}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    yield f"{base}/{name}"
-    admin = await asyncpg.connect(PG_ADMIN_DSN, timeout=3)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
+    async with _fresh_pg("psv_live") as url:
+        yield url
