@@ -45,10 +45,20 @@ _INSERT = (
     "VALUES ($1, $2, $3, $4::json, $6, $5) "
     "ON CONFLICT (channel, message_id) DO NOTHING RETURNING id"
 )
-# The same, waking the turn processes when they run elsewhere (sent on commit, only when a
-# row was queued; bot/pg_events.py).
-_INSERT_AND_NOTIFY = (
-    f"WITH queued AS ({_INSERT}) SELECT id, pg_notify('{pg_events.INBOX}', '') FROM queued"
+# The same on SQLite (the embedded default), built once on the table: an INSERT of the
+# mapped class would take the ORM's bulk path for every webhook.
+_SQLITE_INSERT = (
+    sqlite_insert(table_of(InboundMessage))
+    .values(
+        channel=bindparam("channel"),
+        message_id=bindparam("message_id"),
+        user_ref=bindparam("user_ref"),
+        payload=bindparam("payload"),
+        status=bindparam("queue_status"),
+        received_at=bindparam("received_at"),
+    )
+    .on_conflict_do_nothing(index_elements=["channel", "message_id"])
+    .returning(table_of(InboundMessage).c.id)
 )
 
 CONNECT_TIMEOUT_S = 5.0
@@ -104,7 +114,8 @@ class InboxWriter:
     def __init__(self, db: Database, *, pool_size: int = 8) -> None:
         self.db = db
         self.pool_size = pool_size
-        self.notify = False  # on PostgreSQL: NOTIFY turn processes elsewhere of each message
+        # Called after a message was queued for a turn: wakes turn processes elsewhere.
+        self.on_queued: Callable[[], None] | None = None
         self._pool: asyncpg.Pool | None = None
 
     async def _postgres(self) -> asyncpg.Pool:
@@ -129,7 +140,7 @@ class InboxWriter:
         if self.db.is_postgres:
             pool = await self._postgres()
             queued = await pool.fetchval(
-                _INSERT_AND_NOTIFY if self.notify else _INSERT,
+                _INSERT,
                 inbound.channel,
                 inbound.message_id,
                 inbound.user_ref,
@@ -137,24 +148,23 @@ class InboxWriter:
                 now,
                 status,
             )
-            return queued is not None
-        async with self.db.uow() as uow:
-            statement = (
-                sqlite_insert(InboundMessage)
-                .values(
-                    channel=inbound.channel,
-                    message_id=inbound.message_id,
-                    user_ref=inbound.user_ref,
-                    payload=payload,
-                    status=status,
-                    received_at=now,
-                )
-                .on_conflict_do_nothing(index_elements=["channel", "message_id"])
-                .returning(InboundMessage.id)
-            )
-            queued = (await uow.session.execute(statement)).scalar_one_or_none()
-            await uow.commit()
-        return queued is not None
+        else:
+            async with self.db.uow() as uow:
+                values = {
+                    "channel": inbound.channel,
+                    "message_id": inbound.message_id,
+                    "user_ref": inbound.user_ref,
+                    "payload": payload,
+                    "queue_status": status,
+                    "received_at": now,
+                }
+                queued = (await uow.session.execute(_SQLITE_INSERT, values)).scalar_one_or_none()
+                await uow.commit()
+        if queued is None:
+            return False
+        if status == InboundStatus.QUEUED and self.on_queued is not None:
+            self.on_queued()
+        return True
 
     async def close(self) -> None:
         """Close the PostgreSQL pool, if one was opened."""

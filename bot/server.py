@@ -35,7 +35,7 @@ from bot.messages import REPLY_PRIORITY, Inbound, Outbound
 from bot.outbox.pacing import FloodGuard
 from bot.outbox.scheduler import run_with_scheduler
 from bot.outbox.worker import record_delivery
-from bot.pg_events import OUTBOX
+from bot.pg_events import INBOX, OUTBOX
 from bot.turn_processes import TurnProcesses
 from core.db import Database
 from core.models import ChannelIdentity, Conversation
@@ -97,6 +97,7 @@ class Server:
         self.run_inbox = run_inbox and self.children is None
         self.prepare = prepare
         self._listener: pg_events.Listener | None = None
+        self._notifier: pg_events.Notifier | None = None
         self.counters = Counters()
         self._background: set[asyncio.Task[Any]] = set()
         self._worker_task: asyncio.Task[None] | None = None
@@ -120,9 +121,11 @@ class Server:
         if self.run_inbox:
             self.inbox.start()
         elif self.db.is_postgres:
-            # Turns run in other processes: wake them when a message is queued, and let
-            # them wake this process's worker when they have queued replies.
-            self.inbox.writer.notify = True
+            # Turns run in other processes: wake them when messages are queued (one NOTIFY
+            # for a burst, not one a message), and let them wake this process's worker when
+            # they have queued replies.
+            self._notifier = pg_events.Notifier(self.db.url, INBOX)
+            self.inbox.writer.on_queued = self._notifier.poke
             if self.run_worker:
                 wake = self.worker.wake.set
                 self._listener = pg_events.Listener(self.db.url, {OUTBOX: lambda _p: wake()})
@@ -147,6 +150,8 @@ class Server:
             await self.children.stop()
         if self._listener is not None:
             await self._listener.stop()
+        if self._notifier is not None:
+            await self._notifier.close()
         if self._background:
             await asyncio.wait(self._background, timeout=5)
         if self._worker_task is not None:

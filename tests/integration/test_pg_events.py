@@ -10,6 +10,7 @@ from bot import pg_events
 from bot.inbox import InboxWriter
 from bot.messages import Inbound
 from core.db import Database
+from core.states import InboundStatus
 from tests.conftest import reset
 from tests.factories import NOW
 
@@ -34,19 +35,25 @@ async def test_a_queued_message_wakes_turn_processes_only_when_asked_and_once(
     await reset(postgresql_db)
     listener, heard = await _listening(postgresql_db, pg_events.INBOX)
     writer = InboxWriter(postgresql_db)
+    notifier = pg_events.Notifier(postgresql_db.url, pg_events.INBOX)
     try:
         await writer.queue(Inbound("telegram", "ana", "n-1", text="hola"), NOW)
         await _settle()
         assert heard == []  # turns in this same process: nobody to wake
-        writer.notify = True
+        writer.on_queued = notifier.poke  # as `psv serve` does when turns run elsewhere
         assert await writer.queue(Inbound("telegram", "ana", "n-2", text="sí"), NOW)
         await _settle()
         assert heard == [""]
         assert not await writer.queue(Inbound("telegram", "ana", "n-2", text="sí"), NOW)
         await _settle()
         assert heard == [""]  # a redelivery queues nothing and wakes nobody
+        flooded = Inbound("telegram", "ana", "n-3", text="otra vez")
+        assert await writer.queue(flooded, NOW, status=InboundStatus.FLOODED)
+        await _settle()
+        assert heard == [""]  # a message kept unanswered (flooding) needs no turn
     finally:
         await writer.close()
+        await notifier.close()
         await listener.stop()
 
 
