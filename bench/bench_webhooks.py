@@ -77,7 +77,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -314,14 +314,20 @@ def bare_main(port: int) -> int:
         await request.json()
         return web.Response(status=200)
 
+    web.run_app(_app(webhook), host="127.0.0.1", port=port, print=None, access_log=None)
+    return 0
+
+
+def _app(webhook: Callable[[web.Request], Awaitable[web.Response]]) -> web.Application:
+    """An aiohttp application with the webhook at PATH and /healthz (bare and floor alike)."""
+
     async def health(_request: web.Request) -> web.Response:
         return web.Response(text="ok")
 
     app = web.Application(client_max_size=1024 * 1024)
     app.router.add_post(PATH, webhook)
     app.router.add_get("/healthz", health)
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
-    return 0
+    return app
 
 
 # --------------------------------------------------------------------------- the raw floor
@@ -418,13 +424,7 @@ def floor_app(pool: asyncpg.Pool) -> web.Application:
             await floor_turn(conn, body)
         return web.Response(status=200)
 
-    async def health(_request: web.Request) -> web.Response:
-        return web.Response(text="ok")
-
-    app = web.Application(client_max_size=1024 * 1024)
-    app.router.add_post(PATH, webhook)
-    app.router.add_get("/healthz", health)
-    return app
+    return _app(webhook)
 
 
 def floor_main(port: int, dsn: str) -> int:

@@ -54,16 +54,21 @@ async def _say(stack: Stack, text: str) -> str:
     return "\n".join(str(m.get("text", "")) for m in await stack.tg_wait(CHAT, before))
 
 
+async def _two_children(stack: Stack) -> tuple[int, list[int]]:
+    """The running server's pid and its two inbox processes, once both are up."""
+    assert stack.proc is not None
+    server = stack.proc.pid
+    await _until(lambda: len(_running_children(server)) == 2, "two inbox processes")
+    return server, _running_children(server)
+
+
 @pytest.mark.postgres
 async def test_turns_run_in_two_inbox_processes_which_are_restarted_and_stopped(
     tmp_path: Path, scratch_pg: str
 ) -> None:
     stack = Stack(tmp_path, database_url=scratch_pg)
     async with stack:
-        assert stack.proc is not None
-        server = stack.proc.pid
-        await _until(lambda: len(_running_children(server)) == 2, "two inbox processes")
-        first = _running_children(server)
+        server, first = await _two_children(stack)
         assert "¿Acepta?" in await _say(stack, "hola")
 
         os.kill(first[0], signal.SIGKILL)  # a turn process dies: the server starts another
@@ -87,10 +92,7 @@ async def test_inbox_processes_do_not_outlive_a_crashed_server(
 ) -> None:
     stack = Stack(tmp_path, database_url=scratch_pg)
     async with stack:
-        assert stack.proc is not None
-        server = stack.proc.pid
-        await _until(lambda: len(_running_children(server)) == 2, "two inbox processes")
-        children = _running_children(server)
+        _server, children = await _two_children(stack)
         await stack.stop(signal.SIGKILL)
         await _until(lambda: not any(_alive(pid) for pid in children), "the children gone")
 
