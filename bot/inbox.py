@@ -14,7 +14,6 @@ however many processors (and `psv inbox` processes) share the database.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -29,6 +28,7 @@ from sqlalchemy.sql.selectable import TextualSelect
 from bot import metrics, pg_events
 from bot.conversation.engine import Engine
 from bot.dashboard import live
+from bot.doorbell import Doorbell
 from bot.logs import pseudonym
 from bot.messages import Inbound, inbound_from_json, inbound_to_json
 from bot.outage import DatabaseWatch
@@ -190,7 +190,7 @@ class Inbox:
         self.concurrency = concurrency
         self.idle_wait = idle_wait
         self.watch = watch or DatabaseWatch(engine.db)
-        self.wake = asyncio.Event()
+        self.wake = Doorbell()  # rung when messages are queued (and on stop)
         # Called after a transaction that queued replies commits (wakes the outbox worker).
         self.on_replies: Callable[[], object] | None = None
         self._stopping = False
@@ -255,6 +255,7 @@ class Inbox:
 
     async def _run(self) -> None:
         while not self._stopping:
+            ticket = self.wake.ticket()  # before the look: a ring during it is kept
             try:
                 started = time.perf_counter()
                 worked = await self.process_next()
@@ -265,9 +266,7 @@ class Inbox:
                     log.exception("inbox processing failed; trying again shortly")
                 worked = False
             if not worked and not self._stopping:
-                self.wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), timeout=self.idle_wait)
+                await self.wake.wait(ticket, self.idle_wait)
 
     async def stop(self) -> None:
         """Let each processor finish its current turn, then stop."""

@@ -132,6 +132,43 @@ async def test_webhook_queue_drops_redeliveries_and_keeps_order(
     await inbox.close()
 
 
+async def test_a_message_queued_while_the_processor_looks_runs_without_waiting_for_a_poll(
+    engine: Engine, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wake-up that comes while a processor finds the queue empty is kept, not cleared."""
+    person = Person(engine)
+    inbox = Inbox(engine, concurrency=1, idle_wait=120)  # a lost wake-up sleeps two minutes
+    look_for_work = inbox.process_next
+    looks = 0
+
+    async def look_and_meanwhile_a_message_comes() -> bool:
+        nonlocal looks
+        looks += 1
+        found = await look_for_work()
+        if looks == 1:
+            assert found is False  # the queue was empty when the processor looked
+            await inbox.accept(Inbound(person.channel, person.user, "late-1", text="hola"))
+            inbox.wake.set()  # as the webhook's NOTIFY (or serve's own queue) does
+        return found
+
+    monkeypatch.setattr(inbox, "process_next", look_and_meanwhile_a_message_comes)
+    inbox.start()
+    try:
+        status = None
+        for _ in range(200):  # up to 10 s; the poll would come after 120 s
+            async with db.uow() as uow:
+                status = await uow.session.scalar(
+                    select(InboundMessage.status).where(InboundMessage.message_id == "late-1")
+                )
+            if status == "done":
+                break
+            await asyncio.sleep(0.05)
+        assert status == "done"
+    finally:
+        await inbox.stop()
+        await inbox.close()
+
+
 async def test_a_queued_turn_that_fails_is_rolled_back_then_apologised(
     engine: Engine, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
