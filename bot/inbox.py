@@ -35,7 +35,6 @@ from bot.outage import DatabaseWatch
 from core.db import Database
 from core.models import InboundMessage, table_of
 from core.states import InboundStatus
-from core.uow import UnitOfWork
 
 log = logging.getLogger("psv.inbox")
 
@@ -64,30 +63,40 @@ _SQLITE_INSERT = (
 CONNECT_TIMEOUT_S = 5.0
 
 # The oldest queued message of each person not being served right now (SKIP LOCKED on
-# PostgreSQL lets several processors claim different people's messages at once). The status
-# is a literal, which lets both databases walk the partial indexes of queued rows (migration
-# 0012). On PostgreSQL the statement lives in the function psv_claim_inbound (migration 0014),
-# whose planner settings forbid scans and sorts: statistics from an empty queue otherwise
-# made it read and sort every queued row per claim (1.9 s behind 6,500 queued messages).
+# PostgreSQL lets several processors claim different people's messages at once), marked done
+# in the same statement: the turn runs in that transaction, so a turn that fails rolls the
+# mark back with everything else and the message is queued again (one round trip a turn less
+# than a SELECT and a later UPDATE). The status is a literal, which lets both databases walk
+# the partial indexes of queued rows (migration 0012). On PostgreSQL the choice lives in the
+# function psv_claim_inbound (migration 0014), whose planner settings forbid scans and sorts:
+# statistics from an empty queue otherwise made it read and sort every queued row per claim
+# (1.9 s behind 6,500 queued messages).
 _QUEUED = InboundStatus.QUEUED.value
-_CLAIM_SQLITE = f"""
-SELECT m.id, m.payload FROM inbound_message AS m
+_DONE_VALUE = InboundStatus.DONE.value
+_CHOOSE_SQLITE = f"""
+SELECT m.id FROM inbound_message AS m
 WHERE m.status = '{_QUEUED}' AND NOT EXISTS (
     SELECT 1 FROM inbound_message AS e
     WHERE e.status = '{_QUEUED}' AND e.channel = m.channel AND e.user_ref = m.user_ref
       AND e.id < m.id)
 ORDER BY m.id LIMIT 1
 """
+_CHOOSE = {
+    "postgresql": "SELECT id FROM psv_claim_inbound()",
+    "sqlite": _CHOOSE_SQLITE,  # one writer at a time: no row locks to skip
+}
 _CLAIM = {
-    dialect: text(sql).columns(id=Integer, payload=JSON)
-    for dialect, sql in (
-        ("postgresql", "SELECT id, payload FROM psv_claim_inbound()"),
-        ("sqlite", _CLAIM_SQLITE),  # one writer at a time: no row locks to skip
+    dialect: text(
+        f"UPDATE inbound_message SET status = '{_DONE_VALUE}', processed_at = :done_at "
+        f"WHERE id = ({choose}) RETURNING id, payload"
     )
+    .bindparams(bindparam("done_at", type_=table_of(InboundMessage).c.processed_at.type))
+    .columns(id=Integer, payload=JSON)
+    for dialect, choose in _CHOOSE.items()
 }
 
-
-# Built once, on the table: an UPDATE of the mapped class takes the ORM's bulk path per turn.
+# The apology's mark, after a failed turn was rolled back. Built once, on the table: an
+# UPDATE of the mapped class takes the ORM's bulk path.
 _DONE = (
     update(table_of(InboundMessage))
     .where(table_of(InboundMessage).c.id == bindparam("row_id"))
@@ -96,7 +105,7 @@ _DONE = (
 
 
 def claim_statement(db: Database) -> TextualSelect:
-    """The statement that claims the next message to run on this database (id, payload)."""
+    """The statement that claims the next message and marks it done (id, payload; `done_at`)."""
     return _CLAIM["postgresql" if db.is_postgres else "sqlite"]
 
 
@@ -214,13 +223,13 @@ class Inbox:
         row_id, inbound = 0, None
         try:
             async with self.engine.db.uow() as uow:
-                claimed = (await uow.session.execute(self._claim)).first()
+                claimed = (await uow.session.execute(self._claim, {"done_at": now})).first()
                 if claimed is None:
                     return False
                 row_id, payload = claimed
                 inbound = inbound_from_json(payload)
                 await self.engine.run_turn(uow, inbound, now)
-                await self._done(uow, row_id, now)
+                await uow.commit()
         except Exception:
             if inbound is None:  # nothing claimed: the database itself failed
                 raise
@@ -242,12 +251,8 @@ class Inbox:
             if still_queued is None:
                 return
             await self.engine.queue_apology(uow, inbound, now)
-            await self._done(uow, row_id, now)
-
-    @staticmethod
-    async def _done(uow: UnitOfWork, row_id: int, now: datetime) -> None:
-        await uow.session.execute(_DONE, {"row_id": row_id, "done_at": now})
-        await uow.commit()
+            await uow.session.execute(_DONE, {"row_id": row_id, "done_at": now})
+            await uow.commit()
 
     def start(self) -> None:
         """Start the processor tasks."""

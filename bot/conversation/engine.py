@@ -12,7 +12,6 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlalchemy.orm.attributes import flag_modified
 
 from bot import i18n, outbox
 from bot.conversation import loading
@@ -123,13 +122,11 @@ class Engine:
         self, uow: UnitOfWork, inbound: Inbound, now: datetime
     ) -> tuple[Conversation, list[Outbound]]:
         conversation, from_specialist, has_ticket = await self._conversation(uow, inbound, now)
+        loaded = loading.progress(conversation)
         replies = await self._offer(
             Message(uow, conversation, inbound, now, from_specialist, has_ticket)
         )
-        conversation.last_inbound_at = now
-        # Written even when unchanged (a fixed clock): a turn always gives the row a new version,
-        # which tells a turn that waited for the lock that its flags are stale (loading.py).
-        flag_modified(conversation, "last_inbound_at")
+        await loading.save(uow, conversation, loaded, now)
         tenant_id = await self._tenant_id(uow, conversation)
         await self._queue(uow, inbound, conversation.id, replies, now, tenant_id)
         log.debug(

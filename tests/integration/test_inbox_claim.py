@@ -10,6 +10,7 @@ from sqlalchemy import text
 from bot.inbox import claim_statement
 from core.db import Database
 from tests.conftest import reset
+from tests.factories import NOW
 
 QUEUE = text(
     "INSERT INTO inbound_message (channel, message_id, user_ref, payload, status, received_at) "
@@ -24,9 +25,12 @@ async def _queue(db: Database, *messages: tuple[str, str, str]) -> None:
             await conn.execute(QUEUE, {**values, "payload": json.dumps({"text": message_id})})
 
 
+DONE_AT = {"done_at": NOW}
+
+
 async def _claimed(db: Database) -> str | None:
     async with db.uow() as uow:
-        row = (await uow.session.execute(claim_statement(db))).first()
+        row = (await uow.session.execute(claim_statement(db), DONE_AT)).first()
     return None if row is None else str(row.payload["text"])
 
 
@@ -39,6 +43,30 @@ async def test_the_oldest_queued_message_goes_first_and_done_ones_are_passed(db:
     assert await _claimed(db) is None
 
 
+async def _statuses(db: Database) -> dict[str, tuple[str, bool]]:
+    async with db.engine.begin() as conn:
+        rows = await conn.execute(
+            text("SELECT message_id, status, processed_at FROM inbound_message ORDER BY id")
+        )
+        return {row[0]: (row[1], row[2] is not None) for row in rows}
+
+
+async def test_the_claim_marks_the_message_done_in_the_turns_transaction(db: Database) -> None:
+    """Claimed and marked done in one statement; a turn rolled back leaves it queued again."""
+    await reset(db)
+    await _queue(db, ("a1", "ana", "queued"), ("b1", "beto", "queued"))
+    async with db.uow() as uow:  # the turn fails: its transaction is rolled back
+        claimed = (await uow.session.execute(claim_statement(db), DONE_AT)).one()
+        assert claimed.payload["text"] == "a1"  # left without commit: rolled back
+    assert await _statuses(db) == {"a1": ("queued", False), "b1": ("queued", False)}
+    async with db.uow() as uow:  # the turn succeeds
+        claimed = (await uow.session.execute(claim_statement(db), DONE_AT)).one()
+        assert claimed.payload["text"] == "a1"
+        await uow.commit()
+    assert await _statuses(db) == {"a1": ("done", True), "b1": ("queued", False)}
+    assert await _claimed(db) == "b1"
+
+
 @pytest.mark.postgres
 async def test_a_persons_next_message_waits_while_the_earlier_one_runs(
     postgresql_db: Database,
@@ -47,13 +75,13 @@ async def test_a_persons_next_message_waits_while_the_earlier_one_runs(
     await reset(db)
     await _queue(db, ("a1", "ana", "queued"), ("a2", "ana", "queued"), ("b1", "beto", "queued"))
     async with db.uow() as first, db.uow() as second, db.uow() as third:
-        running = (await first.session.execute(claim_statement(db))).one()
+        running = (await first.session.execute(claim_statement(db), DONE_AT)).one()
         assert running.payload["text"] == "a1"
         # a1 is being served: a2 must wait for it, so another processor takes b1...
-        other = (await second.session.execute(claim_statement(db))).one()
+        other = (await second.session.execute(claim_statement(db), DONE_AT)).one()
         assert other.payload["text"] == "b1"
         # ...and a third finds nothing it may run.
-        assert (await third.session.execute(claim_statement(db))).first() is None
+        assert (await third.session.execute(claim_statement(db), DONE_AT)).first() is None
         await first.session.execute(
             text("UPDATE inbound_message SET status = 'done' WHERE id = :id"), {"id": running.id}
         )
