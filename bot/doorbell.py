@@ -1,38 +1,57 @@
-"""A wake-up shared by several waiting tasks that is never lost between a look and a wait.
+"""The wake-up of the inbox's processors: one processor per ring, and no ring lost.
 
-An `asyncio.Event` cleared after a task looked for work and found none forgets a ring that
-came during the look, and a task that clears it also forgets the rings meant for the others:
-the work then waits for the next poll. Under a steady trickle of messages that was about one
-turn in a hundred waiting a whole second (issue 16). Here a task takes a `ticket()` before
-it looks and waits only if nothing rang since.
+Two faults of an `asyncio.Event` shared by the processors (issue 16):
+- a ring that came while a processor looked and found nothing was cleared with the look, so
+  the message waited for the next poll (a second): about one turn in a hundred, paced;
+- a ring woke every processor of every process for one message: at 300 messages a second
+  each message cost seven empty claims, a transaction each.
+
+Here a ring wakes one waiting processor; with none waiting it is kept for the next one that
+would wait. A processor that found work rings again, so a burst behind one notification
+brings in the others one by one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 
 
 class Doorbell:
-    """Rings wake every task waiting now and every task that looked since its ticket."""
+    """Wakes one waiting task per ring; a ring with nobody waiting is kept for the next."""
 
     def __init__(self) -> None:
-        self._rings = 0
-        self._event = asyncio.Event()
+        self._kept = False
+        self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
 
     def set(self) -> None:
-        """Ring: wake the waiting tasks and mark the ring for those still looking."""
-        self._rings += 1
-        rung, self._event = self._event, asyncio.Event()
-        rung.set()
+        """Ring: wake one waiting task, or keep the ring for the next task that would wait."""
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():  # one whose wait ended meanwhile is passed over
+                waiter.set_result(None)
+                return
+        self._kept = True
 
-    def ticket(self) -> int:
-        """Take before looking for work: `wait` returns at once if a ring came after it."""
-        return self._rings
+    def set_all(self) -> None:
+        """Wake every waiting task (to stop), and keep a ring for any still busy."""
+        self._kept = True
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
 
-    async def wait(self, ticket: int, at_most: float) -> None:
-        """Wait for a ring after `ticket`, for `at_most` seconds at the longest."""
-        if self._rings != ticket:
+    async def wait(self, at_most: float) -> None:
+        """Wait for a ring, for `at_most` seconds at the longest; a kept ring returns at once."""
+        if self._kept:
+            self._kept = False
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event.wait(), timeout=at_most)
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(waiter, timeout=at_most)
+        finally:
+            with contextlib.suppress(ValueError):
+                self._waiting.remove(waiter)

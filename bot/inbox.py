@@ -199,7 +199,7 @@ class Inbox:
         self.concurrency = concurrency
         self.idle_wait = idle_wait
         self.watch = watch or DatabaseWatch(engine.db)
-        self.wake = Doorbell()  # rung when messages are queued (and on stop)
+        self.wake = Doorbell()  # rung when messages are queued: wakes one processor
         # Called after a transaction that queued replies commits (wakes the outbox worker).
         self.on_replies: Callable[[], object] | None = None
         self._stopping = False
@@ -260,7 +260,6 @@ class Inbox:
 
     async def _run(self) -> None:
         while not self._stopping:
-            ticket = self.wake.ticket()  # before the look: a ring during it is kept
             try:
                 started = time.perf_counter()
                 worked = await self.process_next()
@@ -270,13 +269,15 @@ class Inbox:
                 if not await self.watch.is_outage(exc):  # an outage is logged once, by the watch
                     log.exception("inbox processing failed; trying again shortly")
                 worked = False
-            if not worked and not self._stopping:
-                await self.wake.wait(ticket, self.idle_wait)
+            if worked:
+                self.wake.set()  # more may be queued: one more processor looks
+            elif not self._stopping:
+                await self.wake.wait(self.idle_wait)
 
     async def stop(self) -> None:
         """Let each processor finish its current turn, then stop."""
         self._stopping = True
-        self.wake.set()
+        self.wake.set_all()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def run(self) -> None:
@@ -287,7 +288,7 @@ class Inbox:
     def request_stop(self) -> None:
         """Ask the processors to stop after their current turn."""
         self._stopping = True
-        self.wake.set()
+        self.wake.set_all()
 
     async def close(self) -> None:
         """Release the queue's connections."""

@@ -1,4 +1,4 @@
-"""The doorbell that wakes the inbox's processors keeps rings that come while they look."""
+"""The doorbell of the inbox's processors: one processor per ring, and no ring lost."""
 
 from __future__ import annotations
 
@@ -7,34 +7,55 @@ import asyncio
 from bot.doorbell import Doorbell
 
 
-async def test_a_ring_after_the_ticket_is_not_waited_for() -> None:
-    """Two tasks took tickets and looked; a ring meanwhile wakes both, whoever looked last."""
+async def _settle() -> None:
+    """Let woken tasks run to their end (a few passes of the event loop)."""
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+
+async def _waiting(bell: Doorbell, count: int) -> list[asyncio.Task[None]]:
+    tasks = [asyncio.create_task(bell.wait(3600)) for _ in range(count)]
+    await asyncio.sleep(0)  # every task is waiting now
+    assert not any(task.done() for task in tasks)
+    return tasks
+
+
+async def test_a_ring_wakes_one_waiting_task_not_all() -> None:
+    """One message, one processor: the others keep waiting instead of claiming nothing."""
     bell = Doorbell()
-    first, second = bell.ticket(), bell.ticket()
+    tasks = await _waiting(bell, 3)
     bell.set()
-    await asyncio.wait_for(bell.wait(first, 3600), timeout=5)
-    await asyncio.wait_for(bell.wait(second, 3600), timeout=5)
-
-
-async def test_a_ring_wakes_every_task_already_waiting() -> None:
-    """Each waiting task wakes on one ring; none of them consumes it for the others."""
-    bell = Doorbell()
-    ticket = bell.ticket()
-    waiting = [asyncio.create_task(bell.wait(ticket, 3600)) for _ in range(3)]
-    await asyncio.sleep(0)  # all three are waiting now
-    assert not any(task.done() for task in waiting)
+    await _settle()
+    assert [task.done() for task in tasks] == [True, False, False]
     bell.set()
-    await asyncio.wait_for(asyncio.gather(*waiting), timeout=5)
+    await _settle()
+    assert [task.done() for task in tasks] == [True, True, False]
+    bell.set_all()
+    await asyncio.wait_for(asyncio.gather(*tasks), timeout=5)
 
 
-async def test_without_a_ring_the_wait_lasts_its_timeout() -> None:
-    """No ring since the ticket: the task waits (here briefly), and a ring before it is old."""
+async def test_a_ring_while_nobody_waits_is_kept_for_the_next_wait_once() -> None:
+    """A message queued while every processor looked is not left for the next poll."""
     bell = Doorbell()
-    bell.set()  # before the ticket: not a reason to look again
-    ticket = bell.ticket()
-    waiting = asyncio.create_task(bell.wait(ticket, 3600))
-    await asyncio.sleep(0.01)
-    assert not waiting.done()
-    waiting.cancel()
-    await bell.wait(ticket, 0.01)  # returns once its timeout passes
-    assert bell.ticket() == ticket
+    bell.set()
+    bell.set()  # kept once, not counted: one look finds what there is
+    await asyncio.wait_for(bell.wait(3600), timeout=5)
+    tasks = await _waiting(bell, 1)
+    tasks[0].cancel()
+
+
+async def test_a_wait_that_ended_is_passed_over_by_the_next_ring() -> None:
+    """A task whose wait timed out is not woken in place of one still waiting."""
+    bell = Doorbell()
+    await bell.wait(0.01)  # nobody rang: it returns once its time is up
+    tasks = await _waiting(bell, 1)
+    bell.set()
+    await asyncio.wait_for(tasks[0], timeout=5)
+
+
+async def test_set_all_wakes_every_waiting_task() -> None:
+    """Stopping wakes every processor at once."""
+    bell = Doorbell()
+    tasks = await _waiting(bell, 4)
+    bell.set_all()
+    await asyncio.wait_for(asyncio.gather(*tasks), timeout=5)
