@@ -7,8 +7,10 @@ Two faults of an `asyncio.Event` shared by the processors (issue 16):
   each message cost seven empty claims, a transaction each.
 
 Here a ring wakes one waiting processor; with none waiting it is kept for the next one that
-would wait. A processor that found work rings again, so a burst behind one notification
-brings in the others one by one.
+would wait. A notification says how many messages it stands for (bot/pg_events.py), and
+rings as many times: a burst behind one notification wakes as many processors as it needs.
+A processor that found work looks again at once without waiting, so under a backlog every
+processor stays busy.
 """
 
 from __future__ import annotations
@@ -25,14 +27,15 @@ class Doorbell:
         self._kept = False
         self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
 
-    def set(self) -> None:
-        """Ring: wake one waiting task, or keep the ring for the next task that would wait."""
-        while self._waiting:
+    def set(self, times: int = 1) -> None:
+        """Ring `times`: wake that many waiting tasks; rings nobody waits for are kept as one."""
+        while self._waiting and times > 0:
             waiter = self._waiting.popleft()
             if not waiter.done():  # one whose wait ended meanwhile is passed over
                 waiter.set_result(None)
-                return
-        self._kept = True
+                times -= 1
+        if times > 0:
+            self._kept = True
 
     def set_all(self) -> None:
         """Wake every waiting task (to stop), and keep a ring for any still busy."""

@@ -269,9 +269,7 @@ class Inbox:
                 if not await self.watch.is_outage(exc):  # an outage is logged once, by the watch
                     log.exception("inbox processing failed; trying again shortly")
                 worked = False
-            if worked:
-                self.wake.set()  # more may be queued: one more processor looks
-            elif not self._stopping:
+            if not worked and not self._stopping:
                 await self.wake.wait(self.idle_wait)
 
     async def stop(self) -> None:

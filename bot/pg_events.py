@@ -85,11 +85,19 @@ class Listener:
                 await self._task
 
 
+def poke_count(payload: str) -> int:
+    """How many pokes a `Notifier`'s notification stands for (1 when it does not say)."""
+    return int(payload) if payload.isdigit() else 1
+
+
 class Notifier:
     """NOTIFY a channel on a connection of its own; pokes made while one is sent make one more.
 
     A turn process pokes after every turn that queued replies; under load hundreds of pokes
     a second become a few notifications, and none is on the way of the turns themselves.
+    The payload is how many pokes the notification stands for (`poke_count`): a webhook
+    pokes once per queued message, so turn processes wake as many processors as there are
+    messages, and not every processor for one.
     """
 
     def __init__(self, database_url: str, channel: str, retry_seconds: float = 5.0) -> None:
@@ -97,11 +105,13 @@ class Notifier:
         self.channel = channel
         self.retry_seconds = retry_seconds
         self._poked = asyncio.Event()
+        self._pokes = 0
         self._task: asyncio.Task[None] | None = None
         self._conn: asyncpg.Connection | None = None
 
     def poke(self) -> None:
-        """Ask for a notification soon (cheap: sets a flag)."""
+        """Ask for a notification soon (cheap: counts and sets a flag)."""
+        self._pokes += 1
         self._poked.set()
         if self._task is None:
             self._task = asyncio.create_task(self._run())
@@ -110,10 +120,11 @@ class Notifier:
         while True:
             await self._poked.wait()
             self._poked.clear()
+            pokes, self._pokes = self._pokes, 0
             try:
                 if self._conn is None or self._conn.is_closed():
                     self._conn = await asyncpg.connect(self.dsn, timeout=10)
-                await self._conn.execute(f"NOTIFY {self.channel}")
+                await self._conn.execute(f"NOTIFY {self.channel}, '{pokes}'")
             except (OSError, asyncpg.PostgresError, TimeoutError):
                 self._conn = None  # the other side polls meanwhile
                 await asyncio.sleep(self.retry_seconds)

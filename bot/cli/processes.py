@@ -134,7 +134,10 @@ def inbox(
             loop.add_signal_handler(signum, runner.request_stop)
         listener = notifier = None
         if db.is_postgres:  # woken by webhooks; wakes the outbox worker after its turns
-            listener = pg_events.Listener(db.url, {pg_events.INBOX: lambda _p: runner.wake.set()})
+            wake = runner.wake.set  # one processor per message queued
+            listener = pg_events.Listener(
+                db.url, {pg_events.INBOX: lambda p: wake(pg_events.poke_count(p))}
+            )
             listener.start()
             notifier = pg_events.Notifier(db.url, pg_events.OUTBOX)
             runner.on_replies = notifier.poke

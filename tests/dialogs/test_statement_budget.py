@@ -81,6 +81,8 @@ async def test_a_booking_stays_within_its_statement_budget(engine: Engine, db: D
         with counted(db) as statements:
             reply = await person.says(said)
         spent.append(len(statements))
+        if os.environ.get("PSV_PRINT_SQL") == said:
+            print("\n".join(" ".join(x.split()) for x in statements))
     assert "Su cita está confirmada" in reply.text
     if os.environ.get("PSV_PRINT_BUDGET"):
         print(db.dialect, spent, sum(spent))

@@ -43,14 +43,14 @@ async def test_a_queued_message_wakes_turn_processes_only_when_asked_and_once(
         writer.on_queued = notifier.poke  # as `psv serve` does when turns run elsewhere
         assert await writer.queue(Inbound("telegram", "ana", "n-2", text="sí"), NOW)
         await _settle()
-        assert heard == [""]
+        assert heard == ["1"]
         assert not await writer.queue(Inbound("telegram", "ana", "n-2", text="sí"), NOW)
         await _settle()
-        assert heard == [""]  # a redelivery queues nothing and wakes nobody
+        assert heard == ["1"]  # a redelivery queues nothing and wakes nobody
         flooded = Inbound("telegram", "ana", "n-3", text="otra vez")
         assert await writer.queue(flooded, NOW, status=InboundStatus.FLOODED)
         await _settle()
-        assert heard == [""]  # a message kept unanswered (flooding) needs no turn
+        assert heard == ["1"]  # a message kept unanswered (flooding) needs no turn
     finally:
         await writer.close()
         await notifier.close()
@@ -64,11 +64,14 @@ async def test_pokes_reach_the_outbox_worker_as_notifications(postgresql_db: Dat
         for _ in range(50):
             notifier.poke()
         await _settle()
-        # Pokes made while a notification is on its way make one more, not one each.
+        # Pokes made while a notification is on its way make one more, not one each, and
+        # the notifications say how many pokes they stand for.
         assert 1 <= len(heard) <= 2
+        assert sum(pg_events.poke_count(payload) for payload in heard) == 50
         notifier.poke()
         await _settle()
         assert 2 <= len(heard) <= 3
+        assert heard[-1] == "1"
     finally:
         await notifier.close()
         await listener.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.doorbell import Doorbell
+from bot.pg_events import poke_count
 
 
 async def _settle() -> None:
@@ -34,6 +35,19 @@ async def test_a_ring_wakes_one_waiting_task_not_all() -> None:
     await asyncio.wait_for(asyncio.gather(*tasks), timeout=5)
 
 
+async def test_a_notification_of_several_messages_wakes_as_many_tasks() -> None:
+    """Two messages behind one notification: two processors, and the third keeps waiting."""
+    bell = Doorbell()
+    tasks = await _waiting(bell, 3)
+    bell.set(2)
+    await _settle()
+    assert [task.done() for task in tasks] == [True, True, False]
+    bell.set(5)  # more rings than waiting tasks: the rest is kept as one
+    await _settle()
+    assert all(task.done() for task in tasks)
+    await asyncio.wait_for(bell.wait(3600), timeout=5)
+
+
 async def test_a_ring_while_nobody_waits_is_kept_for_the_next_wait_once() -> None:
     """A message queued while every processor looked is not left for the next poll."""
     bell = Doorbell()
@@ -59,3 +73,8 @@ async def test_set_all_wakes_every_waiting_task() -> None:
     tasks = await _waiting(bell, 4)
     bell.set_all()
     await asyncio.wait_for(asyncio.gather(*tasks), timeout=5)
+
+
+def test_a_notification_says_how_many_messages_it_stands_for() -> None:
+    """The payload of the webhooks' NOTIFY; one without a count stands for one message."""
+    assert [poke_count(payload) for payload in ("3", "1", "", "x")] == [3, 1, 1, 1]
