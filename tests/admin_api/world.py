@@ -78,7 +78,9 @@ async def build(db: Database, tenant: str = "PE-CUS") -> World:
             seats=10,
             by="test",
         )
-        await events.register_for_event(uow, event.id, citizen.id, now=utcnow(), channel="telegram")
+        # At the fixed NOW, not the real clock: reports count a registration in the period it was
+        # made (tests/dashboard: 2026-11-30 to 2026-12-05), whatever day the tests run.
+        await events.register_for_event(uow, event.id, citizen.id, now=NOW, channel="telegram")
         conversation = Conversation(
             channel="telegram",
             user_ref="777",
