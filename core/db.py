@@ -15,8 +15,29 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 from core.uow import UnitOfWork
+
+
+class KeepingSession(Session):
+    """A session that holds what it loaded or added until it closes.
+
+    SQLAlchemy's identity map holds objects weakly: a region, service or citizen loaded early
+    in a turn and no longer referenced was read again by `session.get` later in the same
+    turn (five statements of a booking's confirmation, issue 16). Held for the session's
+    short life, `get` answers them from memory; a savepoint's rollback still expires them.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.held: list[object] = []
+
+
+@event.listens_for(KeepingSession, "loaded_as_persistent")
+@event.listens_for(KeepingSession, "pending_to_persistent")
+def _hold(session: KeepingSession, instance: object) -> None:
+    session.held.append(instance)
 
 
 def _sqlite_serialised_writes(engine: AsyncEngine) -> None:
@@ -89,7 +110,7 @@ class Database:
         else:
             _ping_after_idle(self.engine)
         self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(
-            self.engine, expire_on_commit=False
+            self.engine, expire_on_commit=False, sync_session_class=KeepingSession
         )
         # SQLite lets one writer in at a time; queueing writers of this process on a lock is
         # fairer and faster than SQLite's sleep-and-retry busy handler.

@@ -19,6 +19,7 @@ Moving an address to another record (a person who lost their old number) is only
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, delete, func, select, update
@@ -89,6 +90,15 @@ def _claim(citizen: Citizen, document_type: DocumentType, number: str) -> bool:
     return True
 
 
+class Unread(enum.Enum):
+    """The type of `UNREAD`."""
+
+    UNREAD = "unread"
+
+
+UNREAD = Unread.UNREAD  # `resolve` reads the address's record itself
+
+
 async def resolve(
     uow: UnitOfWork,
     channel: str,
@@ -97,14 +107,17 @@ async def resolve(
     document_number: str,
     *,
     may_create: bool = True,
+    bound: Citizen | Unread | None = UNREAD,
 ) -> Resolved | None:
     """The record this address speaks for once it typed this document (validated).
 
     With `may_create` False (looking up appointments), an unbound address typing a
-    document bound elsewhere gets None and nothing is written.
+    document bound elsewhere gets None and nothing is written. `bound` is the record the
+    address is bound to when the caller has just read it (`bound_to`, in the same unit).
     """
     number = normalise_document(document_type, document_number)
-    bound = await bound_to(uow, channel, address)
+    if bound is UNREAD:
+        bound = await bound_to(uow, channel, address)
     owner = await owner_of(uow, document_type, number)
     if bound is not None:
         if owner is not None and owner.id == bound.id:

@@ -73,7 +73,9 @@ async def set_language(turn: Turn) -> str:
     return "ok"
 
 
-async def _identify(turn: Turn, *, may_create: bool) -> Citizen | None:
+async def _identify(
+    turn: Turn, *, may_create: bool, bound: Citizen | identity.Unread | None = identity.UNREAD
+) -> Citizen | None:
     """The record this address speaks for once it typed its document (core/identity.py).
 
     Only that record, bound to this address, takes the name, language and consent typed
@@ -87,6 +89,7 @@ async def _identify(turn: Turn, *, may_create: bool) -> Citizen | None:
         doc_type,
         str(turn.value("document")),
         may_create=may_create,
+        bound=bound,
     )
     if resolved is None:
         return None
@@ -123,7 +126,7 @@ async def _ensure_identified(turn: Turn) -> int:
     """The id of the record this address books for (created or claimed when needed)."""
     bound = await _bound(turn)
     if bound is None or turn.answers.get("document"):
-        found = await _identify(turn, may_create=True)
+        found = await _identify(turn, may_create=True, bound=bound)
         assert found is not None
         return found.id
     turn.memory["citizen_id"] = bound.id

@@ -9,13 +9,14 @@ turn or a restarted scheduler never duplicates a message.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Insert, update
 from sqlalchemy import insert as plain_insert
-from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -98,24 +99,29 @@ def _values(note: Note, now: datetime) -> dict[str, Any]:
     }
 
 
+@functools.cache
+def _insert_unless_known(dialect: str) -> Insert:
+    """INSERT of note rows; a row whose key is already there is skipped (RETURNING the rest).
+
+    Rows without a key never conflict (NULLs are distinct in the unique index): one statement
+    serves both, and SQLAlchemy sends a list of rows as one multi-row INSERT.
+    """
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    table = table_of(OutboxMessage)
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=[table.c.idempotency_key])
+        .returning(table.c.id)
+    )
+
+
 async def write(uow: UnitOfWork, notes: Iterable[Note], *, now: datetime) -> int:
     """Insert the notes whose keys are new (and every unkeyed one); returns how many."""
-    insert = sqlite_insert if uow.dialect == "sqlite" else postgresql_insert
-    written = 0
-    for note in notes:
-        values = _values(note, now)
-        if note.key is None:
-            statement = plain_insert(OutboxMessage).values(**values).returning(OutboxMessage.id)
-        else:
-            statement = (
-                insert(OutboxMessage)
-                .values(**values)
-                .on_conflict_do_nothing(index_elements=[OutboxMessage.idempotency_key])
-                .returning(OutboxMessage.id)
-            )
-        if (await uow.session.execute(statement)).first() is not None:
-            written += 1
-    return written
+    rows = [_values(note, now) for note in notes]
+    if not rows:
+        return 0
+    written = await uow.session.execute(_insert_unless_known(uow.dialect), rows)
+    return len(written.all())
 
 
 async def insert_new(uow: UnitOfWork, notes: Sequence[Note], *, now: datetime) -> None:

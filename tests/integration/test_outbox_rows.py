@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot import outbox
 from bot.messages import REPLY_PRIORITY, Inbound, Outbound
@@ -130,3 +130,26 @@ def test_only_the_outbox_writer_makes_outbox_rows() -> None:
             ):
                 writers.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert writers == []
+
+
+async def test_notes_are_written_in_one_statement(db: Database) -> None:
+    """A booking's five notices were five INSERTs; one multi-row INSERT serves them all."""
+    async with db.uow() as uow:
+        await outbox.write(uow, [note("k:old")], now=NOW)
+        await uow.commit()
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with db.uow() as uow:
+            notes = [note("k:old"), note("k:a"), note(None), note("k:b"), note("k:a")]
+            written = await outbox.write(uow, notes, now=NOW)
+            await uow.commit()
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+    assert written == 3
+    assert len([s for s in statements if s.lstrip().upper().startswith("INSERT")]) == 1
+    assert [r.idempotency_key for r in await stored(db)] == ["k:old", "k:a", None, "k:b"]
