@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Update, update
+from sqlalchemy import Insert, update
 from sqlalchemy import insert as plain_insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -124,31 +124,13 @@ async def write(uow: UnitOfWork, notes: Iterable[Note], *, now: datetime) -> int
     return len(written.all())
 
 
-async def insert_new(
-    uow: UnitOfWork,
-    notes: Sequence[Note],
-    *,
-    now: datetime,
-    along: tuple[Update, dict[str, Any]] | None = None,
-) -> None:
+async def insert_new(uow: UnitOfWork, notes: Sequence[Note], *, now: datetime) -> None:
     """Insert the notes' rows in one statement (their keys must be new, as `stage`'s).
 
     A turn's replies take this way: one cached INSERT for all of them, no ORM objects to track.
-    `along` is an UPDATE and its values that must run in the same transaction (the turn's
-    conversation): on PostgreSQL it rides in the INSERT as a data-modifying WITH, one round
-    trip for both; elsewhere, or with no notes, it runs first on its own.
     """
-    if along is not None and (uow.dialect != "postgresql" or not notes):
-        await uow.session.execute(*along)
-        along = None
-    if not notes:
-        return
-    rows = [_values(note, now) for note in notes]
-    if along is None:
-        await uow.session.execute(_INSERT, rows)
-        return
-    statement, values = along
-    await uow.session.execute(_INSERT.values(rows).add_cte(statement.cte("saved")), values)
+    if notes:
+        await uow.session.execute(_INSERT, [_values(note, now) for note in notes])
 
 
 def stage(uow: UnitOfWork, notes: Iterable[Note], *, now: datetime) -> None:

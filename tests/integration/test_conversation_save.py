@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event, inspect, select, update
+from sqlalchemy import inspect, select, update
 
-from bot import outbox
 from bot.conversation import loading
-from bot.messages import Inbound, Outbound
+from bot.messages import Inbound
 from core.db import Database
-from core.models import Conversation, OutboxMessage
+from core.models import Conversation
 from tests.conftest import reset
 from tests.factories import NOW
 
@@ -46,7 +45,7 @@ async def test_save_writes_the_changed_columns_and_leaves_the_others_as_stored(
             update(Conversation).where(Conversation.id == conversation.id).values(language="qu"),
             execution_options={"synchronize_session": False},
         )
-        await uow.session.execute(*loading.saving(uow, conversation, loaded, NOW))
+        await loading.save(uow, conversation, loaded, NOW)
         assert inspect(conversation).detached  # nothing left for the session to flush
         assert conversation.step == "region"  # still readable
         await uow.commit()
@@ -72,47 +71,8 @@ async def test_a_turn_that_changed_nothing_still_gives_the_row_a_new_time(db: Da
         conversation = (
             await uow.session.execute(loading.query(uow.dialect), loading.address(INBOUND))
         ).first()[0]
-        saving = loading.saving(uow, conversation, loading.progress(conversation), NOW)
-        await outbox.insert_new(uow, [], now=NOW, along=saving)  # no replies: the UPDATE alone
+        await loading.save(uow, conversation, loading.progress(conversation), NOW)
         await uow.commit()
     stored = await _stored(db)
     assert stored.last_inbound_at is not None
     assert stored.last_inbound_at.replace(tzinfo=None) == NOW.replace(tzinfo=None)
-
-
-async def test_the_update_rides_in_the_replies_insert_on_postgresql(db: Database) -> None:
-    """One round trip for the conversation's UPDATE and the replies on PostgreSQL; two on SQLite."""
-    await reset(db)
-    async with db.uow() as uow:
-        await uow.session.execute(
-            loading.new_conversation(uow.dialect),
-            {**loading.address(INBOUND), "language": "es", "created_at": NOW},
-        )
-        await uow.commit()
-    statements: list[str] = []
-
-    def count(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    async with db.uow() as uow:
-        conversation = (
-            await uow.session.execute(loading.query(uow.dialect), loading.address(INBOUND))
-        ).first()[0]
-        loaded = loading.progress(conversation)
-        conversation.step = "menu"
-        notes = outbox.reply_notes(
-            INBOUND, conversation.id, [Outbound("uno"), Outbound("dos")], NOW
-        )
-        event.listen(db.engine.sync_engine, "before_cursor_execute", count)
-        try:
-            saving = loading.saving(uow, conversation, loaded, NOW)
-            await outbox.insert_new(uow, notes, now=NOW, along=saving)
-        finally:
-            event.remove(db.engine.sync_engine, "before_cursor_execute", count)
-        await uow.commit()
-    assert len(statements) == (1 if db.is_postgres else 2)
-    stored = await _stored(db)
-    assert stored.step == "menu" and stored.last_inbound_at is not None
-    async with db.uow() as uow:
-        keys = list(await uow.session.scalars(select(OutboxMessage.idempotency_key)))
-    assert sorted(keys) == ["reply:test:m1:0", "reply:test:m1:1"]
