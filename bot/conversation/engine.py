@@ -87,19 +87,6 @@ class Engine:
             await uow.commit()
         return [reply]
 
-    async def _queue(
-        self,
-        uow: UnitOfWork,
-        inbound: Inbound,
-        conversation_id: int | None,
-        replies: list[Outbound],
-        now: datetime,
-        tenant_id: int | None = None,
-    ) -> None:
-        await outbox.insert_new(
-            uow, outbox.reply_notes(inbound, conversation_id, replies, now, tenant_id), now=now
-        )
-
     async def _handle(self, inbound: Inbound, now: datetime) -> list[Outbound]:
         async with self.db.uow() as uow:
             if not await self._record_inbound(uow, inbound, now):
@@ -126,9 +113,10 @@ class Engine:
         replies = await self._offer(
             Message(uow, conversation, inbound, now, from_specialist, has_ticket)
         )
-        await loading.save(uow, conversation, loaded, now)
+        saving = loading.saving(uow, conversation, loaded, now)
         tenant_id = await self._tenant_id(uow, conversation)
-        await self._queue(uow, inbound, conversation.id, replies, now, tenant_id)
+        notes = outbox.reply_notes(inbound, conversation.id, replies, now, tenant_id)
+        await outbox.insert_new(uow, notes, now=now, along=saving)
         log.debug(
             "handled %s message of %s: %d replies",
             inbound.channel,

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BindParameter,
@@ -139,6 +139,13 @@ def progress(conversation: Conversation) -> dict[str, Any]:
     return {name: getattr(conversation, name) for name in PROGRESS}
 
 
+class Saving(NamedTuple):
+    """The conversation's UPDATE at a turn's end, and its values."""
+
+    statement: Update
+    values: dict[str, Any]
+
+
 @functools.cache
 def _saving(columns: frozenset[str]) -> Update:
     table = table_of(Conversation)
@@ -148,15 +155,15 @@ def _saving(columns: frozenset[str]) -> Update:
     return update(table).where(table.c.id == bindparam("row_id")).values(values)
 
 
-async def save(
+def saving(
     uow: UnitOfWork, conversation: Conversation, loaded: dict[str, Any], now: datetime
-) -> None:
-    """Write what the turn changed since `loaded`, and `last_inbound_at`; detach the row.
+) -> Saving:
+    """The UPDATE of what the turn changed since `loaded`, and `last_inbound_at`; detaches the row.
 
     `last_inbound_at` is written even when unchanged (a fixed clock): a turn always gives the
     row a new version, which tells a turn that waited for the lock that its flags are stale.
-    Afterwards the object is detached: its attributes stay readable, and the session has
-    nothing left to flush for it.
+    The object is detached at once: its attributes stay readable, and the session has nothing
+    left to flush for it. The caller runs the UPDATE (with the replies' INSERT: bot/outbox/rows.py).
     """
     changed = {
         name: value for name in PROGRESS if (value := getattr(conversation, name)) != loaded[name]
@@ -165,4 +172,4 @@ async def save(
     conversation.last_inbound_at = now
     uow.session.expunge(conversation)
     values = {**changed, "last_inbound_at": now, "row_id": row_id}
-    await uow.session.execute(_saving(frozenset(changed)), values)
+    return Saving(_saving(frozenset(changed)), values)

@@ -15,7 +15,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, update
+from sqlalchemy import (
+    JSON,
+    Insert,
+    Update,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy import insert as plain_insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -48,6 +58,10 @@ class Note:
     template_vars: dict[str, str] = field(default_factory=dict)
     priority: int = NOTICE_PRIORITY
     conversation_id: int | None = None
+
+
+# Any note: `_values` of it gives the columns every note row has.
+_SHAPE = Note(None, "", "", Outbound(""), REPLY_KIND, None, None, datetime.min)
 
 
 def reply_notes(
@@ -124,13 +138,57 @@ async def write(uow: UnitOfWork, notes: Iterable[Note], *, now: datetime) -> int
     return len(written.all())
 
 
-async def insert_new(uow: UnitOfWork, notes: Sequence[Note], *, now: datetime) -> None:
+async def insert_new(
+    uow: UnitOfWork,
+    notes: Sequence[Note],
+    *,
+    now: datetime,
+    along: tuple[Update, dict[str, Any]] | None = None,
+) -> None:
     """Insert the notes' rows in one statement (their keys must be new, as `stage`'s).
 
     A turn's replies take this way: one cached INSERT for all of them, no ORM objects to track.
+    `along` is an UPDATE and its values that must run in the same transaction (the turn's
+    conversation): on PostgreSQL it rides in the INSERT as a data-modifying WITH, one round
+    trip for both; elsewhere, or with no notes, it runs first on its own.
     """
-    if notes:
-        await uow.session.execute(_INSERT, [_values(note, now) for note in notes])
+    if along is not None and (uow.dialect != "postgresql" or not notes):
+        await uow.session.execute(*along)
+        along = None
+    if not notes:
+        return
+    rows = [_values(note, now) for note in notes]
+    if along is None:
+        await uow.session.execute(_INSERT, rows)
+        return
+    statement, values = along
+    values["note_rows"] = [{name: _json_ready(value) for name, value in r.items()} for r in rows]
+    await uow.session.execute(_insert_along(statement), values)
+
+
+def _json_ready(value: object) -> object:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+@functools.cache
+def _insert_along(along: Update) -> Insert:
+    """INSERT of the note rows given as one JSON array (`note_rows`), with `along` in a WITH.
+
+    The rows travel as one parameter so the statement has one shape whatever their number:
+    a multi-row VALUES cannot be cached by SQLAlchemy and was compiled anew every turn.
+    PostgreSQL only (`json_populate_recordset` types each field as the table's column).
+    """
+    table = table_of(OutboxMessage)
+    columns = list(_values(_SHAPE, _SHAPE.due_at))
+    note = (
+        func.json_populate_recordset(
+            literal_column(f"NULL::{table.name}"), bindparam("note_rows", type_=JSON)
+        )
+        .table_valued(*(column(name) for name in columns))
+        .alias("note")
+    )
+    rows = select(*(note.c[name] for name in columns))
+    return table.insert().from_select(columns, rows).add_cte(along.cte("saved"))
 
 
 def stage(uow: UnitOfWork, notes: Iterable[Note], *, now: datetime) -> None:
