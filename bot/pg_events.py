@@ -87,7 +87,7 @@ class Listener:
 
 def poke_count(payload: str) -> int:
     """How many pokes a `Notifier`'s notification stands for (1 when it does not say)."""
-    return int(payload) if payload.isdigit() else 1
+    return max(1, int(payload)) if payload.isdigit() else 1
 
 
 class Notifier:

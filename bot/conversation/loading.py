@@ -16,7 +16,8 @@ mapped class takes the ORM's bulk path, about 0.5 ms of CPU more per statement (
 
 And the statement that closes a turn: the columns the turn changed, compared with what it
 loaded, written with one UPDATE built once per set of columns, after the row left the session
-(`save`). The unit of work's flush of the same row cost about a tenth of a turn's CPU.
+(`saving`; on PostgreSQL the UPDATE rides in the replies' INSERT). The unit of work's flush of
+the same row cost about a tenth of a turn's CPU.
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ def new_conversation(dialect: str) -> Insert:
 
 
 def progress(conversation: Conversation) -> dict[str, Any]:
-    """The conversation's `PROGRESS` columns as loaded (compared by `save` at the turn's end)."""
+    """The conversation's `PROGRESS` columns as loaded (compared by `saving` at the turn's end)."""
     return {name: getattr(conversation, name) for name in PROGRESS}
 
 

@@ -77,4 +77,4 @@ async def test_set_all_wakes_every_waiting_task() -> None:
 
 def test_a_notification_says_how_many_messages_it_stands_for() -> None:
     """The payload of the webhooks' NOTIFY; one without a count stands for one message."""
-    assert [poke_count(payload) for payload in ("3", "1", "", "x")] == [3, 1, 1, 1]
+    assert [poke_count(payload) for payload in ("3", "1", "0", "", "x")] == [3, 1, 1, 1, 1]
