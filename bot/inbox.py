@@ -22,7 +22,6 @@ from datetime import datetime
 
 import asyncpg
 from sqlalchemy import JSON, Integer, bindparam, select, text, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.selectable import TextualSelect
 
 from bot import metrics, pg_events
@@ -33,7 +32,7 @@ from bot.logs import pseudonym
 from bot.messages import Inbound, inbound_from_json, inbound_to_json
 from bot.outage import DatabaseWatch
 from core.db import Database
-from core.models import InboundMessage, table_of
+from core.models import InboundMessage, insert_or_skip, table_of
 from core.states import InboundStatus
 
 log = logging.getLogger("psv.inbox")
@@ -47,7 +46,7 @@ _INSERT = (
 # The same on SQLite (the embedded default), built once on the table: an INSERT of the
 # mapped class would take the ORM's bulk path for every webhook.
 _SQLITE_INSERT = (
-    sqlite_insert(table_of(InboundMessage))
+    insert_or_skip("sqlite", table_of(InboundMessage), "channel", "message_id")
     .values(
         channel=bindparam("channel"),
         message_id=bindparam("message_id"),
@@ -56,7 +55,6 @@ _SQLITE_INSERT = (
         status=bindparam("queue_status"),
         received_at=bindparam("received_at"),
     )
-    .on_conflict_do_nothing(index_elements=["channel", "message_id"])
     .returning(table_of(InboundMessage).c.id)
 )
 

@@ -39,12 +39,17 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.dml import Update
 
 from bot.messages import Inbound
-from core.models import Conversation, HandoffRequest, InboundMessage, Specialist, table_of
+from core.models import (
+    Conversation,
+    HandoffRequest,
+    InboundMessage,
+    Specialist,
+    insert_or_skip,
+    table_of,
+)
 from core.states import TicketStatus
 from core.uow import UnitOfWork
 
@@ -102,16 +107,14 @@ def address(inbound: Inbound) -> dict[str, str]:
 @functools.cache
 def record_inbound(dialect: str) -> Insert:
     """INSERT of a message id (`channel`, `message_id`, `received_at`); no row if it was there."""
-    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
     table = table_of(InboundMessage)
     return (
-        insert(table)
+        insert_or_skip(dialect, table, "channel", "message_id")
         .values(
             channel=bindparam("channel"),
             message_id=bindparam("message_id"),
             received_at=bindparam("received_at"),
         )
-        .on_conflict_do_nothing(index_elements=["channel", "message_id"])
         .returning(table.c.id)
     )
 
@@ -119,19 +122,14 @@ def record_inbound(dialect: str) -> Insert:
 @functools.cache
 def new_conversation(dialect: str) -> Insert:
     """INSERT of an empty conversation (`channel`, `user_ref`, `language`, `created_at`)."""
-    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-    return (
-        insert(table_of(Conversation))
-        .values(
-            channel=bindparam("channel"),
-            user_ref=bindparam("user_ref"),
-            language=bindparam("language"),
-            created_at=bindparam("created_at"),
-            answers={},
-            memory={},
-            state={},
-        )
-        .on_conflict_do_nothing(index_elements=["channel", "user_ref"])
+    return insert_or_skip(dialect, table_of(Conversation), "channel", "user_ref").values(
+        channel=bindparam("channel"),
+        user_ref=bindparam("user_ref"),
+        language=bindparam("language"),
+        created_at=bindparam("created_at"),
+        answers={},
+        memory={},
+        state={},
     )
 
 

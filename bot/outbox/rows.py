@@ -27,11 +27,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import insert as plain_insert
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.messages import REPLY_PRIORITY, Inbound, Outbound
-from core.models import OutboxMessage, table_of
+from core.models import OutboxMessage, insert_or_skip, table_of
 from core.states import REPLY_KIND, OutboxStatus
 from core.uow import UnitOfWork
 
@@ -120,13 +118,8 @@ def _insert_unless_known(dialect: str) -> Insert:
     Rows without a key never conflict (NULLs are distinct in the unique index): one statement
     serves both, and SQLAlchemy sends a list of rows as one multi-row INSERT.
     """
-    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
     table = table_of(OutboxMessage)
-    return (
-        insert(table)
-        .on_conflict_do_nothing(index_elements=[table.c.idempotency_key])
-        .returning(table.c.id)
-    )
+    return insert_or_skip(dialect, table, "idempotency_key").returning(table.c.id)
 
 
 async def write(uow: UnitOfWork, notes: Iterable[Note], *, now: datetime) -> int:

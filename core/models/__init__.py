@@ -2,7 +2,7 @@
 
 from core.models.admin import AdminToken, AuditEntry
 from core.models.appointments import Appointment, AppointmentStatus, SurveyResponse
-from core.models.base import Base, table_of
+from core.models.base import Base, insert_or_skip, table_of
 from core.models.calendar import Closure, ClosureKind, WeeklyBreak, WorkingHours
 from core.models.catalog import Line, Modality, Service, ServiceKind, Tenant, TenantService
 from core.models.citizens import ChannelIdentity, Citizen, DocumentType
@@ -46,5 +46,6 @@ __all__ = [
     "TenantService",
     "WeeklyBreak",
     "WorkingHours",
+    "insert_or_skip",
     "table_of",
 ]

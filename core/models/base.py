@@ -6,7 +6,9 @@ import enum
 from datetime import datetime
 from typing import Any, ClassVar, cast
 
-from sqlalchemy import JSON, Enum, MetaData, Table
+from sqlalchemy import JSON, Enum, Insert, MetaData, Table
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase
 
 from core.types import UTCDateTime
@@ -44,3 +46,9 @@ def values_in(column: str, cls: type[enum.StrEnum]) -> str:
 def table_of(cls: type[Base]) -> Table:
     """The mapped class's table, for Core statements that skip the ORM's bulk paths."""
     return cast(Table, cls.__table__)
+
+
+def insert_or_skip(dialect: str, table: Table, *key: str) -> Insert:
+    """INSERT into `table` that skips a row whose `key` columns are already there."""
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    return insert(table).on_conflict_do_nothing(index_elements=list(key))
