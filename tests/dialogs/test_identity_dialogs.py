@@ -159,6 +159,43 @@ async def test_someone_elses_dni_books_on_their_own_record(engine: Engine, db: D
         assert again is not None and again.status == AppointmentStatus.BOOKED
 
 
+async def test_a_record_found_by_its_dni_books_on_itself_when_the_dni_is_typed_again(
+    engine: Engine, db: Database
+) -> None:
+    """Registered at an office, no chat yet: the lookup binds this chat, and the booking that
+    asks the document again (typed another way) stays on that one record."""
+    async with db.uow() as uow:
+        owner = await add_citizen(uow, name="Rosa Huaman")
+        dni = str(owner.document_number)
+        await uow.commit()
+    person = Person(engine)
+    await dialog(person, CONSENT)
+    await dialog(person, [("mis citas", "documento"), ("dni", "DNI")])
+    await person.says(f"{dni[:2]} {dni[2:5]} {dni[5:]}")  # spaces, as on the card
+    await dialog(
+        person,
+        [
+            ("menu", "¿En qué le puedo ayudar?"),
+            ("quiero una cita", "¿Con qué tema"),
+            ("consultas laborales", "¿En qué región"),
+            ("arequipa", "¿Qué día"),
+            ("mañana a las 10", "documento"),
+            ("1", "DNI"),  # the option's number, as on WhatsApp without buttons
+            (f"{dni[:2]}.{dni[2:5]}.{dni[5:]}", "nombre completo"),  # dots this time
+            ("rosa huaman", "caso"),
+            ("me despidieron sin pagarme", "¿Confirmo"),
+            ("si", "confirmada"),
+        ],
+    )
+    async with db.uow() as uow:
+        records = list(await uow.session.scalars(select(Citizen.id)))
+        booked_for = list(await uow.session.scalars(select(Appointment.citizen_id)))
+        bound = list(await uow.session.scalars(select(ChannelIdentity.citizen_id)))
+    assert records == [owner.id]
+    assert booked_for == [owner.id]
+    assert bound == [owner.id]
+
+
 async def test_someone_elses_dni_only_looks_up_from_its_owners_chat(
     engine: Engine, db: Database
 ) -> None:
