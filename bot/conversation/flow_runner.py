@@ -23,7 +23,7 @@ from bot.conversation.refusals import refusal_text
 from bot.conversation.state import CANCEL_ASKED, HISTORY, PAGE, SERVICE_GUESSED
 from bot.conversation.turn import Turn
 from bot.flows import actions, catalogue, conditions, placeholders, registry, steps
-from bot.flows.machine import END, CompiledFlow, outcome_trigger
+from bot.flows.machine import EMPTY, END, CompiledFlow, outcome_trigger
 from bot.flows.schema import FLOW_PREFIX
 from bot.language_wish import language_wish
 from bot.messages import OPTIONS_PAGE, Outbound
@@ -378,7 +378,7 @@ class FlowRunner:
             if in_book and not (ask and hop == 0):
                 heard = await listening.answer_heard(turn, step)
             if heard is not None:
-                entered: steps.EnterResult | steps.AcceptResult = heard
+                entered: steps.EnterResult | steps.Empty | steps.AcceptResult = heard
             else:
                 if step.kind == "message":
                     turn.say(await placeholders.render(turn, turn.text(step.prompt)))
@@ -395,6 +395,9 @@ class FlowRunner:
                     turn.save(step.save, entered.value)
                 turn.answers.update(entered.extra)
                 state = await self._next_state(turn, flow, state, entered.trigger)
+                continue
+            if isinstance(entered, steps.Empty):
+                state = flow.fire(state, EMPTY)
                 continue
             if isinstance(entered, steps.Back):
                 turn.say(entered.message)

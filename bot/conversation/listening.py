@@ -94,7 +94,9 @@ def heard_a_need(turn: Turn) -> bool:
     return "service" in (turn.state.get(key.HEARD) or {})
 
 
-async def answer_heard(turn: Turn, step: Step) -> steps.EnterResult | steps.AcceptResult | None:
+async def answer_heard(
+    turn: Turn, step: Step
+) -> steps.EnterResult | steps.Empty | steps.AcceptResult | None:
     """Answer a question with what was heard for it earlier, read as if typed now.
 
     None when nothing was heard for it. Accepted: answered, go on. Rejected: the question

@@ -35,6 +35,7 @@ CONDITION_PROVIDES: Mapping[str, frozenset[str]] = {
     "has_region": frozenset({"region"}),
     "has_service": frozenset({"service"}),
     "has_identity": frozenset({"doc_type", "document", "name"}),
+    "has_document": frozenset({"doc_type", "document"}),
     "has_description": frozenset({"description"}),
     "has_consent": frozenset(),
     "needs_language_choice": frozenset(),

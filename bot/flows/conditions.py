@@ -36,6 +36,16 @@ async def has_identity(turn: Turn) -> bool:
     return all(turn.answers.get(key) for key in ("doc_type", "document", "name"))
 
 
+async def has_document(turn: Turn) -> bool:
+    """The person's document is known: identified earlier, or typed in this conversation.
+
+    A document typed in one flow (looking up «mis citas») serves the next (a booking) too.
+    """
+    if await has_identity(turn):
+        return True
+    return all(turn.answers.get(key) for key in ("doc_type", "document"))
+
+
 async def has_description(turn: Turn) -> bool:
     """The person already described the case in this conversation."""
     return bool(turn.answers.get("description"))
@@ -121,6 +131,7 @@ CONDITIONS: dict[str, Condition] = allowlist.bind(
         has_region,
         has_service,
         has_identity,
+        has_document,
         has_description,
         has_consent,
         needs_language_choice,

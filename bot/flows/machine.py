@@ -40,6 +40,9 @@ def _fact(name: str) -> Callable[[Any], bool]:
     return check
 
 
+EMPTY = "empty"  # fired when a choice's source lists nothing and the step says `if_empty`
+
+
 def option_trigger(option_id: str) -> str:
     """The event fired when a static option with a goto is chosen."""
     return f"opt_{option_id}"
@@ -87,6 +90,8 @@ class CompiledFlow:
             found.append({"trigger": "no", "source": step.name, "dest": step.on_no})
         for outcome, target in step.on.items():
             found.append({"trigger": outcome_trigger(outcome), "source": step.name, "dest": target})
+        if step.if_empty:
+            found.append({"trigger": EMPTY, "source": step.name, "dest": step.if_empty})
         for option in step.options:
             if option.goto:
                 found.append(

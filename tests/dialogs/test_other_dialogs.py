@@ -94,15 +94,79 @@ async def test_reschedule_an_appointment(engine: Engine, db: Database) -> None:
     ]
 
 
-async def test_no_appointments_goes_back_politely(engine: Engine) -> None:
+async def test_no_appointments_says_so_and_offers_the_menu_instead_of_asking_again(
+    engine: Engine,
+) -> None:
     person = Person(engine)
-    await dialog(
+    reply = await dialog(
         person,
         [
             *CONSENT,
-            ("mis citas", "¿Cuál tiene?"),
-            ("dni", "número"),
-            ("40999999", ["No hay opciones disponibles", "número de su DNI"]),
+            ("quiero ver mis citas", "¿Cuál tiene?"),
+            ("1", "número"),
+            ("40 999 999", ["No tiene citas próximas", "¿En qué le puedo ayudar?"]),
+        ],
+    )
+    assert "número de su DNI" not in reply.text and "No hay opciones" not in reply.text
+    # the menu is live: a booking follows, and the DNI typed a moment ago is not asked again
+    await dialog(
+        person,
+        [
+            ("pedir una cita", "¿Con qué tema"),
+            ("consultas laborales", "¿En qué región"),
+            ("arequipa", "¿Qué día"),
+            ("el miercoles a las 10", "nombre completo"),
+        ],
+    )
+
+
+async def test_a_cancelled_appointment_is_not_listed_and_the_list_is_then_empty(
+    engine: Engine, db: Database
+) -> None:
+    person = Person(engine, channel="whatsapp", user="whatsapp:+51911222333")
+    await dialog(
+        person,
+        [
+            *BOOKED[:8],
+            ("Lucia Quispe", "número de teléfono"),
+            ("no", "caso"),
+            *BOOKED[-2:],
+            ("menu", "¿En qué le puedo ayudar?"),
+            ("2", "Sus próximas citas"),
+            ("1", "¿Qué desea hacer"),
+            ("2", "¿Por qué"),
+            ("ya no la necesito", "¿Confirma"),
+            ("si", "fue cancelada"),
+            ("ver mis citas", ["No tiene citas próximas", "¿En qué le puedo ayudar?"]),
+            ("2", "No tiene citas próximas"),
+        ],
+    )
+    assert [status for status, _, _ in await _appointments(db)] == [AppointmentStatus.CANCELLED]
+
+
+async def test_no_appointments_in_english_and_quechua(engine: Engine) -> None:
+    english = Person(engine, lang_hint="en")
+    await dialog(
+        english,
+        [
+            ("hello", "Which language"),
+            ("english", "Law 29733"),
+            ("yes", "How can I help you?"),
+            ("my appointment", "Which one do you have?"),
+            ("dni", "number"),
+            ("40999999", ["no upcoming appointments", "How can I help you?"]),
+        ],
+    )
+    quechua = Person(engine, lang_hint="en")
+    await dialog(
+        quechua,
+        [
+            ("napaykullayki", "Which language"),
+            ("3", "Ley 29733"),
+            ("ari", "Imapitaq"),
+            ("2", "Mayqintaq"),
+            ("1", "yupayta"),
+            ("40999998", ["hamuq citayki kanchu", "Imapitaq"]),
         ],
     )
 
@@ -157,6 +221,47 @@ async def test_events_register_waitlist_and_cancel(engine: Engine, db: Database)
             )
         ]
     assert statuses == [RegistrationStatus.CANCELLED, RegistrationStatus.CANCELLED]
+
+
+async def test_no_events_in_the_region_says_so_and_shows_the_menu(engine: Engine) -> None:
+    person = Person(engine, channel="whatsapp", user="whatsapp:+14155550123")
+    reply = await dialog(
+        person,
+        [
+            *CONSENT,
+            ("hay algun curso?", "¿Qué desea hacer?"),
+            ("1", "¿De qué región?"),
+            ("cuzco", ["no hay capacitaciones programadas en Cusco", "¿En qué le puedo ayudar?"]),
+        ],
+    )
+    assert "No hay opciones" not in reply.text and "¿De qué región?" not in reply.text
+    await dialog(person, [("2", "¿Cuál tiene?")])  # the menu's numbers work at once
+
+
+async def test_no_registrations_says_so_and_a_booking_then_skips_the_document(
+    engine: Engine, db: Database
+) -> None:
+    person = Person(engine)
+    await dialog(
+        person,
+        [
+            *CONSENT,
+            ("capacitaciones", "¿Qué desea hacer?"),
+            ("cancelar mi inscripcion", "¿Cuál tiene?"),
+            ("DNI", "número"),
+            ("40.555.666", ["No tiene inscripciones", "¿En qué le puedo ayudar?"]),
+            ("1", "¿Con qué tema"),
+            ("consultas laborales", "¿En qué región"),
+            ("arequipa", "¿Qué día"),
+            ("el miercoles a las 10", "nombre completo"),
+            ("Rosa Huamán", "caso"),
+            ("Despido", "¿Confirmo"),
+            ("si", "confirmada"),
+        ],
+    )
+    async with db.uow() as uow:
+        people = (await uow.session.execute(select(Citizen.document_number, Citizen.name))).all()
+    assert [tuple(p) for p in people] == [("40555666", "Rosa Huamán")]
 
 
 async def test_orientation_then_booking_keeps_the_service(engine: Engine) -> None:

@@ -81,6 +81,23 @@ def test_precise_errors(change: tuple[str, str], expected: str) -> None:
     assert any(expected in e for e in errors), errors
 
 
+def test_if_empty_belongs_to_a_choice_with_a_source_and_names_a_step() -> None:
+    on_yes_no = MINIMAL.replace("    on_yes: bye\n", "    on_yes: bye\n    if_empty: bye\n")
+    wrong_kind = "step 'ask': if_empty belongs to a choice with a source"
+    assert any(wrong_kind in e for e in _errors(on_yes_no))
+    yes_no = '    kind: yes_no\n    prompt: {es: "¿Sí?", en: "Yes?"}\n'
+    listing = MINIMAL.replace("    on_yes: bye\n    on_no: end\n", "").replace(
+        yes_no,
+        "    kind: choice\n    source: events\n    save: event\n    prompt: {es: a, en: a}\n"
+        "    if_empty: {target}\n    next: end\n",
+    )
+    assert _errors(listing.replace("{target}", "bye")) == []
+    missing = _errors(listing.replace("{target}", "nowhere"))
+    assert any("step 'ask': target 'nowhere' is not a step" in e for e in missing), missing
+    flow = compile_source(textwrap.dedent(listing.replace("{target}", "bye")), "e.yaml", KNOWN)
+    assert flow.fire("ask", "empty") == "bye"
+
+
 def test_unreachable_step() -> None:
     text = MINIMAL.replace(
         "steps:\n",

@@ -98,6 +98,13 @@ def _check_step(step: Step, flow: FlowDefinition, known_flows: set[str], where: 
                 f"falta el nombre (label) de la opción '{option.id}' en {', '.join(gaps)}",
             )
     kind = step.kind
+    if step.if_empty is not None and not (kind == "choice" and step.source):
+        where.add(
+            step.line,
+            step.name,
+            "if_empty belongs to a choice with a source",
+            "if_empty solo va en un paso choice con source (datos)",
+        )
     if kind == "choice":
         if bool(step.options) == bool(step.source):
             where.add(

@@ -31,12 +31,13 @@ STEP_KEYS = frozenset(
         "on",
         "skip_if",
         "max_length",
+        "if_empty",
     }
 )
 TOP_KEYS = frozenset({"flow", "languages", "start", "steps", "description"})
 
 # Step fields that hold one name (of a source, an answer, a target, an action, a condition).
-WORD_KEYS = ("source", "save", "on_yes", "on_no", "action", "skip_if")
+WORD_KEYS = ("source", "save", "on_yes", "on_no", "action", "skip_if", "if_empty")
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ class Step:
     on: Mapping[str, str] = field(default_factory=dict)
     skip_if: str | None = None
     max_length: int = 500
+    if_empty: str | None = None  # where a choice goes when its source lists nothing
     placeholders: tuple[Spot, ...] = ()
 
     def targets(self) -> list[str]:
@@ -139,6 +141,7 @@ class Step:
         found += [t for t in (self.on_yes, self.on_no) if t]
         found += list(self.on.values())
         found += [o.goto for o in self.options if o.goto]
+        found += [self.if_empty] if self.if_empty else []
         return found
 
 

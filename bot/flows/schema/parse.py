@@ -258,6 +258,7 @@ def _parse_step(name: str, raw: Any, where: Collector, default_line: int) -> Ste
         on={str(k): str(v) for k, v in _strip_lines(on_raw).items()},
         skip_if=words["skip_if"],
         max_length=max_length,
+        if_empty=words["if_empty"],
     )
 
 

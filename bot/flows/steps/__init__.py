@@ -6,13 +6,14 @@ remembered, and the `results` a step returns.
 """
 
 from bot.flows.steps.kinds import accept, enter
-from bot.flows.steps.results import Accepted, AcceptResult, Back, EnterResult, Rejected
+from bot.flows.steps.results import Accepted, AcceptResult, Back, Empty, EnterResult, Rejected
 from bot.flows.steps.sources import hearing_context
 
 __all__ = [
     "AcceptResult",
     "Accepted",
     "Back",
+    "Empty",
     "EnterResult",
     "Rejected",
     "accept",

@@ -15,12 +15,12 @@ from bot.flows.steps.answers import accept_document, accept_phone, accept_text, 
 from bot.flows.steps.choice import accept_choice
 from bot.flows.steps.dates import accept_date, enter_date
 from bot.flows.steps.offers import offer
-from bot.flows.steps.results import AcceptResult, Back, EnterResult
+from bot.flows.steps.results import AcceptResult, Back, Empty, EnterResult
 from bot.flows.steps.slots import accept_slot, enter_slot
 from bot.flows.steps.sources import source_options
 
 
-async def enter(step: Step, turn: Turn) -> EnterResult:
+async def enter(step: Step, turn: Turn) -> EnterResult | Empty:
     """Ask the step's question (or settle it at once when the answer is already known)."""
     prompt = await render(turn, turn.text(step.prompt))
     kind = step.kind
@@ -31,7 +31,7 @@ async def enter(step: Step, turn: Turn) -> EnterResult:
             assert step.source is not None
             options = await source_options(turn, step.source)
             if not options:
-                return Back(turn.t("options.none"))
+                return Empty() if step.if_empty else Back(turn.t("options.none"))
         turn.say(prompt, offer(turn, step, options))
     elif kind == "yes_no":
         yes_or_no = [("yes", turn.t("option.yes")), ("no", turn.t("option.no"))]

@@ -1,4 +1,4 @@
-"""What a step makes of a turn: answered (`Accepted`), not understood (`Rejected`), or `Back`."""
+"""What a step makes of a turn: `Accepted`, `Rejected` (not understood), `Back` or `Empty`."""
 
 from __future__ import annotations
 
@@ -28,6 +28,11 @@ class Back:
     """Nothing can be offered here: say `message` and go back to the previous question."""
 
     message: str
+
+
+@dataclass(frozen=True)
+class Empty:
+    """The step's list is empty and the flow says where to go instead (`if_empty`)."""
 
 
 EnterResult = Accepted | Back | None
