@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Final
 
@@ -31,3 +32,37 @@ def looks_like_name(text: str, *, company: bool = False) -> bool:
         ):
             return False
     return letters >= MIN_LETTERS
+
+
+# Spanish and Quechua name particles stay lower case inside a name («Pérez de la Cruz»).
+# A letter that starts the word or follows a hyphen or apostrophe («Ruiz-Tagle», «O'Higgins»).
+_AFTER_MARK: Final = re.compile(r"(?:^|(?<=[-'’]))\w")
+_PARTICLES: Final = frozenset({"de", "del", "la", "las", "los", "y", "e", "da", "van", "von"})
+
+
+def _folded(text: str) -> str:
+    """Lower case, no accents, single spaces: how two spellings of one name compare."""
+    bare = unicodedata.normalize("NFKD", text.casefold())
+    return " ".join("".join(c for c in bare if not unicodedata.combining(c)).split())
+
+
+def _capitalised(word: str, first: bool) -> str:
+    if not first and word in _PARTICLES:
+        return word
+    return _AFTER_MARK.sub(lambda m: m.group(0).upper(), word)
+
+
+def tidy_name(typed: str, stored: str | None = None) -> str:
+    """The name to keep: the stored spelling when the typed one is the same name written
+    without accents or capitals; a name typed all in lower or upper case, capitalised.
+
+    «rosa huaman» keeps «Rosa Huamán»; «JUAN PEREZ DE LA CRUZ» becomes «Juan Perez de la
+    Cruz»; a name written with its own capitals («María McBride») stays as written.
+    """
+    words = typed.split()
+    if stored and _folded(typed) == _folded(stored):
+        return stored
+    joined = " ".join(words)
+    if joined != joined.lower() and joined != joined.upper():
+        return joined
+    return " ".join(_capitalised(w.lower(), n == 0) for n, w in enumerate(words))

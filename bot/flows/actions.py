@@ -36,6 +36,7 @@ from core.models import (
     Service,
     Specialist,
 )
+from core.names import tidy_name
 from core.states import REPLY_KIND, OutboxStatus, TicketStatus
 
 Action = Callable[[Turn], Awaitable[str]]
@@ -97,11 +98,11 @@ async def _identify(
     name = turn.value("name")
     if doc_type == DocumentType.RUC:
         if name:
-            citizen.representative_name = str(name).strip()
+            citizen.representative_name = tidy_name(str(name), citizen.representative_name)
         if turn.answers.get("company_name"):
             citizen.name = str(turn.answers["company_name"]).strip()
     elif name:
-        citizen.name = str(name).strip()
+        citizen.name = tidy_name(str(name), citizen.name)
     citizen.preferred_language = turn.lang
     if turn.memory.get("consent") and citizen.consent_at is None:
         await citizens.record_consent(turn.uow, citizen, turn.now)

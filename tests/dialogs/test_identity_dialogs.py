@@ -165,7 +165,7 @@ async def test_a_record_found_by_its_dni_books_on_itself_when_the_dni_is_typed_a
     """Registered at an office, no chat yet: the lookup binds this chat, and the booking that
     asks the document again (typed another way) stays on that one record."""
     async with db.uow() as uow:
-        owner = await add_citizen(uow, name="Rosa Huaman")
+        owner = await add_citizen(uow, name="Rosa Huamán")
         dni = str(owner.document_number)
         await uow.commit()
     person = Person(engine)
@@ -188,10 +188,10 @@ async def test_a_record_found_by_its_dni_books_on_itself_when_the_dni_is_typed_a
         ],
     )
     async with db.uow() as uow:
-        records = list(await uow.session.scalars(select(Citizen.id)))
+        records = list(await uow.session.execute(select(Citizen.id, Citizen.name)))
         booked_for = list(await uow.session.scalars(select(Appointment.citizen_id)))
         bound = list(await uow.session.scalars(select(ChannelIdentity.citizen_id)))
-    assert records == [owner.id]
+    assert [tuple(r) for r in records] == [(owner.id, "Rosa Huamán")]  # the record's spelling
     assert booked_for == [owner.id]
     assert bound == [owner.id]
 
@@ -260,6 +260,19 @@ async def test_an_emoji_is_not_a_name(engine: Engine, db: Database) -> None:
     async with db.uow() as uow:
         citizen = await uow.session.scalar(select(Citizen))
         assert citizen is not None and citizen.name == "Lucia Quispe"
+
+
+async def test_a_name_typed_in_capitals_is_kept_as_a_name_is_written(
+    engine: Engine, db: Database
+) -> None:
+    person = Person(engine, channel="whatsapp", user="whatsapp:+14155550177")
+    await dialog(
+        person,
+        [*CONSENT, *booking("el miercoles a las 10", "40123457", "JUAN PEREZ DE LA CRUZ")],
+    )
+    async with db.uow() as uow:
+        citizen = await uow.session.scalar(select(Citizen))
+        assert citizen is not None and citizen.name == "Juan Perez de la Cruz"
 
 
 async def test_erasing_my_data(engine: Engine, db: Database) -> None:

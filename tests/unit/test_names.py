@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.names import looks_like_name
+from core.names import looks_like_name, tidy_name
 
 PEOPLE = [
     ("Lucía Quispe Mamani", True),
@@ -39,3 +39,22 @@ def test_a_persons_name(text: str, expected: bool) -> None:
 @pytest.mark.parametrize(("text", "expected"), COMPANIES)
 def test_a_companys_name(text: str, expected: bool) -> None:
     assert looks_like_name(text, company=True) is expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored", "kept"),
+    [
+        ("rosa huaman", "Rosa Huamán", "Rosa Huamán"),  # the same name, the record's spelling
+        ("ROSA  HUAMAN", "Rosa Huamán", "Rosa Huamán"),
+        ("rosa huaman quispe", "Rosa Huamán", "Rosa Huaman Quispe"),  # another name: taken
+        ("JUAN PEREZ DE LA CRUZ", None, "Juan Perez de la Cruz"),
+        ("maría ruiz-tagle", None, "María Ruiz-Tagle"),
+        ("o'higgins", None, "O'Higgins"),
+        ("ñahui ccori", None, "Ñahui Ccori"),
+        ("de la cruz", None, "De la Cruz"),
+        ("María McBride", None, "María McBride"),  # its own capitals: as written
+        ("  ana   rios ", "Ana Ríos Paz", "Ana Rios"),
+    ],
+)
+def test_tidy_name(typed: str, stored: str | None, kept: str) -> None:
+    assert tidy_name(typed, stored) == kept

@@ -11,7 +11,7 @@ from bot.understanding import yes_no
 from core.documents import normalise_document, normalise_phone
 from core.errors import InvalidDocument, InvalidPhone
 from core.models import DocumentType
-from core.names import looks_like_name
+from core.names import looks_like_name, tidy_name
 
 # Text answers that must look like a name (core/names.py); each has a "<key>.invalid" message.
 NAME_ANSWERS = frozenset({"name", "company_name"})
@@ -50,6 +50,8 @@ def accept_text(step: Step, turn: Turn) -> AcceptResult:
         return Rejected(turn.t("text.too_long", max=step.max_length), understood=True)
     if step.save in NAME_ANSWERS and not looks_like_name(text, company=step.save == "company_name"):
         return Rejected(turn.t(f"{step.save}.invalid"))
+    if step.save == "name":
+        return Accepted(value=tidy_name(text))
     return Accepted(value=text)
 
 
