@@ -46,6 +46,7 @@ from core.errors import (
     TooFarAhead,
     TooSoon,
 )
+from core.meetings import MeetingProvider, needs_link
 from core.models import Appointment, AppointmentStatus, Citizen, Service, Tenant
 from core.uow import UnitOfWork, lock_row
 
@@ -198,6 +199,7 @@ async def _insert_first_free(
     idempotency_key: str | None,
     case_description: str | None,
     rescheduled_from_id: int | None = None,
+    meeting: MeetingProvider | None = None,
 ) -> Appointment:
     _check_window(rules, start, now)
     await _refuse_overlap(uow, citizen.id, start, start + rules.duration)
@@ -217,6 +219,8 @@ async def _insert_first_free(
     load = _day_load(schedule, start)
     candidates = sorted(slot.specialist_ids, key=lambda sid: (load[sid], sid))
     deadlocks = 0
+    # The room is made before the INSERT that carries it: one UPDATE fewer (attach_link).
+    link = meeting.new_link() if meeting is not None and needs_link(service.modality) else None
     while candidates:
         specialist_id = candidates[0]
         appointment = Appointment(
@@ -231,6 +235,7 @@ async def _insert_first_free(
             idempotency_key=idempotency_key,
             case_description=case_description,
             rescheduled_from_id=rescheduled_from_id,
+            session_link=link,
             created_at=now,
         )
         try:
@@ -273,13 +278,15 @@ async def book(
     channel: str = "console",
     idempotency_key: str | None = None,
     case_description: str | None = None,
+    meeting: MeetingProvider | None = None,
 ) -> Appointment:
     """Book `start` with the least loaded free competent specialist; idempotent on its key.
 
     A retried request with the same key returns the appointment made the first time.
     Refusals: ServiceNotOffered, TooSoon, TooFarAhead, AlreadyBooked (the citizen holds an
     overlapping appointment), Holiday, Closed, OutsideHours, SlotTaken (with the next free
-    slots as alternatives).
+    slots as alternatives). With `meeting`, a video service's appointment is inserted with its
+    room (core/meetings.py).
     """
     existing = await _by_key(uow, idempotency_key)
     if existing is not None:
@@ -299,6 +306,7 @@ async def book(
         channel=channel,
         idempotency_key=idempotency_key,
         case_description=case_description,
+        meeting=meeting,
     )
 
 
@@ -355,6 +363,7 @@ async def reschedule(
     idempotency_key: str | None = None,
     tenant_id: int | None = None,
     citizen_id: int | None = None,
+    meeting: MeetingProvider | None = None,
 ) -> Appointment:
     """Move an appointment atomically: the new one is booked or the old one stays.
 
@@ -394,6 +403,7 @@ async def reschedule(
         idempotency_key=idempotency_key,
         case_description=old.case_description,
         rescheduled_from_id=old.id,
+        meeting=meeting,
     )
     await audit.record(
         uow,

@@ -20,6 +20,7 @@ Moving an address to another record (a person who lost their old number) is only
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, delete, func, select, update
@@ -108,12 +109,15 @@ async def resolve(
     *,
     may_create: bool = True,
     bound: Citizen | Unread | None = UNREAD,
+    prepare: Callable[[Citizen], object] | None = None,
 ) -> Resolved | None:
     """The record this address speaks for once it typed this document (validated).
 
     With `may_create` False (looking up appointments), an unbound address typing a
     document bound elsewhere gets None and nothing is written. `bound` is the record the
     address is bound to when the caller has just read it (`bound_to`, in the same unit).
+    `prepare` fills a record created here (its name, say) before its INSERT, which then
+    carries those columns instead of an UPDATE after it.
     """
     number = normalise_document(document_type, document_number)
     if bound is UNREAD:
@@ -143,6 +147,8 @@ async def resolve(
         citizen.document_type, citizen.document_number = document_type, number
     else:
         _claim(citizen, document_type, number)
+    if prepare is not None:
+        prepare(citizen)
     uow.session.add(citizen)
     await uow.session.flush()
     await _bind(uow, citizen, channel, address)

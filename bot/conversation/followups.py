@@ -206,6 +206,7 @@ async def _rebook(
             channel=inbound.channel,
             idempotency_key=f"{inbound.channel}:{inbound.message_id}",
             case_description=old.case_description,
+            meeting=meetings.JitsiProvider(meeting_url),
         )
     except SlotTaken as taken:
         options = tuple(
@@ -228,7 +229,6 @@ async def _rebook(
         return [Outbound(text)]
     except DomainError:
         return [Outbound(i18n.t("rebook.unavailable", lang))]
-    await meetings.attach_link(uow, new, meetings.JitsiProvider(meeting_url))
     await notify.appointment_booked(uow, new.id, now=now)
     when = i18n.format_when(new.start_utc, lang, timezone)
     return [Outbound(i18n.t("rebook.done", lang, when=when))]

@@ -91,21 +91,12 @@ async def _identify(
         str(turn.value("document")),
         may_create=may_create,
         bound=bound,
+        prepare=lambda created: _fill(turn, created, doc_type),
     )
     if resolved is None:
         return None
     citizen = resolved.citizen
-    name = turn.value("name")
-    if doc_type == DocumentType.RUC:
-        if name:
-            citizen.representative_name = tidy_name(str(name), citizen.representative_name)
-        if turn.answers.get("company_name"):
-            citizen.name = str(turn.answers["company_name"]).strip()
-    elif name:
-        citizen.name = tidy_name(str(name), citizen.name)
-    citizen.preferred_language = turn.lang
-    if turn.memory.get("consent") and citizen.consent_at is None:
-        await citizens.record_consent(turn.uow, citizen, turn.now)
+    _fill(turn, citizen, doc_type)  # a record found: the same values, changed ones written
     turn.conversation.citizen_id = citizen.id
     turn.memory["citizen_id"] = citizen.id
     if resolved.new_claim and resolved.claimed_from is not None:
@@ -121,6 +112,21 @@ async def identify(turn: Turn) -> str:
     """
     found = await _identify(turn, may_create=False)
     return "ok" if found is not None else "not_linked"
+
+
+def _fill(turn: Turn, citizen: Citizen, doc_type: DocumentType) -> None:
+    """Give the record what this conversation says: the name(s), the language, the consent."""
+    name = turn.value("name")
+    if doc_type == DocumentType.RUC:
+        if name:
+            citizen.representative_name = tidy_name(str(name), citizen.representative_name)
+        if turn.answers.get("company_name"):
+            citizen.name = str(turn.answers["company_name"]).strip()
+    elif name:
+        citizen.name = tidy_name(str(name), citizen.name)
+    citizen.preferred_language = turn.lang
+    if turn.memory.get("consent") and citizen.consent_at is None:
+        citizen.consent_at = turn.now
 
 
 async def _ensure_identified(turn: Turn) -> int:
@@ -241,10 +247,8 @@ async def book(turn: Turn) -> str:
             channel=turn.inbound.channel,
             idempotency_key=f"{turn.inbound.channel}:{turn.inbound.message_id}",
             case_description=turn.answers.get("description"),
+            meeting=meetings.JitsiProvider(turn.settings.meeting_url),
         ),
-    )
-    await meetings.attach_link(
-        turn.uow, appointment, meetings.JitsiProvider(turn.settings.meeting_url)
     )
     await notify.appointment_booked(turn.uow, appointment.id, now=turn.now)
     return await _confirmed(turn, appointment)
@@ -286,9 +290,9 @@ async def reschedule_appointment(turn: Turn) -> str:
             channel=turn.inbound.channel,
             idempotency_key=f"{turn.inbound.channel}:{turn.inbound.message_id}",
             citizen_id=citizen_id,
+            meeting=meetings.JitsiProvider(turn.settings.meeting_url),
         ),
     )
-    await meetings.attach_link(turn.uow, moved, meetings.JitsiProvider(turn.settings.meeting_url))
     await notify.appointment_moved(
         turn.uow, int(turn.answers["appointment"]), moved.id, by="citizen", now=turn.now
     )

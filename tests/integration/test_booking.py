@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from core import availability, booking
 from core.db import Database
@@ -20,6 +20,7 @@ from core.errors import (
     TooFarAhead,
     TooSoon,
 )
+from core.meetings import JitsiProvider
 from core.models import Appointment, AppointmentStatus, AuditEntry
 from tests.factories import NOW, add_citizen, add_closure, add_specialist, lima, offer
 
@@ -69,6 +70,39 @@ async def test_same_idempotency_key_returns_the_same_appointment(db: Database) -
     assert again.id == first.id
     async with db.uow() as uow:
         assert await uow.session.scalar(select(func.count()).select_from(Appointment)) == 1
+
+
+async def test_a_video_appointment_is_inserted_with_its_room_and_keeps_it(db: Database) -> None:
+    async with db.uow() as uow:
+        await add_specialist(uow)
+        citizen = await add_citizen(uow)
+        await uow.commit()
+    rooms = JitsiProvider("https://video.example.pe")
+    statements: list[str] = []
+
+    def record(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        first = await _book(
+            db, citizen.id, lima(2026, 12, 2, 10), idempotency_key="k", meeting=rooms
+        )
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+    assert first.session_link and first.session_link.startswith("https://video.example.pe/psv-")
+    assert not [s for s in statements if s.startswith("UPDATE appointment")]  # in the INSERT
+    again = await _book(db, citizen.id, lima(2026, 12, 2, 10), idempotency_key="k", meeting=rooms)
+    assert again.session_link == first.session_link  # a retry never makes a second room
+    async with db.uow() as uow:
+        moved = await booking.reschedule(
+            uow, first.id, lima(2026, 12, 2, 11), by="citizen", now=NOW, meeting=rooms
+        )
+        await uow.commit()
+    assert moved.session_link and moved.session_link != first.session_link
+    async with db.uow() as uow:
+        links = {a.id: a.session_link for a in await uow.session.scalars(select(Appointment))}
+    assert links == {first.id: first.session_link, moved.id: moved.session_link}
 
 
 async def test_least_loaded_specialist_gets_the_next_booking(db: Database) -> None:
