@@ -19,12 +19,14 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import asyncpg
-from sqlalchemy import JSON, Integer, bindparam, select, text, update
+from sqlalchemy import JSON, Executable, Integer, Select, bindparam, select, text, update
 from sqlalchemy.sql.selectable import TextualSelect
 
 from bot import metrics, pg_events
+from bot.conversation import loading
 from bot.conversation.engine import Engine
 from bot.dashboard import live
 from bot.doorbell import Doorbell
@@ -32,7 +34,7 @@ from bot.logs import pseudonym
 from bot.messages import Inbound, inbound_from_json, inbound_to_json
 from bot.outage import DatabaseWatch
 from core.db import Database
-from core.models import InboundMessage, insert_or_skip, table_of
+from core.models import Conversation, InboundMessage, insert_or_skip, table_of
 from core.states import InboundStatus
 
 log = logging.getLogger("psv.inbox")
@@ -105,6 +107,11 @@ _DONE = (
 def claim_statement(db: Database) -> TextualSelect:
     """The statement that claims the next message and marks it done (id, payload; `done_at`)."""
     return _CLAIM["postgresql" if db.is_postgres else "sqlite"]
+
+
+def claim_and_load_statement() -> Select[int, Any, Conversation, bool, bool, bool]:
+    """PostgreSQL: the claim, and the claimed person's conversation locked, in one statement."""
+    return loading.claimed_query(_CHOOSE["postgresql"])
 
 
 # The queue's connections run single autocommitted statements and change no session state,
@@ -193,7 +200,10 @@ class Inbox:
     ) -> None:
         self.engine = engine
         self.writer = InboxWriter(engine.db)
-        self._claim = claim_statement(engine.db)
+        # On PostgreSQL the claim also loads the conversation (one round trip less a turn).
+        self._claim: Executable = (
+            claim_and_load_statement() if engine.db.is_postgres else claim_statement(engine.db)
+        )
         self.concurrency = concurrency
         self.idle_wait = idle_wait
         self.watch = watch or DatabaseWatch(engine.db)
@@ -224,9 +234,12 @@ class Inbox:
                 claimed = (await uow.session.execute(self._claim, {"done_at": now})).first()
                 if claimed is None:
                     return False
-                row_id, payload = claimed
+                row_id, payload, *with_conversation = claimed
                 inbound = inbound_from_json(payload)
-                await self.engine.run_turn(uow, inbound, now)
+                loaded = None
+                if with_conversation and with_conversation[0] is not None:
+                    loaded = loading.trusted(*with_conversation)
+                await self.engine.run_turn(uow, inbound, now, loaded)
                 await uow.commit()
         except Exception:
             if inbound is None:  # nothing claimed: the database itself failed

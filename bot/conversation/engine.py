@@ -17,6 +17,7 @@ from bot import i18n, outbox
 from bot.conversation import loading
 from bot.conversation.flow_runner import FlowRunner
 from bot.conversation.handlers import FollowUps, Handler, Message, Relay, SpecialistDesk
+from bot.conversation.loading import Loaded
 from bot.flows import catalogue, registry
 from bot.logs import pseudonym
 from bot.messages import Inbound, Outbound
@@ -95,9 +96,19 @@ class Engine:
             await uow.commit()
         return replies
 
-    async def run_turn(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> list[Outbound]:
-        """Run one turn inside the caller's transaction; the replies are queued in it too."""
-        return (await self._conversation_turn(uow, inbound, now))[1]
+    async def run_turn(
+        self,
+        uow: UnitOfWork,
+        inbound: Inbound,
+        now: datetime,
+        loaded: Loaded | None = None,
+    ) -> list[Outbound]:
+        """Run one turn inside the caller's transaction; the replies are queued in it too.
+
+        `loaded` is the conversation with its flags when the caller already locked it (the
+        inbox's claim on PostgreSQL: bot/conversation/loading.py, `claimed_query`).
+        """
+        return (await self._conversation_turn(uow, inbound, now, loaded))[1]
 
     async def queue_apology(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> None:
         """Queue the polite apology for a turn that failed (its own changes rolled back)."""
@@ -106,14 +117,16 @@ class Engine:
         )
 
     async def _conversation_turn(
-        self, uow: UnitOfWork, inbound: Inbound, now: datetime
+        self, uow: UnitOfWork, inbound: Inbound, now: datetime, loaded: Loaded | None = None
     ) -> tuple[Conversation, list[Outbound]]:
-        conversation, from_specialist, has_ticket = await self._conversation(uow, inbound, now)
-        loaded = loading.progress(conversation)
+        conversation, from_specialist, has_ticket = loaded or await self._conversation(
+            uow, inbound, now
+        )
+        before = loading.progress(conversation)
         replies = await self._offer(
             Message(uow, conversation, inbound, now, from_specialist, has_ticket)
         )
-        saving = loading.saving(uow, conversation, loaded, now)
+        saving = loading.saving(uow, conversation, before, now)
         tenant_id = await self._tenant_id(uow, conversation)
         notes = outbox.reply_notes(inbound, conversation.id, replies, now, tenant_id)
         await outbox.insert_new(uow, notes, now=now, along=saving)
@@ -179,17 +192,12 @@ class Engine:
         recorded = await uow.session.execute(loading.record_inbound(uow.dialect), values)
         return recorded.first() is not None
 
-    async def _conversation(
-        self, uow: UnitOfWork, inbound: Inbound, now: datetime
-    ) -> tuple[Conversation, bool, bool]:
+    async def _conversation(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> Loaded:
         """The conversation, locked; whether a specialist writes; whether a ticket is open."""
         query, address = loading.query(uow.dialect), loading.address(inbound)
         row = (await uow.session.execute(query, address)).first()
         if row is not None:
-            conversation, from_specialist, has_ticket, fresh = row
-            if fresh:
-                return conversation, from_specialist, has_ticket
-            return conversation, True, True  # flags read before a turn that ran meanwhile
+            return loading.trusted(*row)
         hint = (inbound.lang_hint or "").split("-")[0].lower()
         language = hint if hint in i18n.languages() else self.settings.default_lang
         await uow.session.execute(

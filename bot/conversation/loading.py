@@ -30,15 +30,19 @@ from sqlalchemy import (
     BindParameter,
     Boolean,
     ColumnClause,
+    ColumnElement,
     Insert,
+    Label,
     Select,
     bindparam,
     exists,
     literal,
     literal_column,
     select,
+    true,
     update,
 )
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 from sqlalchemy.sql.dml import Update
 
 from bot.messages import Inbound
@@ -50,7 +54,7 @@ from core.models import (
     insert_or_skip,
     table_of,
 )
-from core.states import TicketStatus
+from core.states import InboundStatus, TicketStatus
 from core.uow import UnitOfWork
 
 # What a turn may change in its conversation (besides `last_inbound_at`, always written).
@@ -72,6 +76,25 @@ _FRESH_PG: ColumnClause[bool] = literal_column(
 )
 
 
+def _flags(
+    channel: ColumnElement[str],
+    user_ref: ColumnElement[str],
+    conversation_id: ColumnElement[int] | InstrumentedAttribute[int],
+) -> tuple[Label[bool], Label[bool]]:
+    """Whether the address is an active specialist's, and whether the conversation has a
+    ticket open or being relayed: the EXISTS columns that come with the locked row."""
+    specialist = exists().where(
+        Specialist.contact_channel == channel,
+        Specialist.contact_address == user_ref,
+        Specialist.active.is_(True),
+    )
+    ticket = exists().where(
+        HandoffRequest.conversation_id == conversation_id,
+        HandoffRequest.status.in_((TicketStatus.ASSIGNED, TicketStatus.OPEN)),
+    )
+    return specialist.label("specialist"), ticket.label("ticket")
+
+
 @functools.cache
 def query(dialect: str) -> Select[Conversation, bool, bool, bool]:
     """The conversation of an address, locked; (row, specialist, ticket, fresh).
@@ -81,22 +104,71 @@ def query(dialect: str) -> Select[Conversation, bool, bool, bool]:
     """
     channel: BindParameter[str] = bindparam("channel")
     user_ref: BindParameter[str] = bindparam("user_ref")
-    specialist = exists().where(
-        Specialist.contact_channel == channel,
-        Specialist.contact_address == user_ref,
-        Specialist.active.is_(True),
-    )
-    ticket = exists().where(
-        HandoffRequest.conversation_id == Conversation.id,
-        HandoffRequest.status.in_((TicketStatus.ASSIGNED, TicketStatus.OPEN)),
-    )
     fresh = _FRESH_PG if dialect == "postgresql" else literal(True)
     return (
-        select(Conversation, specialist.label("specialist"), ticket.label("ticket"), fresh)
+        select(Conversation, *_flags(channel, user_ref, Conversation.id), fresh)
         .where(Conversation.channel == channel, Conversation.user_ref == user_ref)
         .with_for_update(of=Conversation)
         .execution_options(populate_existing=True)
     )
+
+
+@functools.cache
+def claimed_query(choose: str) -> Select[int, Any, Conversation, bool, bool, bool]:
+    """PostgreSQL: claim a message and load its conversation, locked, in one round trip.
+
+    `choose` is the SQL that picks the message id (the inbox's claim). The message is marked
+    done in a data-modifying WITH; its conversation comes from a LATERAL subquery that locks
+    it (FOR UPDATE, as `query` does), with the same flags and the same freshness check.
+    Rows: (message id, payload, conversation or None for a new person, specialist, ticket,
+    fresh). Run with `done_at`.
+    """
+    inbound = table_of(InboundMessage)
+    claimed = (
+        update(inbound)
+        .where(inbound.c.id == literal_column(f"({choose})"))
+        .values(status=InboundStatus.DONE, processed_at=bindparam("done_at"))
+        .returning(inbound.c.id, inbound.c.payload, inbound.c.channel, inbound.c.user_ref)
+        .cte("claimed")
+    )
+    conversation = table_of(Conversation)
+    row = (
+        select(conversation, literal_column("conversation.xmin").label("row_xmin"))
+        .where(
+            conversation.c.channel == claimed.c.channel,
+            conversation.c.user_ref == claimed.c.user_ref,
+        )
+        .with_for_update()
+        .lateral("locked")
+    )
+    locked = aliased(Conversation, row)
+    fresh = literal_column(
+        "locked.row_xmin = (SELECT seen.xmin FROM conversation AS seen WHERE seen.id = locked.id)",
+        Boolean(),
+    )
+    return (
+        select(
+            claimed.c.id,
+            claimed.c.payload,
+            locked,
+            *_flags(claimed.c.channel, claimed.c.user_ref, locked.id),
+            fresh,
+        )
+        .select_from(claimed)
+        .outerjoin(row, true())
+        .execution_options(populate_existing=True)
+    )
+
+
+# A locked conversation; whether its address is an active specialist's; whether a ticket is
+# open or being relayed.
+Loaded = tuple[Conversation, bool, bool]
+
+
+def trusted(conversation: Conversation, specialist: bool, ticket: bool, fresh: bool) -> Loaded:
+    """The loaded row with its flags, or flags that send the handlers to ask for themselves
+    when they were read before a turn that ran meanwhile (not `fresh`)."""
+    return (conversation, specialist, ticket) if fresh else (conversation, True, True)
 
 
 def address(inbound: Inbound) -> dict[str, str]:

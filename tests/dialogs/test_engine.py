@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm.attributes import flag_modified
 
 from bot.conversation.engine import Engine
+from bot.conversation.handlers import Message
 from bot.flows import steps
 from bot.inbox import Inbox
-from bot.messages import Inbound
+from bot.messages import Inbound, Outbound
 from core.db import Database
 from core.models import Conversation, HandoffRequest, InboundMessage, OutboxMessage
 from tests.conftest import reset
@@ -233,3 +234,82 @@ async def test_a_turn_that_waited_for_the_lock_sees_the_ticket_the_turn_before_o
     finally:
         await holding.__aexit__(None, None, None)
     assert await waiting is True
+
+
+async def test_a_queued_turn_that_waited_for_the_lock_sees_the_ticket_the_turn_before_opened(
+    engine: Engine, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The inbox's claim loads the conversation too (PostgreSQL): its flags are never older
+    than the locked row either."""
+    person = Person(engine)
+    await dialog(person, CONSENT)
+    inbox = Inbox(engine, concurrency=1)
+    seen: list[bool] = []
+    offer = engine._offer
+
+    async def noting(message: Message) -> list[Outbound]:
+        seen.append(message.has_ticket)
+        return await offer(message)
+
+    monkeypatch.setattr(engine, "_offer", noting)
+    holding = db.uow()
+    await holding.__aenter__()
+    try:
+        conversation = await holding.session.scalar(
+            select(Conversation).where(Conversation.user_ref == person.user).with_for_update()
+        )
+        assert conversation is not None
+        holding.session.add(HandoffRequest(conversation_id=conversation.id))
+        conversation.last_inbound_at = NOW
+        flag_modified(conversation, "last_inbound_at")
+        queued = inbox.accept(Inbound(person.channel, person.user, "late", text="¿sigue ahí?"))
+        if db.is_postgres:  # on SQLite the queue waits for the write lock held here
+            assert await queued is True
+        waiting = asyncio.create_task(inbox.process_next())
+        await asyncio.sleep(0.3)  # lets the claim reach the lock (on SQLite: the write lock)
+        await holding.commit()
+    finally:
+        await holding.__aexit__(None, None, None)
+    if not db.is_postgres:
+        assert await queued is True
+        assert await inbox.process_next() is True
+    else:
+        assert await waiting is True
+    assert seen == [True]
+    await inbox.close()
+
+
+async def test_an_ordinary_queued_turn_is_two_statements_on_postgresql(
+    engine: Engine, db: Database
+) -> None:
+    """The claim and the locked conversation in one statement, the conversation's UPDATE and
+    the replies in another (SQLite: the claim, the load, the UPDATE and the INSERT)."""
+    person = Person(engine)
+    await dialog(person, CONSENT)
+    inbox = Inbox(engine, concurrency=1)
+    assert await inbox.accept(Inbound(person.channel, person.user, "x-1", text="ayuda")) is True
+    statements: list[str] = []
+
+    def record(*args: object) -> None:
+        statements.append(" ".join(str(args[2]).split())[:60])
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        assert await inbox.process_next() is True
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+    assert len(statements) == (2 if db.is_postgres else 5), statements
+    async with db.uow() as uow:
+        status = await uow.session.scalar(
+            select(InboundMessage.status).where(InboundMessage.message_id == "x-1")
+        )
+        texts = list(
+            await uow.session.scalars(
+                select(OutboxMessage.payload["text"].as_string())
+                .where(OutboxMessage.address == person.user)
+                .order_by(OutboxMessage.id)
+            )
+        )
+    assert status == "done"
+    assert any("«menú»" in text for text in texts[2:]), texts  # the help, after the menu
+    await inbox.close()
