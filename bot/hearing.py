@@ -84,7 +84,7 @@ def _region(text: str, regions: Sequence[Choice]) -> Answer | None:
     read = match_option(text, regions)
     if read.how not in ("exact", "contains"):
         read = type(read)(None)  # a fuzzy guess over a whole sentence is no answer
-    read = places.resolve_region(text, regions, read)
+    read = places.resolve_region(text, regions, read, cued=True)
     if read.payload is not None:
         return Answer(payload=read.payload)
     if read.ambiguous:

@@ -42,6 +42,10 @@ _SOUNDS: Final = (
     (re.compile(r"qu(?=[ei])|c"), "k"),
     (re.compile(r"h"), ""),
 )
+# Words after which a district is a place and not, say, part of a person's name.
+_PLACE_CUES: Final = frozenset(
+    {"en", "de", "del", "desde", "por", "distrito", "provincia", "in", "from", "near", "cerca"}
+)
 # Lima is one department served by two directorates, neither of them named plain «Lima».
 _ALSO_DEPARTMENTS: Final = ("Lima",)
 
@@ -75,19 +79,24 @@ class Gazetteer:
         }
         self._sounds = list(self._by_sound)
 
-    def find(self, text: str) -> list[Place]:
-        """Return the places named in a text: exact word groups first, else one fuzzy guess."""
+    def find(self, text: str, *, cued: bool = False) -> list[Place]:
+        """Return the places named in a text: exact word groups first, else one fuzzy guess.
+
+        `cued` (free text, not the answer to «¿en qué región?»): a district counts only after
+        a word that introduces a place («en», «de», «desde»...), so the district María in
+        «maria flores» or Santa Rosa in «soy rosa» is no place; provinces count as named.
+        """
         words = normalise(text).split()
-        found = self._exact(words)
+        found = self._exact(words, cued)
         if found:
             return found
-        return self._fuzzy(words)
+        return self._fuzzy(words, cued)
 
-    def regions(self, text: str) -> frozenset[str]:
+    def regions(self, text: str, *, cued: bool = False) -> frozenset[str]:
         """Return the regions of the places a text names (empty if it names none)."""
-        return frozenset(place.region for place in self.find(text))
+        return frozenset(place.region for place in self.find(text, cued=cued))
 
-    def _exact(self, words: Sequence[str]) -> list[Place]:
+    def _exact(self, words: Sequence[str], cued: bool) -> list[Place]:
         found: list[Place] = []
         start = 0
         while start < len(words):
@@ -96,15 +105,16 @@ class Gazetteer:
                 if places:
                     # A province outweighs districts of the same name elsewhere.
                     provinces = [p for p in places if p.kind != "district"]
-                    found.extend(provinces or places)
-                    start += size
+                    if provinces or not cued or _introduced(words, start):
+                        found.extend(provinces or places)
+                    start += size  # an uncued district's words name nothing shorter either
                     break
             else:
                 start += 1
         return found
 
-    def _fuzzy(self, words: Sequence[str]) -> list[Place]:
-        best: tuple[float, str] | None = None
+    def _fuzzy(self, words: Sequence[str], cued: bool) -> list[Place]:
+        best: tuple[float, str, bool] | None = None
         for size in range(1, min(_MAX_WORDS, len(words)) + 1):
             for start in range(len(words) - size + 1):
                 group = " ".join(words[start : start + size])
@@ -114,11 +124,19 @@ class Gazetteer:
                     _sound(group), self._sounds, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF
                 )
                 if hit is not None and (best is None or hit[1] > best[0]):
-                    best = (hit[1], self._by_sound[hit[0]])
+                    best = (hit[1], self._by_sound[hit[0]], _introduced(words, start))
         if best is None:
             return []
         places = self._by_name[best[1]]
-        return [p for p in places if p.kind != "district"] or list(places)
+        provinces = [p for p in places if p.kind != "district"]
+        if cued and not best[2]:
+            return provinces
+        return provinces or list(places)
+
+
+def _introduced(words: Sequence[str], start: int) -> bool:
+    """Whether the word before `start` introduces a place («en», «de», «desde»...)."""
+    return start > 0 and words[start - 1] in _PLACE_CUES
 
 
 def _sound(text: str) -> str:
@@ -140,19 +158,22 @@ def gazetteer(department_names: tuple[str, ...]) -> Gazetteer:
     return Gazetteer(read_places(), department_names)
 
 
-def resolve_region(text: str, choices: Sequence[Choice], read: MatchResult) -> MatchResult:
+def resolve_region(
+    text: str, choices: Sequence[Choice], read: MatchResult, *, cued: bool = False
+) -> MatchResult:
     """Let the places a text names settle or correct what the region list read of it.
 
     A number or a tapped button stands. A region named outright stands unless a place narrows
     it («lima lima, vivo en san juan de lurigancho» is Lima Metropolitana) or names another
     region too, which is asked. A place beats a fuzzy reading of a region's name («huancayo» is
-    Junín, not Huánuco).
+    Junín, not Huánuco). `cued`: the text is free words, not the answer to the region
+    question (`Gazetteer.find`).
     """
     if read.how in ("payload", "number", "ordinal"):
         return read
     offered = {c.payload for c in choices}
     names = tuple(c.labels[0] for c in choices if c.labels) + _ALSO_DEPARTMENTS
-    regions = gazetteer(tuple(sorted(names))).regions(text) & offered
+    regions = gazetteer(tuple(sorted(names))).regions(text, cued=cued) & offered
     if not regions:
         return read
     named = set(read.ambiguous)

@@ -96,9 +96,17 @@ def _index_services(services: tuple[ServiceEntry, ...]) -> _ServiceIndex:
 
 
 def search_services(
-    text: str, services: Sequence[ServiceEntry], *, limit: int = MAX_SERVICE_RESULTS
+    text: str,
+    services: Sequence[ServiceEntry],
+    *,
+    limit: int = MAX_SERVICE_RESULTS,
+    fuzzy: bool = True,
 ) -> list[str]:
-    """Rank service codes whose keywords or names match the text's words; best first."""
+    """Rank service codes whose keywords or names match the text's words; best first.
+
+    `fuzzy` False counts only words written as the catalogue writes them (no «media» for
+    «mediación»): for a message that also reads as a day or a time.
+    """
     norm = normalise(text[:MAX_TEXT_CHARS])
     if not norm or not services:
         return []
@@ -122,7 +130,7 @@ def search_services(
                 best[svc] = max(best.get(svc, 0.0), weight)
                 if top:
                     top_tier.add(svc)
-        for vi, sim in similar_words(index.vocab, word):
+        for vi, sim in similar_words(index.vocab, word) if fuzzy else ():
             for svc, _, _, weight in index.postings[vi]:
                 if weight:
                     best[svc] = max(best.get(svc, 0.0), weight * sim)

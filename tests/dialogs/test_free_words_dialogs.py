@@ -172,3 +172,44 @@ async def test_dni_and_number_at_the_document_type_question(engine: Engine) -> N
             ("dni 45678912", "nombre completo"),
         ],
     )
+
+
+@pytest.mark.parametrize(
+    "said", ["9 y media", "a las 3 de la tarde", "10 y cuarto", "pasado mañana"]
+)
+async def test_a_time_at_the_service_question_is_no_service(engine: Engine, said: str) -> None:
+    """Was «Reuniones extraproceso…» for «9 y media» («media» read as «mediación»), taken
+    without a word: a day or a time only asks for the topic first."""
+    person = Person(engine, channel="whatsapp", user="whatsapp:+14155550190")
+    reply = await dialog(
+        person,
+        [*CONSENT, ("quiero una cita", "¿Con qué tema"), (said, "Primero necesito saber el tema")],
+    )
+    assert "¿Con qué tema" in reply.text and "¿En qué región" not in reply.text
+
+
+async def test_the_day_said_before_the_topic_is_used_once_the_topic_is_known(
+    engine: Engine,
+) -> None:
+    await dialog(
+        Person(engine),
+        [
+            *CONSENT,
+            ("cita", "¿Con qué tema"),
+            ("pasado manana", "Primero necesito saber el tema"),
+            ("consultas", "¿En qué región"),
+            ("arequipa", "Horarios libres para el jueves 3 de diciembre"),
+        ],
+    )
+
+
+async def test_a_service_named_outright_with_a_day_is_still_heard(engine: Engine) -> None:
+    await dialog(
+        Person(engine),
+        [
+            *CONSENT,
+            ("cita", "¿Con qué tema"),
+            ("consultas laborales para el jueves", "¿En qué región"),
+            ("arequipa", ["Consultas laborales, Arequipa", "jueves 3 de diciembre"]),
+        ],
+    )

@@ -87,3 +87,23 @@ def test_only_offered_regions_are_chosen() -> None:
     offered = [c for c in CHOICES if c.payload != "PE-JUN"]
     read = resolve_region("huancayo", offered, match_option("huancayo", offered))
     assert read.payload != "PE-JUN"
+
+
+@pytest.mark.parametrize(
+    ("text", "regions"),
+    [
+        ("maria flores", set()),  # the district María (Amazonas) inside a person's name
+        ("soy rosa del carmen", set()),
+        ("santa rosa", set()),  # not the province Santa either
+        ("vivo en miraflores", {"PE-ARE", "PE-HUC", "PE-LMA", "PE-LIM"}),  # cued: a place
+        ("trabajo en san juan de lurigancho", {"PE-LMA"}),
+        ("huancayo", {"PE-JUN"}),  # a province counts without a cue
+        ("me despidieron en huancallo", {"PE-JUN"}),
+    ],
+)
+def test_free_words_name_a_district_only_after_a_word_that_introduces_a_place(
+    text: str, regions: set[str]
+) -> None:
+    places = gazetteer(("Lima",))
+    assert places.regions(text, cued=True) == regions
+    assert places.regions("maria flores") == {"PE-AMA"}  # the answer to «¿en qué región?»

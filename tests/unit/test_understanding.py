@@ -749,6 +749,16 @@ def test_search_services_exact_keywords_rank_first() -> None:
     assert search_services("me despidieron", SERVICES)[0] == "consultas-laborales"
 
 
+def test_search_services_without_near_spellings_reads_only_written_words() -> None:
+    # «9 y media»: «media» is near «mediación»; a time is no service unless one is written.
+    assert search_services("9 y media", SERVICES) == ["reuniones-extraproceso"]
+    assert search_services("9 y media", SERVICES, fuzzy=False) == []
+    assert (
+        search_services("cts para el lunes", SERVICES, fuzzy=False)[0]
+        == (search_services("cts", SERVICES)[0])
+    )
+
+
 def test_search_services_limit_and_codes() -> None:
     text = "despido cts sindicato curso chamba sunafil remype huelga teletrabajo"
     found = search_services(text, SERVICES)
