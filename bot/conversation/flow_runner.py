@@ -20,7 +20,7 @@ from bot.conversation import listening, navigation
 from bot.conversation.handlers import Message
 from bot.conversation.navigation import BOOK, FIRST_CONTACT, FLOW_COMMANDS, MENU
 from bot.conversation.refusals import refusal_text
-from bot.conversation.state import CANCEL_ASKED, HISTORY, PAGE, SERVICE_GUESSED
+from bot.conversation.state import CANCEL_ASKED, FIRST_WORDS, HISTORY, PAGE, SERVICE_GUESSED
 from bot.conversation.turn import Turn
 from bot.flows import actions, catalogue, conditions, placeholders, registry, steps
 from bot.flows.machine import EMPTY, END, CompiledFlow, outcome_trigger
@@ -162,22 +162,44 @@ class FlowRunner:
         if command is None:
             await listening.listen(turn)
         if not turn.memory.get("consent"):
+            if (
+                command in (None, "human")
+                and turn.inbound.text.strip()
+                and not turn.inbound.payload
+            ):
+                turn.state[FIRST_WORDS] = turn.inbound.text  # «quiero cancelar mi cita»
             await self._goto_flow(turn, "language" if command == "language" else FIRST_CONTACT)
             return
         if command in FLOW_COMMANDS:
             await self._goto_flow(turn, FLOW_COMMANDS[command])
             return
+        if turn.inbound.text.strip() and await self._menu_by_words(turn, turn.inbound.text):
+            return
+        await self._goto_flow(turn, BOOK if listening.heard_a_need(turn) else MENU)
+
+    async def _menu_by_words(self, turn: Turn, words: str) -> bool:
+        """Open the menu option the words pick («ver mis citas», «hay cursos?»), if one does.
+
+        Nothing is said when they pick none: the caller shows the menu.
+        """
         version_id = await catalogue.flow_version_id(turn.uow, MENU, turn.value("region"))
         flow = await self._flow(turn, version_id)
         start = flow.step(flow.definition.start)
-        if turn.inbound.text.strip() and start.kind == "choice" and start.options:
+        if start.kind != "choice" or not start.options:
+            return False
+        inbound, said = turn.inbound, len(turn.replies)
+        turn.inbound = dataclasses.replace(inbound, text=words, payload=None)
+        try:
             chosen = await steps.accept(start, turn)
-            if isinstance(chosen, steps.Accepted):
-                turn.conversation.flow_version_id = version_id
-                turn.state[HISTORY] = []
-                await self._settle(turn, flow, start.name, chosen)
-                return
-        await self._goto_flow(turn, BOOK if listening.heard_a_need(turn) else MENU)
+        finally:
+            turn.inbound = inbound
+        if not isinstance(chosen, steps.Accepted):
+            del turn.replies[said:]
+            return False
+        turn.conversation.flow_version_id = version_id
+        turn.state[HISTORY] = []
+        await self._settle(turn, flow, start.name, chosen)
+        return True
 
     async def _language_wish(self, turn: Turn) -> str | None:
         """The language a message asks for («english», «runasimipi rimayta munani»), if any.
@@ -362,8 +384,11 @@ class FlowRunner:
                 return
             if state.startswith(FLOW_PREFIX):
                 target = state.removeprefix(FLOW_PREFIX)
+                first_words = turn.state.pop(FIRST_WORDS, None) if target == MENU else None
                 if target == MENU and listening.heard_a_need(turn):
                     target = BOOK  # what the first message asked for, once consent is given
+                elif first_words and await self._menu_by_words(turn, str(first_words)):
+                    return  # the menu option the first message named («ver mis citas»)
                 await self._goto_flow(turn, target)
                 return
             step = flow.step(state)

@@ -14,6 +14,7 @@ NAV_SAVED: Final = "nav_saved"  # the question's own options while a navigation 
 CANCEL_ASKED: Final = "cancel_asked"  # «cancel» was asked for confirmation
 PAGE: Final = "page"  # the page of options shown last
 HEARD: Final = "heard"  # answers read from free words, kept for their questions
+FIRST_WORDS: Final = "first_words"  # a first message written before consent, for the menu
 SERVICE_GUESSED: Final = "service_guessed"  # the service was taken from free words
 HISTORY: Final = "history"  # the steps asked, for «back»
 ALTERNATIVES: Final = "alternatives"  # times offered instead of one taken meanwhile
@@ -30,6 +31,7 @@ class ConversationState(TypedDict, total=False):
     cancel_asked: bool
     page: int
     heard: dict[str, Any]
+    first_words: str
     service_guessed: bool
     history: list[str]
     alternatives: list[str]

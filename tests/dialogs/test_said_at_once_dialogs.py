@@ -130,3 +130,42 @@ async def test_a_heard_day_that_does_not_fit_is_explained_and_asked(engine: Engi
             ("si", ["Consultas laborales, Arequipa", "domingo 6 de diciembre", "¿Qué día"]),
         ],
     )
+
+
+@pytest.mark.parametrize(
+    ("first", "opened"),
+    [
+        ("hola quiero cancelar mi cita", "Para buscar sus citas necesito su documento"),
+        ("buenas, hay cursos?", "Capacitaciones virtuales gratuitas"),
+        ("quiero hablar con una persona", "Le comunico con una persona"),
+        ("hola, quiero ver mis citas por favor", "Para buscar sus citas necesito su documento"),
+    ],
+)
+async def test_the_menu_option_a_first_message_names_opens_after_consent(
+    engine: Engine, first: str, opened: str
+) -> None:
+    """Was the menu, the first message forgotten: the person had to say it again."""
+    person = Person(engine, channel="whatsapp", user="whatsapp:+14155550131")
+    reply = await dialog(person, [(first, "¿Acepta?"), ("si", opened)])
+    assert "¿En qué le puedo ayudar?" not in reply.text
+
+
+async def test_a_greeting_before_consent_shows_the_menu(engine: Engine) -> None:
+    await dialog(
+        Person(engine), [("buenas tardes", "¿Acepta?"), ("si", "¿En qué le puedo ayudar?")]
+    )
+
+
+async def test_words_before_a_declined_consent_are_not_kept_for_later(engine: Engine) -> None:
+    person = Person(engine)
+    await dialog(
+        person,
+        [
+            ("quiero cancelar mi cita", "¿Acepta?"),
+            ("no", "Sin su autorización"),
+            ("hola", "¿Acepta?"),
+            ("sí", "¿En qué le puedo ayudar?"),  # the old words opened nothing
+        ],
+    )
+    reply = await dialog(person, [("2", "Para buscar sus citas")])  # the menu is live
+    assert reply.options
