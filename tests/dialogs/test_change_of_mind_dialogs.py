@@ -34,6 +34,12 @@ async def test_another_day_goes_back_to_the_day_question(engine: Engine) -> None
     await dialog(Person(engine), [*TO_TIMES, ("no, mejor otro dia", ["otro día", "¿Qué día"])])
 
 
+@pytest.mark.parametrize("said", ["ninguno me sirve", "Ninguna", "no me conviene ninguno"])
+async def test_none_of_the_times_goes_back_to_the_day_question(engine: Engine, said: str) -> None:
+    # Was «Disculpe, no le entendí. Responda con el número de una opción.»
+    await dialog(Person(engine), [*TO_TIMES, (said, ["otro día", "¿Qué día"])])
+
+
 async def test_the_afternoon_offers_the_afternoons_times(engine: Engine) -> None:
     person = Person(engine)
     await dialog(person, [*TO_TIMES, ("en la tarde mejor", "¿Cuál prefiere?")])
@@ -115,5 +121,24 @@ async def test_an_answer_instead_of_yes_or_no_goes_on_with_the_question(engine: 
             *TO_TIMES,
             ("cancelar", "¿Dejamos lo que estaba haciendo?"),
             ("a las 10", "documento"),  # an answer to the list of times, asked before
+        ],
+    )
+
+
+async def test_changing_only_the_time_at_the_summary_keeps_the_day(engine: Engine) -> None:
+    """Was Tuesday 1 at 11:00 (the next day with that time ahead), not the Wednesday chosen."""
+    person = Person(engine, channel="whatsapp", user="whatsapp:+14155550142")
+    await dialog(
+        person,
+        [
+            *TO_TIMES,
+            ("a las 10", "¿Cuál tiene?"),
+            ("1", "número"),
+            ("40123456", "nombre completo"),
+            ("juan perez", "caso"),
+            ("me botaron", ["miércoles 2 de diciembre, 10:00", "¿Confirmo la cita?"]),
+            ("no", "¿Qué desea cambiar?"),
+            ("cambiar la hora", "¿Qué día"),
+            ("a las 11", ["miércoles 2 de diciembre, 11:00", "¿Confirmo la cita?"]),
         ],
     )

@@ -420,6 +420,20 @@ def test_phrases_anchored_to_the_day_being_changed(text: str, date: str, time: s
     assert (got.to_json()["date"], got.to_json()["time"]) == (date, time)
 
 
+def test_a_bare_time_falls_on_the_day_being_changed_when_it_is_ahead() -> None:
+    ahead = at("2027-03-22T10:00").date()
+    got = read_date("a las 11", NOW, assume_day_for_time=True, anchor=ahead)
+    assert (got.to_json()["date"], got.to_json()["time"]) == ("2027-03-22", "11:00")
+    # no anchor, or one already gone: the next day that time is still ahead, as before
+    assert read_date("a las 11", NOW, assume_day_for_time=True).to_json()["date"] == "2027-03-16"
+    gone = at("2027-03-10T10:00").date()
+    got = read_date("a las 11", NOW, assume_day_for_time=True, anchor=gone)
+    assert got.to_json()["date"] == "2027-03-16"
+    # a day named outright outweighs the anchor
+    got = read_date("el jueves a las 11", NOW, assume_day_for_time=True, anchor=ahead)
+    assert got.to_json()["date"] == "2027-03-18"
+
+
 def test_anchored_phrases_without_an_anchor_read_no_day() -> None:
     assert reading("el mismo dia")["date"] is None
     assert reading("un dia despues")["date"] is None

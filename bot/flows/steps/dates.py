@@ -82,9 +82,16 @@ async def accept_date(turn: Turn) -> AcceptResult:
 
 
 async def _day_being_changed(turn: Turn) -> date | None:
-    """The local day of the appointment being rescheduled, which «el mismo día» refers to."""
+    """The local day of the appointment being rescheduled, or of the time chosen in a booking
+    whose date or time is being changed: «el mismo día» and a bare «a las 11» refer to it."""
     chosen = turn.answers.get("appointment")
     if not chosen or not str(chosen).isdigit():
+        day = turn.answers.get("day")
+        if turn.answers.get("slot") and isinstance(day, str):
+            try:
+                return date.fromisoformat(day)
+            except ValueError:
+                return None
         return None
     appointment = await turn.uow.session.get(Appointment, int(str(chosen)))
     return appointment.start_utc.astimezone(tz(turn)).date() if appointment else None

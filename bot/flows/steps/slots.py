@@ -23,7 +23,12 @@ from core.office_hours import OfficeHours
 
 MAX_SLOTS_SHOWN = 8
 # At a list of times, words asking for another day altogether (normalised text).
-OTHER_DAY = re.compile(r"\b(?:otro|otra|diferente)\s+(?:dia|fecha)\b|\banother\s+day\b")
+# «otro día», and a refusal of every time shown («ninguno me sirve», «no me conviene»).
+OTHER_DAY = re.compile(
+    r"\b(?:otro|otra|diferente)\s+(?:dia|fecha)\b|\banother\s+day\b"
+    r"|^(?:no\s+)?(?:ninguno|ninguna)\b|\bno\s+me\s+(?:sirve|sirven|conviene|convienen|acomoda)\b"
+    r"|^none\b|\bnone\s+of\s+(?:them|these)\b"
+)
 PERIODS = {
     "morning": (time(0), time(12)),
     "afternoon": (time(12), time(18)),

@@ -248,7 +248,8 @@ def read_date(
     """Read the day, time, part of the day and urgency in a free-text phrase, relative to `now`.
 
     `tz` is the time zone "today" is taken in (the tenant's; the national one when None).
-    `anchor` is the day being changed, if any: «el mismo día», «un día después» count from it.
+    `anchor` is the day being changed, if any: «el mismo día», «un día después» count from it,
+    and with `assume_day_for_time` a bare time («a las 11») falls on it when it is ahead.
     """
     lex = _lexicon_for(lang)
     local = now.astimezone(tz or _NATIONAL) if now.tzinfo is not None else now
@@ -320,7 +321,10 @@ def read_date(
 
     day = min(p.candidates).day if p.candidates else None
     if day is None and p.wanted is not None and assume_day_for_time:
-        day = today if p.wanted > p.now_time else today + dt.timedelta(days=1)
+        if anchor is not None and anchor > today:
+            day = anchor  # «a las 11» while changing a booking's time: the same day
+        else:
+            day = today if p.wanted > p.now_time else today + dt.timedelta(days=1)
     return DateReading(
         date=day, time=p.wanted, period=None if p.wanted is not None else period, asap=asap
     )
