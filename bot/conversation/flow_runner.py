@@ -139,7 +139,7 @@ class FlowRunner:
             await self._goto_flow(turn, BOOK)  # free words at the menu: the need they name
             return
         if isinstance(result, steps.Rejected) and flow.name == BOOK and not result.understood:
-            target = await listening.corrected(turn, flow)
+            target = await listening.corrected(turn, flow, step.name)
             if target is not None:
                 await self._advance(turn, flow, target)
                 return
@@ -147,7 +147,7 @@ class FlowRunner:
             await self._misunderstood(turn, flow, result)
         elif isinstance(result, steps.Back):
             turn.say(result.message)
-            await self._back(turn, flow)
+            await self._back(turn, flow, to=result.to)
         else:
             conversation.misunderstood = 0
             await self._settle(turn, flow, step.name, result)
@@ -323,9 +323,18 @@ class FlowRunner:
         assert conversation.step is not None
         await self._advance(turn, flow, conversation.step, remember=False)
 
-    async def _back(self, turn: Turn, flow: CompiledFlow, *, current_asked: bool = True) -> None:
-        """Ask the previous question again (the last one asked, if the current one was not)."""
+    async def _back(
+        self, turn: Turn, flow: CompiledFlow, *, current_asked: bool = True, to: str | None = None
+    ) -> None:
+        """Ask the previous question again (the last one asked, if the current one was not),
+        or the question that saves `to`, asked or skipped before."""
         history: list[str] = list(turn.state.get(HISTORY, []))
+        target = next((s.name for s in flow.definition.steps.values() if to and s.save == to), None)
+        if target is not None:
+            turn.state[HISTORY] = history[: history.index(target)] if target in history else []
+            turn.answers.pop(str(to), None)
+            await self._advance(turn, flow, target, ask=True)
+            return
         if history and current_asked:
             history.pop()  # the step being asked now
         if history:
@@ -426,7 +435,7 @@ class FlowRunner:
                 continue
             if isinstance(entered, steps.Back):
                 turn.say(entered.message)
-                await self._back(turn, flow, current_asked=False)
+                await self._back(turn, flow, current_asked=False, to=entered.to)
                 return
             turn.conversation.step = state
             if remember:

@@ -56,18 +56,23 @@ def guess_undone(turn: Turn, flow: CompiledFlow, step: Step) -> str | None:
     return target
 
 
-async def corrected(turn: Turn, flow: CompiledFlow) -> str | None:
+async def corrected(turn: Turn, flow: CompiledFlow, current: str) -> str | None:
     """«no, en Cusco», «mejor conciliación»: the earlier step the words contradict, if any.
 
     Only words the current question could not read count. The earliest contradicted answer
     (with the answers that depend on it) is dropped and the new words kept for it; its step
-    is returned, to be asked again.
+    is returned, to be asked again. A step written after `current` is not jumped to, which
+    would pass the current question by unanswered (a region typed at the service question,
+    asked again after «no quedan horarios», went on without a service): its answer is
+    dropped and the words kept for it, and `current` is returned, to be asked again.
     """
     services, regions = await steps.hearing_context(turn)
     heard = hearing.hear(
         turn.inbound.text, services=services, regions=regions, now=turn.now, lang=turn.lang
     )
+    later = False
     for name, step in flow.definition.steps.items():
+        later = later or name == current
         save = step.save
         if save not in CORRECTABLE or save not in heard or not turn.answers.get(save):
             continue
@@ -80,7 +85,7 @@ async def corrected(turn: Turn, flow: CompiledFlow) -> str | None:
             turn.answers.pop(dropped, None)
         kept = {k: v.to_json() for k, v in heard.items() if not turn.answers.get(k)}
         turn.state[key.HEARD] = kept
-        return name
+        return current if later else name
     return None
 
 

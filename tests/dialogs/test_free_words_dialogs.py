@@ -213,3 +213,36 @@ async def test_a_service_named_outright_with_a_day_is_still_heard(engine: Engine
             ("arequipa", ["Consultas laborales, Arequipa", "jueves 3 de diciembre"]),
         ],
     )
+
+
+async def test_a_service_with_no_times_asks_the_service_again_not_the_region(
+    engine: Engine,
+) -> None:
+    """The service came from free words, so the region was the only question asked: «no
+    quedan horarios» asked the region again, and every answer looped on the same refusal."""
+    person = Person(engine, channel="whatsapp", user="whatsapp:+14155550150")
+    await dialog(
+        person,
+        [
+            *CONSENT,
+            ("quiero que me calculen mi liquidacion", "¿En qué región"),
+            ("cusco", ["no quedan horarios", "¿Con qué tema"]),
+            ("arequipa", "¿Con qué tema"),  # another region: no jump past the service
+            ("consultas laborales", ["Consultas laborales, Arequipa", "¿Qué día"]),
+        ],
+    )
+
+
+async def test_no_times_in_english_asks_the_service_again(engine: Engine) -> None:
+    person = Person(engine, lang_hint="en")
+    await dialog(
+        person,
+        [
+            ("hi", "Which language"),
+            ("english", "Law 29733"),
+            ("yes", "How can I help you?"),
+            ("I need my severance pay calculated", "Which region"),
+            ("arequipa", ["no free times", "What do you need help with?"]),
+            ("1", "Which day"),
+        ],
+    )

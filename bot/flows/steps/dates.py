@@ -35,10 +35,12 @@ async def enter_date(step: Step, turn: Turn, prompt: str) -> EnterResult:
             )
         except ServiceNotOffered:
             region_name = (await catalogue.tenant(turn.uow, str(region))).name
-            return Back(turn.t("refusal.service_not_offered", region=region_name))
+            return Back(turn.t("refusal.service_not_offered", region=region_name), to="service")
         options = [(d.isoformat(), i18n.format_day(d, turn.lang)) for d, _ in days]
         if not options:
-            return Back(turn.t("slot.none_left"))
+            # The service has no time here: its question, not the region's (which, asked
+            # again after a service taken from free words, looped on the same answer).
+            return Back(turn.t("slot.none_left"), to="service")
         options.append(("asap", turn.t("date.asap")))
     turn.say(prompt, offer(turn, step, options))
     return None

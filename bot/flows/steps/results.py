@@ -25,9 +25,11 @@ class Rejected:
 
 @dataclass(frozen=True)
 class Back:
-    """Nothing can be offered here: say `message` and go back to the previous question."""
+    """Nothing can be offered here: say `message` and go back to the previous question, or
+    to the question that saves `to` when that answer is what nothing can be offered for."""
 
     message: str
+    to: str | None = None
 
 
 @dataclass(frozen=True)
