@@ -309,6 +309,23 @@ async def test_language_from_the_phone_and_quechua_menu(engine: Engine) -> None:
     )
 
 
+async def test_a_quechua_speaker_books_for_paqarin(engine: Engine) -> None:
+    """«paqarin» (tomorrow) was «No logré entender la fecha»."""
+    person = Person(engine, lang_hint="en")
+    await dialog(
+        person,
+        [
+            ("napaykullayki", "Which language"),
+            ("runasimi", "Ley 29733"),
+            ("ari", "Imapitaq"),
+            ("1", "Imamantataq"),
+            ("1", "suyu"),
+            ("arequipa", "Consultas laborales, Arequipa"),
+            ("paqarin", ["Ura akllanakuna", "2 Diciembre"]),
+        ],
+    )
+
+
 async def test_delete_my_data(engine: Engine, db: Database) -> None:
     person = Person(engine)
     await dialog(person, BOOKED)

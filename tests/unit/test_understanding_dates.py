@@ -384,6 +384,21 @@ def test_quechua_and_unknown_languages_fall_back_to_spanish() -> None:
     assert reading("pasado mañana", lang="es-PE")["date"] == "2027-03-17"
 
 
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("paqarin", "2027-03-16"),  # tomorrow (CLDR qu)
+        ("paqarinpi a las 10", "2027-03-16"),
+        ("kunan punchaw", "2027-03-15"),  # today
+        ("kunan p'unchaw", "2027-03-15"),
+        ("kunan", None),  # «now, this»: no day on its own
+    ],
+)
+def test_quechua_day_words(text: str, date: str | None) -> None:
+    assert reading(text, lang="qu")["date"] == date
+    assert reading(text)["date"] == date  # a Quechua speaker writing in a Spanish chat too
+
+
 def test_to_json_has_exactly_the_four_keys() -> None:
     got = read_date("el 20 de marzo a las 3 de la tarde", NOW).to_json()
     assert got == {"date": "2027-03-20", "time": "15:00", "period": None, "asap": False}

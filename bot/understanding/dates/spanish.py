@@ -123,6 +123,10 @@ SPANISH: Final = Lexicon(
         (c(r"\bpasad?o\s*ma(?:n|ni|ny|nn)?ana\b"), 2),
         (c(r"\bma(?:n|ni|ny|nn)?ana\b"), 1),
         (c(r"\bhoy(?:\s+(?:dia|mismo))?\b|\bel\s+dia\s+de\s+hoy\b"), 0),
+        # Quechua, which the bot reads with these rules: «paqarin» (CLDR qu, +1 day) and
+        # «kunan p'unchaw» (today); QUECHUA.md lists both.
+        (c(r"\bpaqarin(?:pi)?\b"), 1),
+        (c(r"\bkunan\s+p\W?\s?unch(?:aw|ay)(?:pi)?\b|\bkunitan\b"), 0),
         (c(r"\b(?:anteayer|antier|antes\s+de\s+ayer)\b"), -2),
         (c(r"\bayer\b"), -1),
     ),
