@@ -409,7 +409,9 @@ class FlowRunner:
                 state = await self._next_state(turn, flow, state, "next")
                 continue
             heard = None
-            if in_book and not (ask and hop == 0):
+            # A document typed at the document-type question answers the number's question
+            # in any flow; the rest of what was heard only in the booking.
+            if (in_book or step.kind == "document") and not (ask and hop == 0):
                 heard = await listening.answer_heard(turn, step)
             if heard is not None:
                 entered: steps.EnterResult | steps.Empty | steps.AcceptResult = heard

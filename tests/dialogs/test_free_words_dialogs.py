@@ -227,10 +227,21 @@ async def test_a_service_with_no_times_asks_the_service_again_not_the_region(
             *CONSENT,
             ("quiero que me calculen mi liquidacion", "¿En qué región"),
             ("cusco", ["no quedan horarios", "¿Con qué tema"]),
-            ("arequipa", "¿Con qué tema"),  # another region: no jump past the service
+            ("mejor en arequipa", "¿Con qué tema"),  # another region: no jump past the service
             ("consultas laborales", ["Consultas laborales, Arequipa", "¿Qué día"]),
         ],
     )
+
+
+async def test_a_region_at_the_service_question_offers_no_near_spelled_service(
+    engine: Engine,
+) -> None:
+    """«mejor en arequipa» offered «Información del mercado de trabajo» for «mejor»."""
+    reply = await dialog(
+        Person(engine),
+        [*CONSENT, ("cita", "¿Con qué tema"), ("mejor en arequipa", "¿Con qué tema")],
+    )
+    assert "¿A cuál de estos" not in reply.text
 
 
 async def test_no_times_in_english_asks_the_service_again(engine: Engine) -> None:

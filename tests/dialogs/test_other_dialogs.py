@@ -120,6 +120,14 @@ async def test_no_appointments_says_so_and_offers_the_menu_instead_of_asking_aga
     )
 
 
+async def test_a_dni_typed_where_its_type_is_asked_is_not_asked_again(engine: Engine) -> None:
+    """«mis citas», then the number at «¿Cuál tiene?»: was «Escriba el número de su DNI.»"""
+    await dialog(
+        Person(engine, channel="whatsapp", user="whatsapp:+14155550160"),
+        [*CONSENT, ("mis citas", "¿Cuál tiene?"), ("45 678 912", "No tiene citas próximas")],
+    )
+
+
 async def test_a_cancelled_appointment_is_not_listed_and_the_list_is_then_empty(
     engine: Engine, db: Database
 ) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot import hearing
-from bot.conversation.state import OFFERED, OFFERED_STEP
+from bot.conversation.state import HEARD, OFFERED, OFFERED_STEP
 from bot.conversation.turn import Turn
 from bot.flows import catalogue
 from bot.flows.machine import option_trigger
@@ -43,7 +43,10 @@ async def accept_choice(step: Step, turn: Turn) -> AcceptResult:
         shaped = hearing.document_by_shape(turn.inbound.text)
         if shaped:
             # «45678912» where the type is asked: its shape says DNI; the number is kept
-            # (engine hearing) and answers the next question.
+            # and answers the next question, in any flow («mis citas» too).
+            kept = dict(turn.state.get(HEARD) or {})
+            kept["document"] = shaped["document"].to_json()
+            turn.state[HEARD] = kept
             return Accepted(value=shaped["doc_type"].payload)
     if step.source == "regions" and turn.inbound.location is not None:
         where = turn.inbound.location

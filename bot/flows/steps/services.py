@@ -7,7 +7,8 @@ from bot.conversation.turn import Turn
 from bot.flows.schema import Step
 from bot.flows.steps.offers import offer
 from bot.flows.steps.results import Accepted, AcceptResult, Rejected
-from bot.flows.steps.sources import bookable_services
+from bot.flows.steps.sources import bookable_services, hearing_context
+from bot.hearing import hear
 from bot.understanding import (
     Choice,
     ServiceEntry,
@@ -37,12 +38,15 @@ async def search(step: Step, turn: Turn) -> AcceptResult:
     # written as the catalogue writes it. Its words must not pass for a service's by a near
     # spelling («media» is not «mediación»): the topic is asked first.
     named = match_option(text, [Choice(x.code, x.names) for x in entries])
-    if (
-        named.how not in ("exact", "contains", "number", "ordinal")
-        and _says_when(turn, text)
-        and not search_services(text, entries, fuzzy=False)
+    if named.how not in ("exact", "contains", "number", "ordinal") and not search_services(
+        text, entries, fuzzy=False
     ):
-        return Rejected(turn.t("hint.service_first"), understood=True)
+        if _says_when(turn, text):
+            return Rejected(turn.t("hint.service_first"), understood=True)
+        if await _names_a_region(turn, text):
+            # «mejor en arequipa»: no near spelling of a service («mejor»); the runner reads
+            # the words as a change of region (listening.corrected) and asks this again.
+            return Rejected(turn.t("misunderstood") + " " + turn.t("hint.service_words"))
     found = search_services(text, entries)
     need = needs.understand(text, turn.lang)
     guessed = [label for label in need.labels if label in {s.code for s in services}]
@@ -68,6 +72,12 @@ async def search(step: Step, turn: Turn) -> AcceptResult:
     offered.append((OTHER_TOPIC, turn.t("option.other_topic")))
     turn.say(turn.t("choice.which_one"), offer(turn, step, offered))
     return Rejected("")
+
+
+async def _names_a_region(turn: Turn, text: str) -> bool:
+    """Whether the message names a region (or a place that says one)."""
+    _, regions = await hearing_context(turn)
+    return "region" in hear(text, services=(), regions=regions, now=turn.now, lang=turn.lang)
 
 
 def _says_when(turn: Turn, text: str) -> bool:
