@@ -226,7 +226,7 @@ async def test_a_service_with_no_times_asks_the_service_again_not_the_region(
         [
             *CONSENT,
             ("quiero que me calculen mi liquidacion", "¿En qué región"),
-            ("cusco", ["no quedan horarios", "¿Con qué tema"]),
+            ("cusco", ["no quedan horarios libres para este servicio en Cusco", "«especialista»"]),
             ("mejor en arequipa", "¿Con qué tema"),  # another region: no jump past the service
             ("consultas laborales", ["Consultas laborales, Arequipa", "¿Qué día"]),
         ],

@@ -40,7 +40,8 @@ async def enter_date(step: Step, turn: Turn, prompt: str) -> EnterResult:
         if not options:
             # The service has no time here: its question, not the region's (which, asked
             # again after a service taken from free words, looped on the same answer).
-            return Back(turn.t("slot.none_left"), to="service")
+            region_name = (await catalogue.tenant(turn.uow, str(region))).name
+            return Back(turn.t("slot.none_in_region", region=region_name), to="service")
         options.append(("asap", turn.t("date.asap")))
     turn.say(prompt, offer(turn, step, options))
     return None
