@@ -475,9 +475,17 @@ ACTIONS: dict[str, Action] = allowlist.bind(
 )
 
 
+# Actions that never refuse (no DomainError) once they have written: they run without the
+# savepoint, two statements fewer (the consent's turn, the phone question). Should one raise
+# after all, the whole turn fails and is rolled back, and the person gets the apology.
+UNREFUSED = frozenset({"record_consent", "set_language", "phone_known"})
+
+
 async def run(turn: Turn, name: str) -> str:
     """Run an allowlisted action in a savepoint; refusals become their reason code."""
     action = ACTIONS[name]
+    if name in UNREFUSED:
+        return await action(turn)
     memory, answers = dict(turn.memory), dict(turn.answers)
     try:
         async with turn.uow.session.begin_nested():
