@@ -244,6 +244,19 @@ async def test_a_region_at_the_service_question_offers_no_near_spelled_service(
     assert "¿A cuál de estos" not in reply.text
 
 
+@pytest.mark.parametrize(
+    ("said", "heard"),
+    [
+        ("en arequipa me botaron", "¿A cuál de estos se refiere?"),  # a need, and a region
+        ("vivo en arequipa y mi jefe me grita", "Consultas laborales, Arequipa"),
+    ],
+)
+async def test_a_region_with_a_need_at_the_service_question_is_still_a_need(
+    engine: Engine, said: str, heard: str
+) -> None:
+    await dialog(Person(engine), [*CONSENT, ("cita", "¿Con qué tema"), (said, heard)])
+
+
 async def test_no_times_in_english_asks_the_service_again(engine: Engine) -> None:
     person = Person(engine, lang_hint="en")
     await dialog(

@@ -14,11 +14,50 @@ from bot.understanding import (
     ServiceEntry,
     match_option,
     needs,
+    normalise,
     search_services,
 )
 from bot.understanding.dates import read_date
 
 MAX_SERVICES_OFFERED = 3
+# What a change of region says besides the region («no, mejor en cusco por favor»).
+_CORRECTION_WORDS = frozenset(
+    [
+        "no",
+        "si",
+        "mejor",
+        "en",
+        "de",
+        "del",
+        "la",
+        "el",
+        "los",
+        "las",
+        "region",
+        "departamento",
+        "vivo",
+        "soy",
+        "estoy",
+        "trabajo",
+        "desde",
+        "perdon",
+        "disculpe",
+        "quise",
+        "decir",
+        "es",
+        "era",
+        "pero",
+        "y",
+        "o",
+        "por",
+        "favor",
+        "ahora",
+        "mas",
+        "bien",
+        "otra",
+        "otro",
+    ]
+)
 OTHER_TOPIC = "other"  # the «otro tema» option beside the services offered
 
 
@@ -43,7 +82,7 @@ async def search(step: Step, turn: Turn) -> AcceptResult:
     ):
         if _says_when(turn, text):
             return Rejected(turn.t("hint.service_first"), understood=True)
-        if await _names_a_region(turn, text):
+        if await _only_a_region(turn, text):
             # «mejor en arequipa»: no near spelling of a service («mejor»); the runner reads
             # the words as a change of region (listening.corrected) and asks this again.
             return Rejected(turn.t("misunderstood") + " " + turn.t("hint.service_words"))
@@ -74,10 +113,14 @@ async def search(step: Step, turn: Turn) -> AcceptResult:
     return Rejected("")
 
 
-async def _names_a_region(turn: Turn, text: str) -> bool:
-    """Whether the message names a region (or a place that says one)."""
+async def _only_a_region(turn: Turn, text: str) -> bool:
+    """Whether the message names a region and says nothing else («mejor en arequipa», «no,
+    en cusco»); «en arequipa me botaron» says more, and is searched for a service."""
     _, regions = await hearing_context(turn)
-    return "region" in hear(text, services=(), regions=regions, now=turn.now, lang=turn.lang)
+    if "region" not in hear(text, services=(), regions=regions, now=turn.now, lang=turn.lang):
+        return False
+    named = {word for c in regions for label in c.labels for word in normalise(label).split()}
+    return not [w for w in normalise(text).split() if w not in named | _CORRECTION_WORDS]
 
 
 def _says_when(turn: Turn, text: str) -> bool:
