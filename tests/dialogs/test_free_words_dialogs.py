@@ -188,6 +188,15 @@ async def test_a_time_at_the_service_question_is_no_service(engine: Engine, said
     assert "¿Con qué tema" in reply.text and "¿En qué región" not in reply.text
 
 
+@pytest.mark.parametrize(
+    "said", ["ayer me botaron", "el lunes mi jefe me grito feo", "desde enero no me pagan"]
+)
+async def test_a_need_told_with_a_day_is_still_a_need(engine: Engine, said: str) -> None:
+    reply = await dialog(Person(engine), [*CONSENT, ("cita", "¿Con qué tema"), (said, "")])
+    assert "Primero necesito saber el tema" not in reply.text
+    assert "¿A cuál de estos" in reply.text or "¿En qué región" in reply.text
+
+
 async def test_the_day_said_before_the_topic_is_used_once_the_topic_is_known(
     engine: Engine,
 ) -> None:

@@ -18,11 +18,82 @@ from bot.understanding import (
     search_services,
 )
 from bot.understanding.dates import read_date
+from bot.understanding.dates.english import ENGLISH
+from bot.understanding.dates.spanish import SPANISH
 
 MAX_SERVICES_OFFERED = 3
+# The words of a day or a time («el jueves a las 3 y media de la tarde», «pasado mañana»).
+_TIME_FILLERS = frozenset(
+    {
+        "a",
+        "al",
+        "las",
+        "la",
+        "el",
+        "los",
+        "lo",
+        "de",
+        "del",
+        "en",
+        "para",
+        "por",
+        "y",
+        "media",
+        "cuarto",
+        "menos",
+        "hora",
+        "horas",
+        "hrs",
+        "am",
+        "pm",
+        "manana",
+        "mananita",
+        "tarde",
+        "noche",
+        "mediodia",
+        "temprano",
+        "hoy",
+        "pasado",
+        "proximo",
+        "proxima",
+        "siguiente",
+        "que",
+        "viene",
+        "semana",
+        "mes",
+        "dia",
+        "dias",
+        "antes",
+        "posible",
+        "este",
+        "esta",
+        "mismo",
+        "paqarin",
+        "kunan",
+        "at",
+        "on",
+        "in",
+        "the",
+        "next",
+        "tomorrow",
+        "today",
+        "morning",
+        "afternoon",
+        "evening",
+        "noon",
+        "asap",
+        "possible",
+    }
+)
+_WHEN_WORDS = (
+    frozenset(
+        {*SPANISH.weekdays, *SPANISH.months, *SPANISH.numbers, *ENGLISH.weekdays, *ENGLISH.months}
+    )
+    | _TIME_FILLERS
+)
 # What a change of region says besides the region («no, mejor en cusco por favor»).
 _CORRECTION_WORDS = frozenset(
-    [
+    {
         "no",
         "si",
         "mejor",
@@ -56,7 +127,7 @@ _CORRECTION_WORDS = frozenset(
         "bien",
         "otra",
         "otro",
-    ]
+    }
 )
 OTHER_TOPIC = "other"  # the «otro tema» option beside the services offered
 
@@ -80,7 +151,7 @@ async def search(step: Step, turn: Turn) -> AcceptResult:
     if named.how not in ("exact", "contains", "number", "ordinal") and not search_services(
         text, entries, fuzzy=False
     ):
-        if _says_when(turn, text):
+        if _only_when(turn, text):
             return Rejected(turn.t("hint.service_first"), understood=True)
         if await _only_a_region(turn, text):
             # «mejor en arequipa»: no near spelling of a service («mejor»); the runner reads
@@ -123,10 +194,13 @@ async def _only_a_region(turn: Turn, text: str) -> bool:
     return not [w for w in normalise(text).split() if w not in named | _CORRECTION_WORDS]
 
 
-def _says_when(turn: Turn, text: str) -> bool:
-    """Whether the message reads as a day, a time, a part of the day or «lo antes posible»."""
+def _only_when(turn: Turn, text: str) -> bool:
+    """Whether the message reads as a day, a time, a part of the day or «lo antes posible»,
+    and says nothing else («ayer me botaron» says more, and is searched for a service)."""
     reading = read_date(text, turn.now, turn.lang)
-    return bool(reading.date or reading.time or reading.period or reading.asap)
+    if not (reading.date or reading.time or reading.period or reading.asap):
+        return False
+    return all(w in _WHEN_WORDS or any(c.isdigit() for c in w) for w in normalise(text).split())
 
 
 def _guessed(turn: Turn, code: str) -> Accepted:
