@@ -134,7 +134,10 @@ class FlowRunner:
         if (
             isinstance(result, steps.Rejected)
             and flow.name == MENU
-            and listening.heard_a_need(turn)
+            and (
+                listening.heard_a_need(turn)
+                or (_refused(result) and await listening.keep_unsure_need(turn, turn.inbound.text))
+            )
         ):
             await self._goto_flow(turn, BOOK)  # free words at the menu: the need they name
             return
@@ -195,7 +198,10 @@ class FlowRunner:
             turn.inbound = inbound
         if not isinstance(chosen, steps.Accepted):
             del turn.replies[said:]
-            return False
+            if not _refused(chosen) or not await listening.keep_unsure_need(turn, words):
+                return False
+            await self._goto_flow(turn, BOOK)  # «me botaron»: which service is asked there
+            return True
         turn.conversation.flow_version_id = version_id
         turn.state[HISTORY] = []
         await self._settle(turn, flow, start.name, chosen)
@@ -466,3 +472,9 @@ class FlowRunner:
             return await self._next_state(turn, flow, state, "next")
         turn.say(turn.extra_vars["reason"])
         return f"{FLOW_PREFIX}{MENU}"
+
+
+def _refused(result: object) -> bool:
+    """Whether a step refused words it could not read (not a question of its own, such as
+    «¿a cuál de estos se refiere?», nor words it understood, such as a greeting)."""
+    return isinstance(result, steps.Rejected) and bool(result.message) and not result.understood

@@ -16,7 +16,7 @@ from bot.flows import steps
 from bot.flows.machine import CompiledFlow
 from bot.flows.schema import Step
 from bot.hearing import Answer
-from bot.understanding import search_services
+from bot.understanding import needs, search_services
 
 # Answers a later message may change («no, en Cusco»), with the answers that depend on them.
 _WHEN = ("day", "slot", "time", "period", "asap")
@@ -36,6 +36,23 @@ async def listen(turn: Turn, *, skip: str | None = None) -> None:
             kept[save] = answer.to_json()
     if kept:
         turn.state[key.HEARD] = kept
+
+
+async def keep_unsure_need(turn: Turn, text: str) -> bool:
+    """Free words the needs model reads as one of a few services without being sure which
+    («me botaron»): kept for the service question, which offers them. True when kept."""
+    if text.lstrip().startswith("/"):
+        return False  # a bot command («/start PE-ARE»), no need
+    need = needs.understand(text, turn.lang)
+    if need.verdict != "unsure":
+        return False
+    services, _ = await steps.hearing_context(turn)
+    if need.labels[0] not in {s.code for s in services}:
+        return False  # an intent («mis citas») or nothing bookable here
+    kept: dict[str, Any] = dict(turn.state.get(key.HEARD) or {})
+    kept["service"] = Answer(text).to_json()
+    turn.state[key.HEARD] = kept
+    return True
 
 
 def guess_undone(turn: Turn, flow: CompiledFlow, step: Step) -> str | None:

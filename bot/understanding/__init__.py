@@ -27,6 +27,8 @@ from bot.understanding.services import (
     MAX_SERVICE_RESULTS,
     RELATIVE_FLOOR,
     ServiceEntry,
+    ServiceMatch,
+    rank_services,
     search_services,
 )
 from bot.understanding.text import MAX_TEXT_CHARS, STOPWORDS, normalise
@@ -69,9 +71,11 @@ __all__ = [
     "MatchHow",
     "MatchResult",
     "ServiceEntry",
+    "ServiceMatch",
     "global_command",
     "match_option",
     "normalise",
+    "rank_services",
     "search_services",
     "yes_no",
 ]

@@ -95,6 +95,15 @@ def _index_services(services: tuple[ServiceEntry, ...]) -> _ServiceIndex:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ServiceMatch:
+    """A service the text's words point to; `shared` when only words that other services'
+    names also have point to it («trabajo» in «bolsa de trabajo» and four other names)."""
+
+    code: str
+    shared: bool
+
+
 def search_services(
     text: str,
     services: Sequence[ServiceEntry],
@@ -107,6 +116,17 @@ def search_services(
     `fuzzy` False counts only words written as the catalogue writes them (no «media» for
     «mediación»): for a message that also reads as a day or a time.
     """
+    return [m.code for m in rank_services(text, services, limit=limit, fuzzy=fuzzy)]
+
+
+def rank_services(
+    text: str,
+    services: Sequence[ServiceEntry],
+    *,
+    limit: int = MAX_SERVICE_RESULTS,
+    fuzzy: bool = True,
+) -> list[ServiceMatch]:
+    """`search_services`, saying for each service whether only shared name words found it."""
     norm = normalise(text[:MAX_TEXT_CHARS])
     if not norm or not services:
         return []
@@ -144,4 +164,11 @@ def search_services(
         (svc for svc, score in scores.items() if score >= floor),
         key=lambda svc: (svc not in top_tier, -round(scores[svc], 6), -specific[svc], svc),
     )
-    return [index.codes[svc] for svc in ranked[:limit]]
+    return [
+        ServiceMatch(
+            index.codes[svc],
+            # each point came from a word at least two services' names have, on average
+            shared=svc not in top_tier and specific[svc] <= scores[svc] / 2 + 1e-9,
+        )
+        for svc in ranked[:limit]
+    ]

@@ -279,3 +279,55 @@ async def test_no_times_in_english_asks_the_service_again(engine: Engine) -> Non
             ("1", "Which day"),
         ],
     )
+
+
+@pytest.mark.parametrize("said", ["hoy me botaron del trabajo", "me sacaron del trabajo"])
+async def test_fired_from_work_is_legal_advice_not_the_job_board(engine: Engine, said: str) -> None:
+    """Were «Bolsa de trabajo / Registro del contrato de trabajo del hogar / Información del
+    mercado de trabajo» (the word «trabajo» in their names), and the migrants' service."""
+    reply = await dialog(
+        Person(engine, channel="whatsapp", user="whatsapp:+14155550171"),
+        [
+            *CONSENT,
+            ("quiero una cita", "¿Con qué tema"),
+            (said, "¿En qué región"),
+            ("arequipa", "Consultas laborales, Arequipa"),
+        ],
+    )
+    assert "Bolsa de trabajo" not in reply.text
+
+
+async def test_a_word_many_services_share_comes_after_what_the_model_reads(
+    engine: Engine,
+) -> None:
+    reply = await dialog(
+        Person(engine),
+        [*CONSENT, ("cita", "¿Con qué tema"), ("problemas en mi trabajo", "¿A cuál de estos")],
+    )
+    assert reply.options[0] == "Consultas laborales"
+    assert "Registro del contrato de trabajo del hogar" not in reply.options
+
+
+@pytest.mark.parametrize("first", [False, True])
+async def test_an_unsure_need_at_the_menu_offers_its_services(engine: Engine, first: bool) -> None:
+    """«me botaron» at the menu (or as the first message) was «no le entendí»: the model reads
+    a few services there, and the booking asks which one."""
+    person = Person(engine, channel="whatsapp", user=f"whatsapp:+1415555018{int(first)}")
+    opening = [("me botaron", "¿Acepta?"), ("si", "¿A cuál de estos")]
+    if not first:
+        opening = [*CONSENT, ("me botaron", "¿A cuál de estos")]
+    reply = await dialog(person, opening)
+    assert "no le entendí" not in reply.text
+    assert {"Consultas laborales", "Patrocinio judicial gratuito"} <= set(reply.options)
+    await dialog(
+        person,
+        [("consultas", "¿En qué región"), ("arequipa", "Consultas laborales, Arequipa")],
+    )
+
+
+@pytest.mark.parametrize("said", ["asdf qwer", "mis citas"])
+async def test_words_that_name_no_service_at_the_menu_do_not_start_a_booking(
+    engine: Engine, said: str
+) -> None:
+    reply = await dialog(Person(engine), [*CONSENT, (said, "")])
+    assert "¿A cuál de estos" not in reply.text and "¿Con qué tema" not in reply.text

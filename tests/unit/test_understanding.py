@@ -20,6 +20,7 @@ from bot.understanding import (
     global_command,
     match_option,
     normalise,
+    rank_services,
     search_services,
     yes_no,
 )
@@ -757,6 +758,15 @@ def test_search_services_without_near_spellings_reads_only_written_words() -> No
         search_services("cts para el lunes", SERVICES, fuzzy=False)[0]
         == (search_services("cts", SERVICES)[0])
     )
+
+
+def test_rank_services_marks_matches_by_words_other_names_share() -> None:
+    shared = rank_services("problemas en mi trabajo", SERVICES)
+    assert shared and all(m.shared for m in shared)  # «trabajo»: in several services' names
+    assert "bolsa-de-trabajo" in {m.code for m in shared}
+    own = rank_services("quiero conciliar", SERVICES)
+    assert own[0].code == "conciliacion-administrativa" and not own[0].shared
+    assert [m.code for m in shared] == search_services("problemas en mi trabajo", SERVICES)
 
 
 def test_search_services_limit_and_codes() -> None:

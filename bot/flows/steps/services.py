@@ -15,6 +15,7 @@ from bot.understanding import (
     match_option,
     needs,
     normalise,
+    rank_services,
     search_services,
 )
 from bot.understanding.dates import read_date
@@ -157,7 +158,12 @@ async def search(step: Step, turn: Turn) -> AcceptResult:
             # «mejor en arequipa»: no near spelling of a service («mejor»); the runner reads
             # the words as a change of region (listening.corrected) and asks this again.
             return Rejected(turn.t("misunderstood") + " " + turn.t("hint.service_words"))
-    found = search_services(text, entries)
+    matches = rank_services(text, entries)
+    found = [m.code for m in matches]
+    # Words that several services' names share («trabajo») say less than the model does:
+    # «hoy me botaron del trabajo» is legal advice, not the job board.
+    specific = [m.code for m in matches if not m.shared]
+    shared = [m.code for m in matches if m.shared]
     need = needs.understand(text, turn.lang)
     guessed = [label for label in need.labels if label in {s.code for s in services}]
     if (
@@ -166,13 +172,13 @@ async def search(step: Step, turn: Turn) -> AcceptResult:
         and (need.verdict != "confident" or not guessed or guessed[0] == named.payload)
     ):
         return _guessed(turn, named.payload)  # a service's own name, which nothing contradicts
-    if need.verdict == "confident" and guessed and (not found or found[0] == guessed[0]):
+    if need.verdict == "confident" and guessed and (not specific or specific[0] == guessed[0]):
         return _guessed(turn, guessed[0])
     if found and guessed and found[0] == guessed[0] == named.payload:
         return _guessed(turn, found[0])  # the model, the catalogue's words and the names agree
     if len(found) == 1 and (not guessed or guessed[0] == found[0]):
         return _guessed(turn, found[0])
-    candidates = list(dict.fromkeys([*found, *guessed]))[:MAX_SERVICES_OFFERED]
+    candidates = list(dict.fromkeys([*specific, *guessed, *shared]))[:MAX_SERVICES_OFFERED]
     if not candidates:
         return Rejected(turn.t("misunderstood") + " " + turn.t("hint.service_words"))
     if len(candidates) == 1:
