@@ -83,7 +83,8 @@ class NoSlots(enum.StrEnum):
     CLOSED = "closed"  # the region is closed; detail: the reason given
     TOO_SOON = "too_soon"  # the day is past or inside the notice
     TOO_FAR = "too_far"  # beyond the horizon
-    NO_SLOTS = "no_slots"  # fully booked, or nobody works that day
+    NOBODY_WORKS = "nobody_works"  # no specialist of the service works that day
+    NO_SLOTS = "no_slots"  # fully booked
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,8 @@ async def day_slots(
         return DaySlots([], NoSlots.TOO_SOON)
     if start >= now + rules.horizon:
         return DaySlots([], NoSlots.TOO_FAR)
+    if not any(s.hours.get(day.weekday()) and day not in s.days_off for s in schedule.specialists):
+        return DaySlots([], NoSlots.NOBODY_WORKS)
     return DaySlots([], NoSlots.NO_SLOTS)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import time
 
 import pytest
 from sqlalchemy import func, select
@@ -160,6 +161,36 @@ async def test_holiday_and_past_and_nonsense_dates(engine: Engine) -> None:
             ("ayer", "ya pasó"),
             ("40123456", "No logré entender la fecha"),
             ("lo antes posible", ["más cercanos", "martes 1 de diciembre, 11:00"]),
+        ],
+    )
+
+
+async def test_a_day_nobody_works_is_told_apart_from_a_full_day(
+    engine: Engine, db: Database
+) -> None:
+    async with db.uow() as uow:  # Cusco's one specialist works 9:00-9:30: one slot a day
+        await add_specialist(uow, "PE-CUS", hours=((time(9), time(9, 30)),), lunch=None)
+        other = await add_citizen(uow)
+        await booking.book(
+            uow,
+            tenant_code="PE-CUS",
+            service_code="consultas-laborales",
+            citizen_id=other.id,
+            start=lima(2026, 12, 3, 9),
+            now=NOW,
+        )
+        await uow.commit()
+    person = Person(engine)
+    await dialog(
+        person,
+        [
+            *CONSENT,
+            ("quiero una cita", "¿Con qué tema"),
+            ("1", "¿En qué región"),
+            ("cusco", "¿Qué día"),
+            ("el sabado", "El sábado 5 de diciembre no atiende ningún especialista"),
+            ("el jueves", "No quedan horarios libres el jueves 3 de diciembre"),
+            ("el viernes", "¿Cuál"),
         ],
     )
 

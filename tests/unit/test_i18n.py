@@ -84,6 +84,7 @@ REQUIRED: dict[str, frozenset[str]] = {
         "refusal.slot_taken": "",
         "refusal.holiday": "name",
         "refusal.closed": "",
+        "refusal.nobody_works": "day",
         "refusal.outside_hours": "",
         "refusal.too_soon": "",
         "refusal.too_far": "",

@@ -129,7 +129,7 @@ async def day_checked(turn: Turn, day: date, at: str | None, period: str | None)
                 message = turn.t("refusal.holiday", name=result.detail, day=label)
             elif result.reason == "too_far":
                 message = turn.t("refusal.too_far", day=label)
-            elif result.reason in ("closed", "too_soon"):
+            elif result.reason in ("closed", "too_soon", "nobody_works"):
                 message = turn.t(f"refusal.{result.reason}", day=label)
             else:
                 message = turn.t("date.no_slots", day=label)
