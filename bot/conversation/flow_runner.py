@@ -126,6 +126,11 @@ class FlowRunner:
         if target is not None:
             await self._advance(turn, flow, target, ask=True)
             return
+        if flow.name == BOOK and step.kind == "text" and await listening.only_a_change(turn):
+            target = await listening.corrected(turn, flow, step.name)
+            if target is not None:  # «mejor el viernes» at «cuéntenos su caso» is no case
+                await self._advance(turn, flow, target)
+                return
         if flow.name in (BOOK, MENU):
             await listening.listen(turn, skip=step.save)
         result = await steps.accept(step, turn)

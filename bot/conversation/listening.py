@@ -16,7 +16,7 @@ from bot.flows import steps
 from bot.flows.machine import CompiledFlow
 from bot.flows.schema import Step
 from bot.hearing import Answer
-from bot.understanding import needs, search_services
+from bot.understanding import changes, needs, normalise, search_services
 
 # Answers a later message may change («no, en Cusco»), with the answers that depend on them.
 _WHEN = ("day", "slot", "time", "period", "asap")
@@ -104,6 +104,22 @@ async def corrected(turn: Turn, flow: CompiledFlow, current: str) -> str | None:
         turn.state[key.HEARD] = kept
         return current if later else name
     return None
+
+
+async def only_a_change(turn: Turn) -> bool:
+    """Whether words typed where any text is an answer («cuéntenos su caso») only change an
+    earlier answer: «mejor el viernes», «no, en cusco», «mejor conciliación». «no me pagan en
+    cusco» names a region too, but says more: it is the case."""
+    text = turn.inbound.text
+    if turn.inbound.payload or not changes.starts_a_change(text):
+        return False
+    services, regions = await steps.hearing_context(turn)
+    heard = hearing.hear(text, services=services, regions=regions, now=turn.now, lang=turn.lang)
+    if not any(save in heard and turn.answers.get(save) for save in CORRECTABLE):
+        return False
+    labels = [label for c in regions for label in c.labels]
+    labels += [name for s in services for name in (*s.names, *s.keywords)]
+    return changes.only(text, {word for label in labels for word in normalise(label).split()})
 
 
 def heard_for(turn: Turn, step: Step) -> bool:

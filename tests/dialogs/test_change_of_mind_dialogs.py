@@ -84,6 +84,55 @@ async def test_another_service_named_later_changes_the_service(engine: Engine) -
     )
 
 
+TO_CASE = [
+    *TO_TIMES,
+    ("1", "documento"),
+    ("40123456", "nombre completo"),
+    ("Lucía Quispe", "cuéntenos su caso"),
+]
+
+
+async def test_another_day_at_the_case_question_is_no_case(engine: Engine) -> None:
+    await dialog(
+        Person(engine),
+        [
+            *TO_CASE,
+            # Was the case «mejor el viernes» and the summary with Wednesday's time.
+            ("mejor el viernes", ["viernes 4 de diciembre", "¿Cuál prefiere?"]),
+            ("1", "cuéntenos su caso"),  # the document and the name are kept
+            ("me despidieron", ["viernes 4 de diciembre, 8:30", "¿Confirmo la cita?"]),
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("said", "now"),
+    [
+        ("no, en cusco", "Consultas laborales, Cusco"),
+        ("mejor en Cusco por favor", "Consultas laborales, Cusco"),
+        ("mejor conciliacion", "Conciliación administrativa laboral, Arequipa"),
+        ("perdon quise decir conciliacion", "Conciliación administrativa laboral, Arequipa"),
+    ],
+)
+async def test_another_region_or_service_at_the_case_question_changes_it(
+    engine: Engine, said: str, now: str
+) -> None:
+    async with engine.db.uow() as uow:
+        await add_specialist(uow, "PE-ARE", ("conciliacion-administrativa",))
+        await uow.commit()
+    await dialog(Person(engine), [*TO_CASE, (said, [now, "¿Qué día"])])
+
+
+@pytest.mark.parametrize(
+    "said", ["no me pagan en cusco desde enero", "mejor dicho me despidieron el viernes"]
+)
+async def test_a_case_that_names_a_region_or_a_day_is_the_case(engine: Engine, said: str) -> None:
+    await dialog(
+        Person(engine),
+        [*TO_CASE, (said, ["Región: Arequipa", "miércoles 2 de diciembre", "¿Confirmo la cita?"])],
+    )
+
+
 async def test_cancelar_asks_before_dropping_the_booking(engine: Engine, db: Database) -> None:
     person = Person(engine)
     # Was: «cancelar» dropped the whole booking at once.

@@ -18,118 +18,10 @@ from bot.understanding import (
     rank_services,
     search_services,
 )
+from bot.understanding.changes import CORRECTION_WORDS, WHEN_WORDS
 from bot.understanding.dates import read_date
-from bot.understanding.dates.english import ENGLISH
-from bot.understanding.dates.spanish import SPANISH
 
 MAX_SERVICES_OFFERED = 3
-# The words of a day or a time («el jueves a las 3 y media de la tarde», «pasado mañana»).
-_TIME_FILLERS = frozenset(
-    {
-        "a",
-        "al",
-        "las",
-        "la",
-        "el",
-        "los",
-        "lo",
-        "de",
-        "del",
-        "en",
-        "para",
-        "por",
-        "y",
-        "media",
-        "cuarto",
-        "menos",
-        "hora",
-        "horas",
-        "hrs",
-        "am",
-        "pm",
-        "manana",
-        "mananita",
-        "tarde",
-        "noche",
-        "mediodia",
-        "temprano",
-        "hoy",
-        "pasado",
-        "proximo",
-        "proxima",
-        "siguiente",
-        "que",
-        "viene",
-        "semana",
-        "mes",
-        "dia",
-        "dias",
-        "antes",
-        "posible",
-        "este",
-        "esta",
-        "mismo",
-        "paqarin",
-        "kunan",
-        "at",
-        "on",
-        "in",
-        "the",
-        "next",
-        "tomorrow",
-        "today",
-        "morning",
-        "afternoon",
-        "evening",
-        "noon",
-        "asap",
-        "possible",
-    }
-)
-_WHEN_WORDS = (
-    frozenset(
-        {*SPANISH.weekdays, *SPANISH.months, *SPANISH.numbers, *ENGLISH.weekdays, *ENGLISH.months}
-    )
-    | _TIME_FILLERS
-)
-# What a change of region says besides the region («no, mejor en cusco por favor»).
-_CORRECTION_WORDS = frozenset(
-    {
-        "no",
-        "si",
-        "mejor",
-        "en",
-        "de",
-        "del",
-        "la",
-        "el",
-        "los",
-        "las",
-        "region",
-        "departamento",
-        "vivo",
-        "soy",
-        "estoy",
-        "trabajo",
-        "desde",
-        "perdon",
-        "disculpe",
-        "quise",
-        "decir",
-        "es",
-        "era",
-        "pero",
-        "y",
-        "o",
-        "por",
-        "favor",
-        "ahora",
-        "mas",
-        "bien",
-        "otra",
-        "otro",
-    }
-)
 OTHER_TOPIC = "other"  # the «otro tema» option beside the services offered
 
 
@@ -197,7 +89,7 @@ async def _only_a_region(turn: Turn, text: str) -> bool:
     if "region" not in hear(text, services=(), regions=regions, now=turn.now, lang=turn.lang):
         return False
     named = {word for c in regions for label in c.labels for word in normalise(label).split()}
-    return not [w for w in normalise(text).split() if w not in named | _CORRECTION_WORDS]
+    return not [w for w in normalise(text).split() if w not in named | CORRECTION_WORDS]
 
 
 def _only_when(turn: Turn, text: str) -> bool:
@@ -206,7 +98,7 @@ def _only_when(turn: Turn, text: str) -> bool:
     reading = read_date(text, turn.now, turn.lang)
     if not (reading.date or reading.time or reading.period or reading.asap):
         return False
-    return all(w in _WHEN_WORDS or any(c.isdigit() for c in w) for w in normalise(text).split())
+    return all(w in WHEN_WORDS or any(c.isdigit() for c in w) for w in normalise(text).split())
 
 
 def _guessed(turn: Turn, code: str) -> Accepted:

@@ -1,0 +1,149 @@
+"""The words around a change of mind: what a day or a time says, and what a correction
+says besides the answer it changes («no, mejor en cusco por favor», «mejor el viernes»)."""
+
+from __future__ import annotations
+
+from bot.understanding.dates.english import ENGLISH
+from bot.understanding.dates.spanish import SPANISH
+from bot.understanding.text import normalise
+
+# The words of a day or a time («el jueves a las 3 y media de la tarde», «pasado mañana»).
+TIME_FILLERS = frozenset(
+    {
+        "a",
+        "al",
+        "las",
+        "la",
+        "el",
+        "los",
+        "lo",
+        "de",
+        "del",
+        "en",
+        "para",
+        "por",
+        "y",
+        "media",
+        "cuarto",
+        "menos",
+        "hora",
+        "horas",
+        "hrs",
+        "am",
+        "pm",
+        "manana",
+        "mananita",
+        "tarde",
+        "noche",
+        "mediodia",
+        "temprano",
+        "hoy",
+        "pasado",
+        "proximo",
+        "proxima",
+        "siguiente",
+        "que",
+        "viene",
+        "semana",
+        "mes",
+        "dia",
+        "dias",
+        "antes",
+        "posible",
+        "este",
+        "esta",
+        "mismo",
+        "paqarin",
+        "kunan",
+        "at",
+        "on",
+        "in",
+        "the",
+        "next",
+        "tomorrow",
+        "today",
+        "morning",
+        "afternoon",
+        "evening",
+        "noon",
+        "asap",
+        "possible",
+    }
+)
+WHEN_WORDS = (
+    frozenset(
+        {*SPANISH.weekdays, *SPANISH.months, *SPANISH.numbers, *ENGLISH.weekdays, *ENGLISH.months}
+    )
+    | TIME_FILLERS
+)
+# What a change of region says besides the region («no, mejor en cusco por favor»).
+CORRECTION_WORDS = frozenset(
+    {
+        "no",
+        "si",
+        "mejor",
+        "en",
+        "de",
+        "del",
+        "la",
+        "el",
+        "los",
+        "las",
+        "region",
+        "departamento",
+        "vivo",
+        "soy",
+        "estoy",
+        "trabajo",
+        "desde",
+        "perdon",
+        "disculpe",
+        "quise",
+        "decir",
+        "es",
+        "era",
+        "pero",
+        "y",
+        "o",
+        "por",
+        "favor",
+        "ahora",
+        "mas",
+        "bien",
+        "otra",
+        "otro",
+        "a",
+        "al",
+        "con",
+        "un",
+        "una",
+        "para",
+        "que",
+        "sea",
+        "tema",
+        "servicio",
+        "prefiero",
+        "cambiar",
+        "cambio",
+        "cambie",
+    }
+)
+# The first word of a change of mind typed where any text is an answer («mejor el viernes»
+# at «cuéntenos su caso»); «no me pagan en cusco» starts with «no» but says more, see `only`.
+CHANGE_MARKERS = frozenset(
+    {"no", "mejor", "perdon", "disculpe", "quise", "prefiero", "cambiar", "cambie", "cambio"}
+)
+
+
+def only(text: str, named: frozenset[str] | set[str]) -> bool:
+    """Whether every word of `text` is a correction's, a day's or a time's, a number or one of
+    `named` (the words of the answers the correction names)."""
+    words = normalise(text).split()
+    allowed = named | CORRECTION_WORDS | WHEN_WORDS
+    return bool(words) and all(w in allowed or any(c.isdigit() for c in w) for w in words)
+
+
+def starts_a_change(text: str) -> bool:
+    """Whether the text opens with a change of mind («no, ...», «mejor ...», «perdón, ...»)."""
+    words = normalise(text).split()
+    return bool(words) and words[0] in CHANGE_MARKERS
