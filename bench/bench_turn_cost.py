@@ -6,7 +6,10 @@ figures are the cost of a turn itself and not of waiting on others: the process'
 counted with a `before_cursor_execute` listener. The people follow bench_engine.py's script
 (consent, a booking from «hola» to the confirmation, nonsense, help, their appointments).
 
-    PYTHONPATH=$PWD .venv/bin/python bench/bench_turn_cost.py [--people 30] [--pg-dsn DSN]
+    PYTHONPATH=$PWD .venv/bin/python bench/bench_turn_cost.py [--people 30] [--pg-dsn DSN] \
+        [--by-step]
+
+With --by-step, the CPU and statements of each message of the script, averaged over the people.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from core.db import Database
 from core.settings import Settings
 
 
-async def run(url: str, people: int, label: str) -> None:
+async def run(url: str, people: int, label: str, by_step: bool = False) -> None:
     db = Database(url)
     await migrate.upgrade(db)
     async with db.uow() as uow:
@@ -45,11 +48,16 @@ async def run(url: str, people: int, label: str) -> None:
     statements = 0
     event.listen(db.engine.sync_engine, "before_cursor_execute", count)
     turns = 0
+    steps = len(script(0))
+    step_cpu, step_statements = [0.0] * steps, [0] * steps
     wall, cpu = time.perf_counter(), time.process_time()
     for n in range(people):
         for i, text in enumerate(script(n)):
             inbound = Inbound(channel="bench", user_ref=f"p{n}", message_id=f"{n}-{i}", text=text)
+            before_cpu, before_statements = time.process_time(), statements
             await engine.handle(inbound)
+            step_cpu[i] += time.process_time() - before_cpu
+            step_statements[i] += statements - before_statements
             turns += 1
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     event.remove(db.engine.sync_engine, "before_cursor_execute", count)
@@ -59,12 +67,23 @@ async def run(url: str, people: int, label: str) -> None:
         f"{cpu * 1000 / turns:6.2f} CPU ms/turn  {wall * 1000 / turns:6.2f} wall ms/turn  "
         f"{statements / turns:5.1f} statements/turn"
     )
+    if by_step:
+        for i, text in enumerate(script(0)):
+            print(
+                f"    step {i:2d} {text[:24]!r:28} {step_cpu[i] * 1000 / people:6.2f} CPU ms "
+                f"{step_statements[i] / people:5.1f} statements"
+            )
 
 
 async def main() -> int:
+    by_step = "--by-step" in sys.argv
+    if by_step:
+        sys.argv.remove("--by-step")
     args = people_args(__doc__.splitlines()[0], 30)
     print(f"{args.people} people x {len(script(0))} messages each, one message at a time")
-    await on_both(lambda url, label: run(url, args.people, label), args.pg_dsn, "psv_bench_turn")
+    await on_both(
+        lambda url, label: run(url, args.people, label, by_step), args.pg_dsn, "psv_bench_turn"
+    )
     return 0
 
 

@@ -816,7 +816,8 @@ async def arrival_to_reply(pg: asyncpg.Connection, update_ids: list[str]) -> dic
     """Per update: its inbound row's status and received_at -> first reply's created_at (ms)."""
     rows = await pg.fetch(
         "SELECT i.message_id, i.status, "
-        "extract(epoch FROM (o.created_at - i.received_at)) * 1000 AS ms "
+        "extract(epoch FROM (o.created_at - i.received_at)) * 1000 AS ms, "
+        "extract(epoch FROM i.received_at) AS at "
         f"FROM inbound_message i LEFT JOIN outbox_message o ON {FIRST_REPLY} "
         "WHERE i.channel = 'telegram' AND i.message_id = ANY($1::text[])",
         update_ids,
@@ -827,7 +828,25 @@ async def arrival_to_reply(pg: asyncpg.Connection, update_ids: list[str]) -> dic
         "done": len(done),
         "no_reply": sorted(str(r["message_id"]) for r in done if r["ms"] is None),
         "ms": [float(r["ms"]) for r in done if r["ms"] is not None],
+        "timed": sorted((float(r["at"]), float(r["ms"])) for r in done if r["ms"] is not None),
     }
+
+
+def slow_seconds(timed: Sequence[tuple[float, float]], over_ms: float) -> list[str]:
+    """The seconds of the phase (from its first arrival) whose replies took over `over_ms`:
+    one stall shows as one or two seconds, a machine too slow as all of them."""
+    if not timed:
+        return []
+    first = timed[0][0]
+    by_second: dict[int, list[float]] = {}
+    for at, ms in timed:
+        by_second.setdefault(int(at - first), []).append(ms)
+    return [
+        f"{second} s: {sum(1 for ms in values if ms > over_ms)} of {len(values)} "
+        f"(max {max(values):.0f} ms)"
+        for second, values in sorted(by_second.items())
+        if max(values) > over_ms
+    ]
 
 
 async def execute(run: Run) -> int:
@@ -1317,6 +1336,9 @@ def report_paced(run: Run) -> None:
         f"{pct(ms, 100):.1f} ms (target p99 <= {TARGET_REPLY_P99_MS:.0f} ms -> "
         f"{'met' if pct(ms, 99) <= TARGET_REPLY_P99_MS else 'NOT met'})"
     )
+    slow = slow_seconds(paced["timed"], TARGET_REPLY_P99_MS)
+    if slow:
+        print(f"  seconds with replies over {TARGET_REPLY_P99_MS:.0f} ms: " + "; ".join(slow))
     c = paced["cpu"]
     print(
         f"  {paced['done']} of {paced['rows']} turns done, {paced['left_queued']} still queued "
