@@ -22,7 +22,8 @@ from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
-from core.errors import NotFound
+from core.availability import Offer, open_offer
+from core.errors import NotFound, ServiceNotOffered
 from core.models import FlowVersion, Service, Tenant, TenantService
 from core.models.catalog import ServiceKind
 from core.states import FlowStatus
@@ -42,6 +43,8 @@ class Snapshot:
     offered: dict[str, list[Service]]  # region code -> its enabled services, most popular first
     bookable: list[Service]  # every appointment service, most popular first
     versions: dict[tuple[str, int | None], int] = field(default_factory=dict)  # -> version id
+    # (region code, service code) -> its enabled offer: duration, buffer, notice, horizon
+    terms: dict[tuple[str, str], TenantService] = field(default_factory=dict)
 
 
 _snapshots: weakref.WeakKeyDictionary[Engine, Snapshot] = weakref.WeakKeyDictionary()
@@ -60,13 +63,7 @@ async def _read(uow: UnitOfWork) -> Snapshot:
     session = uow.session
     tenants = list(await session.scalars(select(Tenant)))
     services = list(await session.scalars(select(Service)))
-    offers = (
-        await session.execute(
-            select(TenantService.tenant_id, TenantService.service_id).where(
-                TenantService.enabled.is_(True)
-            )
-        )
-    ).all()
+    offers = list(await session.scalars(select(TenantService).where(TenantService.enabled)))
     published = (
         await session.execute(
             select(FlowVersion.id, FlowVersion.name, FlowVersion.tenant_id)
@@ -74,13 +71,15 @@ async def _read(uow: UnitOfWork) -> Snapshot:
             .order_by(FlowVersion.version)
         )
     ).all()
-    for row in (*tenants, *services):
+    for row in (*tenants, *services, *offers):
         session.expunge(row)
     by_id = {s.id: s for s in services}
     code_of = {t.id: t.code for t in tenants}
     offered: dict[str, list[Service]] = {t.code: [] for t in tenants}
-    for tenant_id, service_id in offers:
-        offered[code_of[tenant_id]].append(by_id[service_id])
+    terms: dict[tuple[str, str], TenantService] = {}
+    for row in offers:
+        offered[code_of[row.tenant_id]].append(by_id[row.service_id])
+        terms[(code_of[row.tenant_id], by_id[row.service_id].code)] = row
     return Snapshot(
         read_at=time.monotonic(),
         tenants={t.code: t for t in tenants},
@@ -88,6 +87,7 @@ async def _read(uow: UnitOfWork) -> Snapshot:
         offered={code: _popular_first(found) for code, found in offered.items()},
         bookable=_popular_first(s for s in services if s.kind == ServiceKind.APPOINTMENT),
         versions={(name, tenant_id): version_id for version_id, name, tenant_id in published},
+        terms=terms,
     )
 
 
@@ -129,6 +129,19 @@ async def offered_services(uow: UnitOfWork, tenant_code: str) -> list[Service]:
 async def bookable_services(uow: UnitOfWork) -> list[Service]:
     """Every appointment service, most popular first."""
     return (await snapshot(uow)).bookable
+
+
+async def offer(uow: UnitOfWork, tenant_code: str, service_code: str) -> Offer | None:
+    """A region's open offer of a bookable service, as `core.availability.lookup_offer` reads
+    it; None when it is not offered, for the core's lookup to say why."""
+    found = await snapshot(uow)
+    terms = found.terms.get((tenant_code, service_code))
+    if terms is None:
+        return None
+    try:
+        return open_offer(found.tenants[tenant_code], found.services[service_code], terms)
+    except ServiceNotOffered:
+        return None
 
 
 async def active_regions(uow: UnitOfWork) -> list[Tenant]:

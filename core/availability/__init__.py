@@ -4,7 +4,13 @@
 questions the bot and the booking core ask.
 """
 
-from core.availability.load import load_schedule, lookup_offer, tenant_service_rules
+from core.availability.load import (
+    Offer,
+    load_schedule,
+    lookup_offer,
+    open_offer,
+    tenant_service_rules,
+)
 from core.availability.search import (
     FIRST_WINDOW,
     DaySlots,
@@ -29,6 +35,7 @@ __all__ = [
     "FIRST_WINDOW",
     "DaySlots",
     "NoSlots",
+    "Offer",
     "Rules",
     "Schedule",
     "Slot",
@@ -43,5 +50,6 @@ __all__ = [
     "local_days",
     "lookup_offer",
     "next_free_days",
+    "open_offer",
     "tenant_service_rules",
 ]

@@ -1,11 +1,25 @@
-"""A region's offer of a service and the `Schedule` snapshot of it, read in three queries."""
+"""A region's offer of a service (one query) and the `Schedule` snapshot of it (one more)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, literal, or_, select, union_all
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    Time,
+    and_,
+    bindparam,
+    cast,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
 
 from core import catalog
 from core.availability.slots import Rules, Schedule, SpecialistDay, local_days
@@ -14,6 +28,7 @@ from core.models.appointments import Appointment, AppointmentStatus
 from core.models.calendar import Closure, ClosureKind, WeeklyBreak, WorkingHours
 from core.models.catalog import Service, ServiceKind, Tenant, TenantService
 from core.models.roster import Specialist, SpecialistService
+from core.types import UTCDateTime
 from core.uow import UnitOfWork
 
 
@@ -63,40 +78,82 @@ _COMPETENT = (
         SpecialistService.service_id == bindparam("service_id"),
     )
 )
-# Competent specialists with weekly hours and breaks, read from one snapshot; the outer
-# join keeps specialists without hours.
-_ROSTER = union_all(
+
+
+def _none(type_: Any) -> Any:
+    """A typed NULL, so that the rows of every kind fit the union's columns."""
+    return cast(null(), type_)
+
+
+_NO_WEEKLY = (_none(Integer), _none(Time), _none(Time))
+_NO_CLOSURE = (_none(Date), _none(Date), _none(String))
+_NO_BUSY = (_none(UTCDateTime()), _none(UTCDateTime()))
+# Everything a schedule needs in one round trip, one kind of row per SELECT: the competent
+# specialists with their weekly hours (the outer join keeps specialists without hours), their
+# breaks, the closures (holidays, the region's, the specialists' days off) and their booked
+# time. Columns: specialist, kind, weekday, start, end, first day, last day, reason, busy from,
+# busy until.
+_SCHEDULE = union_all(
     _COMPETENT.add_columns(
-        literal("hours"), WorkingHours.weekday, WorkingHours.start_time, WorkingHours.end_time
+        literal_column("'hours'", String),
+        WorkingHours.weekday,
+        WorkingHours.start_time,
+        WorkingHours.end_time,
+        *_NO_CLOSURE,
+        *_NO_BUSY,
     ).outerjoin(WorkingHours, WorkingHours.specialist_id == Specialist.id),
     select(
         WeeklyBreak.specialist_id,
-        literal("break"),
+        literal_column("'break'", String),
         WeeklyBreak.weekday,
         WeeklyBreak.start_time,
         WeeklyBreak.end_time,
+        *_NO_CLOSURE,
+        *_NO_BUSY,
     ).where(WeeklyBreak.specialist_id.in_(_COMPETENT)),
-)
-_CLOSURES = select(
-    Closure.kind, Closure.specialist_id, Closure.starts_on, Closure.ends_on, Closure.reason
-).where(
-    Closure.starts_on <= bindparam("last_day"),
-    Closure.ends_on >= bindparam("first_day"),
-    or_(
-        and_(Closure.kind == ClosureKind.HOLIDAY, Closure.tenant_id.is_(None)),
-        and_(Closure.kind == ClosureKind.REGIONAL, Closure.tenant_id == bindparam("tenant_id")),
-        and_(
-            Closure.kind == ClosureKind.DAY_OFF,
-            Closure.specialist_id.in_(bindparam("specialist_ids", expanding=True)),
+    select(
+        Closure.specialist_id,
+        Closure.kind,
+        *_NO_WEEKLY,
+        Closure.starts_on,
+        Closure.ends_on,
+        Closure.reason,
+        *_NO_BUSY,
+    ).where(
+        Closure.starts_on <= bindparam("last_day"),
+        Closure.ends_on >= bindparam("first_day"),
+        or_(
+            and_(Closure.kind == ClosureKind.HOLIDAY, Closure.tenant_id.is_(None)),
+            and_(Closure.kind == ClosureKind.REGIONAL, Closure.tenant_id == bindparam("tenant_id")),
+            and_(Closure.kind == ClosureKind.DAY_OFF, Closure.specialist_id.in_(_COMPETENT)),
         ),
     ),
+    # A margin of one day on both sides of the window (in `since` and `until`): an
+    # appointment of another service reaching into the window (long duration, buffer) is seen.
+    select(
+        Appointment.specialist_id,
+        literal_column("'busy'", String),
+        *_NO_WEEKLY,
+        *_NO_CLOSURE,
+        Appointment.start_utc,
+        Appointment.busy_until,
+    ).where(
+        Appointment.specialist_id.in_(_COMPETENT),
+        Appointment.status == AppointmentStatus.BOOKED,
+        Appointment.start_utc < bindparam("until"),
+        Appointment.busy_until > bindparam("since"),
+    ),
 )
-_BUSY = select(Appointment.specialist_id, Appointment.start_utc, Appointment.busy_until).where(
-    Appointment.specialist_id.in_(bindparam("specialist_ids", expanding=True)),
-    Appointment.status == AppointmentStatus.BOOKED,
-    Appointment.start_utc < bindparam("until"),
-    Appointment.busy_until > bindparam("since"),
-)
+
+
+# A region, one of its services and the rules of its offer: what `lookup_offer` reads, or what
+# a caller holding a recent copy of the catalogue passes instead (`bot/flows/catalogue.py`).
+Offer = tuple[Tenant, Service, Rules]
+
+
+def open_offer(tenant: Tenant, service: Service, tenant_service: TenantService | None) -> Offer:
+    """The offer of a bookable service in a region, or ServiceNotOffered (no database)."""
+    return tenant, service, _open_offer(tenant, service, tenant_service)[1]
 
 
 async def lookup_offer(
@@ -114,68 +171,24 @@ async def lookup_offer(
     return tenant, service, _open_offer(tenant, service, tenant_service)[1]
 
 
-async def _read_roster(uow: UnitOfWork, tenant_id: int, service_id: int) -> list[SpecialistDay]:
-    """The region's active specialists competent for the service, with hours and breaks."""
-    rows = await uow.session.execute(_ROSTER, {"tenant_id": tenant_id, "service_id": service_id})
-    specialists: dict[int, SpecialistDay] = {}
-    for spec_id, kind, weekday, begin, finish in rows:
-        spec = specialists.get(spec_id)
-        if spec is None:
-            spec = specialists[spec_id] = SpecialistDay(spec_id)
-        if weekday is not None:
-            weekly = spec.hours if kind == "hours" else spec.breaks
-            weekly.setdefault(weekday, []).append((begin, finish))
-    for spec in specialists.values():
-        for spans in spec.hours.values():
-            spans.sort()
-    return sorted(specialists.values(), key=lambda spec: spec.id)
-
-
-async def _read_closures(
-    uow: UnitOfWork, schedule: Schedule, tenant_id: int, first_day: date, last_day: date
+def _note_closure(
+    schedule: Schedule,
+    specialists: dict[int, SpecialistDay],
+    row: tuple[Any, ...],
+    window: tuple[date, date],
 ) -> None:
-    """Note holidays, regional closures and the specialists' days off in the schedule."""
-    specialists = {spec.id: spec for spec in schedule.specialists}
-    closures = await uow.session.execute(
-        _CLOSURES,
-        {
-            "first_day": first_day,
-            "last_day": last_day,
-            "tenant_id": tenant_id,
-            "specialist_ids": list(specialists),
-        },
-    )
-    for kind, specialist_id, starts_on, ends_on, reason in closures:
-        day = max(starts_on, first_day)
-        while day <= min(ends_on, last_day):
-            if kind == ClosureKind.HOLIDAY:
-                schedule.holidays[day] = reason
-            elif kind == ClosureKind.REGIONAL:
-                schedule.closed[day] = reason
-            elif specialist_id is not None:
-                specialists[specialist_id].days_off.add(day)
-            day += timedelta(days=1)
-
-
-async def _read_busy(
-    uow: UnitOfWork, specialists: list[SpecialistDay], start: datetime, end: datetime
-) -> None:
-    """Load the booked time of the specialists around [start, end), sorted for `is_busy`."""
-    by_id = {spec.id: spec for spec in specialists}
-    # A margin of one day on both sides: an appointment of another service reaching into
-    # the window (long duration, buffer) is still seen.
-    rows = await uow.session.execute(
-        _BUSY,
-        {
-            "specialist_ids": list(by_id),
-            "since": start - timedelta(days=1),
-            "until": end + timedelta(days=1),
-        },
-    )
-    for specialist_id, busy_from, busy_to in rows:
-        by_id[specialist_id].busy.append((busy_from, busy_to))
-    for spec in specialists:
-        spec.sort_busy()
+    """Note one closure row's days inside the window as a holiday, closed or a day off."""
+    specialist_id, kind, *_, starts_on, ends_on, reason, _, _ = row
+    first_day, last_day = window
+    day = max(starts_on, first_day)
+    while day <= min(ends_on, last_day):
+        if kind == ClosureKind.HOLIDAY:
+            schedule.holidays[day] = reason
+        elif kind == ClosureKind.REGIONAL:
+            schedule.closed[day] = reason
+        elif specialist_id in specialists:
+            specialists[specialist_id].days_off.add(day)
+        day += timedelta(days=1)
 
 
 async def load_schedule(
@@ -188,11 +201,42 @@ async def load_schedule(
 ) -> Schedule:
     """Read hours, breaks, closures and booked time of competent specialists for [start, end)."""
     tz = ZoneInfo(tenant.timezone)
-    specialists = await _read_roster(uow, tenant.id, service.id)
-    schedule = Schedule(tz=tz, rules=rules, specialists=specialists)
-    if not specialists:
-        return schedule
     days = local_days(start, end, tz)
-    await _read_closures(uow, schedule, tenant.id, days[0], days[-1])
-    await _read_busy(uow, specialists, start, end)
+    rows = await uow.session.execute(
+        _SCHEDULE,
+        {
+            "tenant_id": tenant.id,
+            "service_id": service.id,
+            "first_day": days[0],
+            "last_day": days[-1],
+            "since": start - timedelta(days=1),
+            "until": end + timedelta(days=1),
+        },
+    )
+    specialists: dict[int, SpecialistDay] = {}
+    closures, busy = [], []
+    for row in rows:
+        spec_id, kind, weekday, begin, finish, *_ = row
+        if kind == "busy":
+            busy.append(row)
+        elif kind not in ("hours", "break"):
+            closures.append(row)
+        else:
+            spec = specialists.get(spec_id)
+            if spec is None:
+                spec = specialists[spec_id] = SpecialistDay(spec_id)
+            if weekday is not None:
+                weekly = spec.hours if kind == "hours" else spec.breaks
+                weekly.setdefault(weekday, []).append((begin, finish))
+    schedule = Schedule(
+        tz=tz, rules=rules, specialists=sorted(specialists.values(), key=lambda s: s.id)
+    )
+    for row in closures:
+        _note_closure(schedule, specialists, tuple(row), (days[0], days[-1]))
+    for spec_id, *_, busy_from, busy_to in busy:
+        specialists[spec_id].busy.append((busy_from, busy_to))
+    for spec in schedule.specialists:
+        for spans in spec.hours.values():
+            spans.sort()
+        spec.sort_busy()
     return schedule

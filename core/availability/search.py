@@ -1,4 +1,8 @@
-"""Searches over the free slots: a range, the earliest ones, one local day, the next days."""
+"""Searches over the free slots: a range, the earliest ones, one local day, the next days.
+
+Each takes the region's and service's codes; a caller that holds a recent copy of the offer
+(the bot's catalogue snapshot) passes it as `offer` and saves the query that reads it.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from core.availability.load import load_schedule, lookup_offer
+from core.availability.load import Offer, load_schedule, lookup_offer
 from core.availability.slots import Rules, Slot, compute_slots
 from core.models import Service, Tenant
 from core.uow import UnitOfWork
@@ -25,9 +29,10 @@ async def free_slots(
     *,
     now: datetime,
     limit: int | None = None,
+    offer: Offer | None = None,
 ) -> list[Slot]:
     """Free slots of a region's service starting in [start, end) (aware datetimes)."""
-    tenant, service, rules = await lookup_offer(uow, tenant_code, service_code)
+    tenant, service, rules = offer or await lookup_offer(uow, tenant_code, service_code)
     window_start = max(start, now + rules.min_notice)
     window_end = min(end, now + rules.horizon)
     if window_start >= window_end:
@@ -44,9 +49,10 @@ async def first_free_slots(
     now: datetime,
     count: int = 1,
     after: datetime | None = None,
+    offer: Offer | None = None,
 ) -> list[Slot]:
     """The earliest `count` free slots (from `after`, default now) within the horizon."""
-    tenant, service, rules = await lookup_offer(uow, tenant_code, service_code)
+    tenant, service, rules = offer or await lookup_offer(uow, tenant_code, service_code)
     return await earliest_slots(uow, tenant, service, rules, now=now, count=count, after=after)
 
 
@@ -97,10 +103,16 @@ class DaySlots:
 
 
 async def day_slots(
-    uow: UnitOfWork, tenant_code: str, service_code: str, day: date, *, now: datetime
+    uow: UnitOfWork,
+    tenant_code: str,
+    service_code: str,
+    day: date,
+    *,
+    now: datetime,
+    offer: Offer | None = None,
 ) -> DaySlots:
     """The free slots of one local day, or why there are none (`NoSlots`)."""
-    tenant, service, rules = await lookup_offer(uow, tenant_code, service_code)
+    tenant, service, rules = offer or await lookup_offer(uow, tenant_code, service_code)
     tz = ZoneInfo(tenant.timezone)
     start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
@@ -122,18 +134,32 @@ async def day_slots(
 
 
 async def next_free_days(
-    uow: UnitOfWork, tenant_code: str, service_code: str, *, now: datetime, count: int = 5
+    uow: UnitOfWork,
+    tenant_code: str,
+    service_code: str,
+    *,
+    now: datetime,
+    count: int = 5,
+    offer: Offer | None = None,
 ) -> list[tuple[date, int]]:
-    """The next local days with free slots, each with how many slots are free."""
-    tenant, service, rules = await lookup_offer(uow, tenant_code, service_code)
+    """The next local days with free slots, each with how many slots are free.
+
+    The first week is read first, which mostly holds them all, then the rest of the horizon;
+    each window ends at a local midnight so that no day's count is split.
+    """
+    tenant, service, rules = offer or await lookup_offer(uow, tenant_code, service_code)
     start, end = now + rules.min_notice, now + rules.horizon
-    if start >= end:
-        return []
-    schedule = await load_schedule(uow, tenant, service, rules, start, end)
+    tz = ZoneInfo(tenant.timezone)
     per_day: dict[date, int] = {}
-    for slot in compute_slots(schedule, start, end, now):
-        day = slot.start.astimezone(schedule.tz).date()
-        if day not in per_day and len(per_day) == count:
+    cursor = start
+    for span in (timedelta(days=7), rules.horizon):
+        if cursor >= end or len(per_day) >= count:
             break
-        per_day[day] = per_day.get(day, 0) + 1
+        midnight = (cursor + span).astimezone(tz).date() + timedelta(days=1)
+        window_end = min(datetime.combine(midnight, time(0), tzinfo=tz).astimezone(UTC), end)
+        schedule = await load_schedule(uow, tenant, service, rules, cursor, window_end)
+        for slot in compute_slots(schedule, cursor, window_end, now, days=count - len(per_day)):
+            day = slot.start.astimezone(tz).date()
+            per_day[day] = per_day.get(day, 0) + 1
+        cursor = window_end
     return list(per_day.items())

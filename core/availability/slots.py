@@ -160,15 +160,18 @@ def compute_slots(
     now: datetime,
     *,
     limit: int | None = None,
+    days: int | None = None,
     ignore_busy: bool = False,
 ) -> list[Slot]:
-    """Free slots starting in [start, end), ordered by time; stops after `limit` slots."""
+    """Free slots starting in [start, end), ordered by time; stops after `limit` slots, or
+    after the slots of `days` local days that have any."""
     rules = schedule.rules
     earliest = max(start, now + rules.min_notice)
     latest = min(end, now + rules.horizon)
     if earliest >= latest or (limit is not None and limit <= 0):
         return []
     found: list[Slot] = []
+    days_found = 0
     for day in local_days(earliest, latest, schedule.tz):
         if day in schedule.holidays or day in schedule.closed:
             continue
@@ -196,6 +199,9 @@ def compute_slots(
             )
             if limit is not None and len(found) >= limit:
                 return found
+        days_found += 1 if by_start else 0
+        if days is not None and days_found >= days:
+            return found
     return found
 
 

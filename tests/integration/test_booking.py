@@ -228,6 +228,19 @@ async def test_first_free_slots_finds_the_earliest(db: Database) -> None:
     assert [s.start for s in first] == [lima(2026, 12, 1, 11, 30), lima(2026, 12, 1, 12)]
 
 
+async def test_next_free_days_reads_past_the_first_week(db: Database) -> None:
+    async with db.uow() as uow:
+        spec = await add_specialist(uow, weekdays=(0,))  # Mondays only
+        await add_closure(uow, "day_off", date(2026, 12, 14), specialist=spec)
+        citizen = await add_citizen(uow)
+        await uow.commit()
+    await _book(db, citizen.id, lima(2026, 12, 7, 9))
+    async with db.uow() as uow:
+        days = await availability.next_free_days(uow, "PE-ARE", SERVICE, now=NOW, count=3)
+    # 15 slots a day (8:30-13:00 and 14:00-17:00), one booked on the 7th; the 14th off.
+    assert days == [(date(2026, 12, 7), 14), (date(2026, 12, 21), 15), (date(2026, 12, 28), 15)]
+
+
 async def test_cancel_keeps_the_row_and_frees_the_time(db: Database) -> None:
     async with db.uow() as uow:
         await add_specialist(uow)

@@ -419,6 +419,17 @@ def test_limit_returns_a_prefix(sc: Scenario, k: int) -> None:
 
 
 @PROPS
+@given(scenarios(), st.integers(1, 6))
+def test_days_returns_the_first_days_whole(sc: Scenario, k: int) -> None:
+    """`days=k` gives every slot of the first k local days that have any, and no other."""
+    every = sc.slots()
+    tz = sc.schedule.tz
+    first_days = sorted({slot.start.astimezone(tz).date() for slot in every})[:k]
+    found = compute_slots(sc.schedule, sc.start, sc.end, sc.now, days=k)
+    assert found == [slot for slot in every if slot.start.astimezone(tz).date() in first_days]
+
+
+@PROPS
 @given(scenarios())
 def test_ignoring_busy_time_only_adds_slots(sc: Scenario) -> None:
     """With ignore_busy=True every normally free (start, specialist) is still there."""

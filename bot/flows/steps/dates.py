@@ -31,7 +31,12 @@ async def enter_date(step: Step, turn: Turn, prompt: str) -> EnterResult:
     if region and service:
         try:
             days = await availability.next_free_days(
-                turn.uow, str(region), str(service), now=turn.now, count=MAX_DAYS_SHOWN
+                turn.uow,
+                str(region),
+                str(service),
+                now=turn.now,
+                count=MAX_DAYS_SHOWN,
+                offer=await catalogue.offer(turn.uow, str(region), str(service)),
             )
         except ServiceNotOffered:
             region_name = (await catalogue.tenant(turn.uow, str(region))).name

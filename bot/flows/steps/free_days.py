@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot.conversation.turn import Turn
+from bot.flows import catalogue
 from core import availability
 from core.availability import DaySlots
 
@@ -19,8 +20,9 @@ async def day_slots(turn: Turn, region: str, service: str, day: date) -> DaySlot
     key = ("day_slots", region, service, day)
     found = turn.memo.get(key)
     if found is None:
+        offer = await catalogue.offer(turn.uow, region, service)
         found = turn.memo[key] = await availability.day_slots(
-            turn.uow, region, service, day, now=turn.now
+            turn.uow, region, service, day, now=turn.now, offer=offer
         )
     assert isinstance(found, DaySlots)
     return found

@@ -52,7 +52,13 @@ async def enter_slot(step: Step, turn: Turn, prompt: str) -> EnterResult:
             after = datetime.combine(turn.day() or date.today(), time(0), tzinfo=zone)
             after = after.astimezone(UTC)
         found = await availability.first_free_slots(
-            turn.uow, region, service, now=turn.now, count=5, after=after
+            turn.uow,
+            region,
+            service,
+            now=turn.now,
+            count=5,
+            after=after,
+            offer=await catalogue.offer(turn.uow, region, service),
         )
         starts = [s.start for s in found]
         if not starts:
