@@ -20,13 +20,21 @@ from bot.conversation import listening, navigation
 from bot.conversation.handlers import Message
 from bot.conversation.navigation import BOOK, FIRST_CONTACT, FLOW_COMMANDS, MENU
 from bot.conversation.refusals import refusal_text
-from bot.conversation.state import CANCEL_ASKED, FIRST_WORDS, HISTORY, PAGE, SERVICE_GUESSED
+from bot.conversation.state import (
+    CANCEL_ASKED,
+    FIRST_WORDS,
+    HISTORY,
+    MENU_WORDS,
+    PAGE,
+    SERVICE_GUESSED,
+)
 from bot.conversation.turn import Turn
 from bot.flows import actions, catalogue, conditions, placeholders, registry, steps
 from bot.flows.machine import EMPTY, END, CompiledFlow, outcome_trigger
-from bot.flows.schema import FLOW_PREFIX
+from bot.flows.schema import FLOW_PREFIX, Step
 from bot.language_wish import language_wish
 from bot.messages import OPTIONS_PAGE, Outbound
+from bot.understanding import Choice, match_option
 from core import catalog
 from core.errors import NotFound
 from core.models import FlowVersion, Tenant
@@ -134,6 +142,8 @@ class FlowRunner:
         if flow.name in (BOOK, MENU):
             await listening.listen(turn, skip=step.save)
         result = await steps.accept(step, turn)
+        if flow.name == MENU and isinstance(result, steps.Accepted) and not turn.inbound.payload:
+            _picked_by_words(turn, step, result, turn.inbound.text)
         if isinstance(result, steps.Accepted) and step.save != "service":
             turn.state.pop(SERVICE_GUESSED, None)  # answering on accepts the guess
         if (
@@ -209,8 +219,29 @@ class FlowRunner:
             return True
         turn.conversation.flow_version_id = version_id
         turn.state[HISTORY] = []
+        _picked_by_words(turn, start, chosen, words)
         await self._settle(turn, flow, start.name, chosen)
         return True
+
+    async def _names_menu_option(self, turn: Turn, words: str) -> bool:
+        """Whether the words contain one of the menu's options whole (a label or its words)."""
+        version_id = await catalogue.flow_version_id(turn.uow, MENU, turn.value("region"))
+        flow = await self._flow(turn, version_id)
+        return _whole_option(flow.step(flow.definition.start), words) is not None
+
+    async def _option_named(self, turn: Turn, step: Step, words: str) -> steps.AcceptResult | None:
+        """The option of a flow's first question that the words which picked it at the menu
+        name as a whole («quiero inscribirme en una capacitación»: see the events and sign
+        up), chosen as its button would be; None when they name none (no guess, no number)."""
+        chosen = _whole_option(step, words)
+        if chosen is None:
+            return None
+        inbound = turn.inbound
+        turn.inbound = dataclasses.replace(inbound, text="", payload=chosen)
+        try:
+            return await steps.accept(step, turn)
+        finally:
+            turn.inbound = inbound
 
     async def _language_wish(self, turn: Turn) -> str | None:
         """The language a message asks for («english», «runasimipi rimayta munani»), if any.
@@ -404,10 +435,15 @@ class FlowRunner:
                 return
             if state.startswith(FLOW_PREFIX):
                 target = state.removeprefix(FLOW_PREFIX)
-                first_words = turn.state.pop(FIRST_WORDS, None) if target == MENU else None
+                first_words = str(turn.state.pop(FIRST_WORDS, "")) if target == MENU else ""
+                # A menu option named whole («un curso», «cancelar mi cita») comes before a
+                # service heard in the same words («inscribirme»).
+                named = bool(first_words) and await self._names_menu_option(turn, first_words)
+                if named and await self._menu_by_words(turn, first_words):
+                    return
                 if target == MENU and listening.heard_a_need(turn):
                     target = BOOK  # what the first message asked for, once consent is given
-                elif first_words and await self._menu_by_words(turn, str(first_words)):
+                elif first_words and await self._menu_by_words(turn, first_words):
                     return  # the menu option the first message named («ver mis citas»)
                 await self._goto_flow(turn, target)
                 return
@@ -415,15 +451,20 @@ class FlowRunner:
             skip_if = None if ask and hop == 0 else step.skip_if
             # A region heard now outweighs the one remembered from an earlier conversation.
             in_book = flow.name == BOOK
-            overridden = in_book and step.save == "region" and listening.heard_for(turn, step)
+            overridden = step.save == "region" and listening.heard_for(turn, step)
             if skip_if and not overridden and (await conditions.facts(turn, [skip_if]))[skip_if]:
                 state = await self._next_state(turn, flow, state, "next")
                 continue
             heard = None
-            # A document typed at the document-type question answers the number's question
-            # in any flow; the rest of what was heard only in the booking.
-            if (in_book or step.kind == "document") and not (ask and hop == 0):
+            # A document typed at the document-type question answers the number's question,
+            # and a region heard answers the region's, in any flow; the rest only in the booking.
+            anywhere = step.kind == "document" or step.save == "region"
+            if (in_book or anywhere) and not (ask and hop == 0):
                 heard = await listening.answer_heard(turn, step)
+            if heard is None and flow.name != MENU and step.kind not in ("message", "action"):
+                carried = turn.state.pop(MENU_WORDS, None)
+                if carried and not (ask and hop == 0):
+                    heard = await self._option_named(turn, step, str(carried))
             if heard is not None:
                 entered: steps.EnterResult | steps.Empty | steps.AcceptResult = heard
             else:
@@ -483,3 +524,25 @@ def _refused(result: object) -> bool:
     """Whether a step refused words it could not read (not a question of its own, such as
     «¿a cuál de estos se refiere?», nor words it understood, such as a greeting)."""
     return isinstance(result, steps.Rejected) and bool(result.message) and not result.understood
+
+
+def _picked_by_words(turn: Turn, menu: Step, chosen: steps.Accepted, words: str) -> None:
+    """Words that picked a menu option («quiero inscribirme en un curso») are kept for the
+    chosen flow's first question; a service heard in them is dropped unless the option is the
+    booking's («inscribirme» is no union registration when it picked the training events)."""
+    turn.state[MENU_WORDS] = words
+    option = next((o for o in menu.options or () if o.id == chosen.value), None)
+    if option is not None and option.goto != f"{FLOW_PREFIX}{BOOK}":
+        listening.forget(turn, "service")
+
+
+def _whole_option(step: Step, words: str) -> str | None:
+    """The option of a choice step whose label or words the text contains whole; None for
+    none, a number, or only a fuzzy likeness."""
+    if step.kind != "choice" or not step.options:
+        return None
+    choices = [Choice(o.id, (*o.label.values(), *o.words)) for o in step.options]
+    found = match_option(words, choices)
+    if found.how == "exact" or (found.how == "contains" and found.score >= 2):
+        return found.payload
+    return None

@@ -122,6 +122,13 @@ async def only_a_change(turn: Turn) -> bool:
     return changes.only(text, {word for label in labels for word in normalise(label).split()})
 
 
+def forget(turn: Turn, save: str) -> None:
+    """Drop what was heard for one question («service»), if anything."""
+    kept: dict[str, Any] = dict(turn.state.get(key.HEARD) or {})
+    if kept.pop(save, None) is not None:
+        turn.state[key.HEARD] = kept
+
+
 def heard_for(turn: Turn, step: Step) -> bool:
     """Whether something heard earlier answers this step."""
     return step.save is not None and step.save in (turn.state.get(key.HEARD) or {})

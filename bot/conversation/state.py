@@ -15,6 +15,7 @@ CANCEL_ASKED: Final = "cancel_asked"  # «cancel» was asked for confirmation
 PAGE: Final = "page"  # the page of options shown last
 HEARD: Final = "heard"  # answers read from free words, kept for their questions
 FIRST_WORDS: Final = "first_words"  # a first message written before consent, for the menu
+MENU_WORDS: Final = "menu_words"  # the words that picked a menu option, for its flow's question
 SERVICE_GUESSED: Final = "service_guessed"  # the service was taken from free words
 HISTORY: Final = "history"  # the steps asked, for «back»
 ALTERNATIVES: Final = "alternatives"  # times offered instead of one taken meanwhile
@@ -32,6 +33,7 @@ class ConversationState(TypedDict, total=False):
     page: int
     heard: dict[str, Any]
     first_words: str
+    menu_words: str
     service_guessed: bool
     history: list[str]
     alternatives: list[str]

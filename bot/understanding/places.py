@@ -48,6 +48,9 @@ _PLACE_CUES: Final = frozenset(
 )
 # Lima is one department served by two directorates, neither of them named plain «Lima».
 _ALSO_DEPARTMENTS: Final = ("Lima",)
+# Other names people write a region by, as whole words in free text too: the older Spanish
+# spelling and the Quechua name of Cusco (a place name, not an interface term).
+REGION_OTHER_NAMES: Final[dict[str, tuple[str, ...]]] = {"PE-CUS": ("Cuzco", "Qosqo", "Qusqu")}
 
 
 @dataclass(frozen=True, slots=True)

@@ -231,6 +231,96 @@ async def test_events_register_waitlist_and_cancel(engine: Engine, db: Database)
     assert statuses == [RegistrationStatus.CANCELLED, RegistrationStatus.CANCELLED]
 
 
+async def _cusco_event(db: Database) -> None:
+    async with db.uow() as uow:
+        await events.create_event(
+            uow,
+            tenant_code="PE-CUS",
+            service_code="capacitacion-laboral",
+            title="Derechos laborales básicos",
+            start=lima(2026, 12, 10, 10),
+            duration_minutes=90,
+            seats=10,
+            by="admin:test",
+        )
+        await uow.commit()
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "quiero inscribirme en una capacitacion en cusco",
+        "kiero anotarme a un curso en el cuzco",  # Cusco's older spelling, heard too
+        "quiero ver las capacitaciones de qosqo",
+    ],
+)
+async def test_signing_up_in_a_region_at_the_menu_lists_its_events(
+    engine: Engine, db: Database, said: str
+) -> None:
+    await _cusco_event(db)
+    person = Person(engine, channel="whatsapp", user="whatsapp:+14155550124")
+    # Was «¿Qué desea hacer?», then «¿De qué región?»: both said already.
+    await dialog(
+        person, [*CONSENT, (said, ["Próximas capacitaciones en Cusco", "Derechos laborales"])]
+    )
+
+
+async def test_a_first_message_about_a_course_goes_to_the_events_not_a_service(
+    engine: Engine, db: Database
+) -> None:
+    await _cusco_event(db)
+    await dialog(
+        Person(engine),
+        [
+            ("quiero inscribirme a un curso", "¿Acepta?"),
+            # Was «¿En qué región vive o trabaja?» and then «Registro de organizaciones
+            # sindicales, Cusco»: «inscribirme» read as a union's registration.
+            ("si", "¿De qué región?"),
+            ("cusco", "Próximas capacitaciones en Cusco"),
+        ],
+    )
+
+
+async def test_no_course_in_the_region_shows_the_menu_not_a_service_from_the_words(
+    engine: Engine,
+) -> None:
+    await dialog(
+        Person(engine),
+        [
+            ("quiero inscribirme a un curso", "¿Acepta?"),
+            ("si", "¿De qué región?"),
+            # Was the booking of «Registro de organizaciones sindicales» after the menu.
+            ("arequipa", ["no hay capacitaciones programadas en Arequipa", "¿En qué le puedo"]),
+        ],
+    )
+
+
+async def test_a_region_said_with_the_events_answers_their_region_question(
+    engine: Engine, db: Database
+) -> None:
+    await _cusco_event(db)
+    await dialog(
+        Person(engine),
+        [
+            *CONSENT,
+            ("capacitaciones en cusco", "¿Qué desea hacer?"),
+            ("1", "Próximas capacitaciones en Cusco"),
+        ],
+    )
+
+
+async def test_cancelling_a_registration_at_the_menu_asks_for_the_document(
+    engine: Engine,
+) -> None:
+    await dialog(
+        Person(engine),
+        [
+            *CONSENT,
+            ("quiero cancelar mi inscripcion al curso", "necesito su documento"),
+        ],
+    )
+
+
 async def test_no_events_in_the_region_says_so_and_shows_the_menu(engine: Engine) -> None:
     person = Person(engine, channel="whatsapp", user="whatsapp:+14155550123")
     reply = await dialog(

@@ -62,7 +62,12 @@ async def accept_choice(step: Step, turn: Turn) -> AcceptResult:
     else:
         choices = offered(turn)
         if step.source == "regions":
-            choices = [Choice(c.payload, (*c.labels, c.payload)) for c in choices]
+            choices = [
+                Choice(
+                    c.payload, (*c.labels, c.payload, *places.REGION_OTHER_NAMES.get(c.payload, ()))
+                )
+                for c in choices
+            ]
     result = match_option(turn.inbound.text, choices, payload=turn.inbound.payload)
     if step.source == "regions":
         result = places.resolve_region(turn.inbound.text, choices, result)

@@ -14,7 +14,7 @@ from bot import i18n
 from bot.conversation.turn import Turn
 from bot.flows import allowlist, catalogue
 from bot.flows.conditions import own_citizen
-from bot.understanding import Choice, ServiceEntry, normalise
+from bot.understanding import Choice, ServiceEntry, normalise, places
 from core import booking
 from core.errors import NotFound
 from core.events import upcoming_events
@@ -44,7 +44,10 @@ async def hearing_context(turn: Turn) -> tuple[list[ServiceEntry], list[Choice]]
     """What a free message is heard against: the bookable services and the active regions."""
     found = await bookable_services(turn)
     entries = [ServiceEntry(s.code, tuple(s.names.values()), tuple(s.keywords)) for s in found]
-    active = [Choice(code, (name, code)) for code, name in await regions(turn)]
+    active = [
+        Choice(code, (name, code, *places.REGION_OTHER_NAMES.get(code, ())))
+        for code, name in await regions(turn)
+    ]
     return entries, active
 
 
