@@ -84,6 +84,22 @@ async def test_another_service_named_later_changes_the_service(engine: Engine) -
     )
 
 
+@pytest.mark.parametrize(
+    "first", ["quiero una cita en arequipa", "hola, necesito una cita por favor"]
+)
+async def test_a_region_said_at_the_service_question_is_noted(engine: Engine, first: str) -> None:
+    await dialog(
+        Person(engine),
+        [
+            (first, "¿Acepta?"),
+            ("si", "¿Con qué tema"),
+            # Was «Disculpe, no le entendí», and the region changed without a word.
+            ("no, mejor en cusco", ["Anotado: Cusco.", "¿Con qué tema"]),
+            ("consultas", ["Consultas laborales, Cusco", "¿Qué día"]),
+        ],
+    )
+
+
 TO_CASE = [
     *TO_TIMES,
     ("1", "documento"),

@@ -45,6 +45,7 @@ REQUIRED: dict[str, frozenset[str]] = {
         "hint.yes_no": "",
         "hint.date": "",
         "hint.service_words": "",
+        "region.noted": "region",
         "choice.which_one": "",
         "date.asap": "",
         "more_options": "",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.conversation.state import SERVICE_GUESSED
 from bot.conversation.turn import Turn
+from bot.flows import catalogue
 from bot.flows.schema import Step
 from bot.flows.steps.offers import offer
 from bot.flows.steps.results import Accepted, AcceptResult, Rejected
@@ -46,7 +47,13 @@ async def search(step: Step, turn: Turn) -> AcceptResult:
     ):
         if _only_when(turn, text):
             return Rejected(turn.t("hint.service_first"), understood=True)
-        if await _only_a_region(turn, text):
+        region = await _only_a_region(turn, text)
+        if region is not None and not turn.answers.get("region"):
+            # «no, mejor en cusco» before the region is asked: kept for its question (the
+            # runner's `listen` replaced the one heard before); said, and this asked again.
+            name = (await catalogue.tenant(turn.uow, region)).name
+            return Rejected(turn.t("region.noted", region=name), understood=True)
+        if region is not None:
             # «mejor en arequipa»: no near spelling of a service («mejor»); the runner reads
             # the words as a change of region (listening.corrected) and asks this again.
             return Rejected(turn.t("misunderstood") + " " + turn.t("hint.service_words"))
@@ -82,14 +89,17 @@ async def search(step: Step, turn: Turn) -> AcceptResult:
     return Rejected("")
 
 
-async def _only_a_region(turn: Turn, text: str) -> bool:
-    """Whether the message names a region and says nothing else («mejor en arequipa», «no,
-    en cusco»); «en arequipa me botaron» says more, and is searched for a service."""
+async def _only_a_region(turn: Turn, text: str) -> str | None:
+    """The region a message names when it says nothing else («mejor en arequipa», «no, en
+    cusco»), else None; «en arequipa me botaron» says more, and is searched for a service."""
     _, regions = await hearing_context(turn)
-    if "region" not in hear(text, services=(), regions=regions, now=turn.now, lang=turn.lang):
-        return False
+    heard = hear(text, services=(), regions=regions, now=turn.now, lang=turn.lang).get("region")
+    if heard is None or heard.payload is None:
+        return None
     named = {word for c in regions for label in c.labels for word in normalise(label).split()}
-    return not [w for w in normalise(text).split() if w not in named | CORRECTION_WORDS]
+    if [w for w in normalise(text).split() if w not in named | CORRECTION_WORDS]:
+        return None
+    return heard.payload
 
 
 def _only_when(turn: Turn, text: str) -> bool:
