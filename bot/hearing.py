@@ -23,7 +23,15 @@ from typing import Any, Final
 
 from stdnum.pe import ruc
 
-from bot.understanding import Choice, ServiceEntry, match_option, needs, places, search_services
+from bot.understanding import (
+    Choice,
+    ServiceEntry,
+    match_option,
+    names_a_position,
+    needs,
+    places,
+    search_services,
+)
 from bot.understanding.dates import read_date
 
 STORY_MIN_WORDS: Final = 8
@@ -109,8 +117,8 @@ def hear(
 ) -> dict[str, Answer]:
     """Return, by question (`save` name), what a free message answers."""
     heard: dict[str, Answer] = {}
-    if not text.strip() or _OPTION_NUMBER.fullmatch(text):
-        return heard  # «2» picks an option; it says nothing of a day
+    if not text.strip() or _OPTION_NUMBER.fullmatch(text) or names_a_position(text):
+        return heard  # «2», «el primero» pick an option; they say nothing of a day
     if search_services(text, list(services)) or _confident_service(text, services, lang):
         heard["service"] = Answer(text)
         if len(text.split()) >= STORY_MIN_WORDS:

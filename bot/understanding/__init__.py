@@ -22,6 +22,7 @@ from bot.understanding.options import (
     MatchHow,
     MatchResult,
     match_option,
+    names_a_position,
 )
 from bot.understanding.services import (
     MAX_SERVICE_RESULTS,
@@ -74,6 +75,7 @@ __all__ = [
     "ServiceMatch",
     "global_command",
     "match_option",
+    "names_a_position",
     "normalise",
     "rank_services",
     "search_services",

@@ -22,6 +22,7 @@ from bot.understanding.words import (
 AMBIGUITY_MARGIN: Final = 0.05
 """Fuzzy option scores this close to the best one make the match ambiguous."""
 _MAX_POSITION_DIGITS: Final = 2
+_MAX_OPTIONS: Final = 10**_MAX_POSITION_DIGITS - 1
 _MAX_FUZZY_WORDS: Final = 30
 
 
@@ -117,6 +118,11 @@ OPTION_FILLERS: Final[frozenset[str]] = wordset(
 _POSITION_DIGITS: Final = re.compile(
     rf"(\d{{1,{_MAX_POSITION_DIGITS}}})(?:o|a|ro|ra|er|era|do|da|to|ta|mo|ma|vo|va|no|na|st|nd|rd|th)?"
 )
+
+
+def names_a_position(text: str) -> bool:
+    """Whether a message is only an option's position: «2», «el segundo», «la última»."""
+    return _position(normalise(text[:MAX_TEXT_CHARS]).split(), _MAX_OPTIONS) is not None
 
 
 def _position(words: Sequence[str], count: int) -> tuple[int, MatchHow] | None:

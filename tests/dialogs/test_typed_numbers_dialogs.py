@@ -41,3 +41,18 @@ async def test_a_number_within_the_list_is_its_position(engine: Engine) -> None:
     await dialog(person, [("2", "documento")])
     await dialog(person, [("dni", "DNI"), ("40123456", "nombre"), ("Lucia Quispe", "caso")])
     await dialog(person, [("me despidieron", second)])
+
+
+@pytest.mark.parametrize("said", ["el primero", "la primera", "el 1"])
+async def test_an_ordinal_at_a_list_is_no_day(engine: Engine, said: str) -> None:
+    await dialog(
+        Person(engine, channel="whatsapp", user="whatsapp:+51999000111"),
+        [
+            *TO_TIMES[:3],
+            ("mañana temprano", "Primero necesito saber el tema"),
+            # Was Tuesday the 1st's times: «el primero» picked the service and was also
+            # heard as the first of the month, over «mañana».
+            (said, "¿En qué región"),
+            ("arequipa", ["Consultas laborales, Arequipa", "miércoles 2 de diciembre", "¿Cuál"]),
+        ],
+    )
