@@ -30,11 +30,12 @@ from bot.conversation.state import (
 )
 from bot.conversation.turn import Turn
 from bot.flows import actions, catalogue, conditions, placeholders, registry, steps
-from bot.flows.machine import EMPTY, END, CompiledFlow, outcome_trigger
+from bot.flows.machine import EMPTY, END, CompiledFlow, option_trigger, outcome_trigger
 from bot.flows.schema import FLOW_PREFIX, Step
 from bot.language_wish import language_wish
 from bot.messages import OPTIONS_PAGE, Outbound
 from bot.understanding import Choice, match_option
+from bot.understanding.changes import only_when
 from core import catalog
 from core.errors import NotFound
 from core.models import FlowVersion, Tenant
@@ -142,6 +143,8 @@ class FlowRunner:
         if flow.name in (BOOK, MENU):
             await listening.listen(turn, skip=step.save)
         result = await steps.accept(step, turn)
+        if isinstance(result, steps.Rejected) and not result.understood:
+            result = _a_day_picks_its_option(turn, flow, step) or result
         if flow.name == MENU and isinstance(result, steps.Accepted) and not turn.inbound.payload:
             _picked_by_words(turn, step, result, turn.inbound.text)
         if isinstance(result, steps.Accepted) and step.save != "service":
@@ -457,8 +460,9 @@ class FlowRunner:
                 continue
             heard = None
             # A document typed at the document-type question answers the number's question,
-            # and a region heard answers the region's, in any flow; the rest only in the booking.
-            anywhere = step.kind == "document" or step.save == "region"
+            # a day the day's and a region the region's, in any flow; the rest only in the
+            # booking.
+            anywhere = step.kind in ("document", "date") or step.save == "region"
             if (in_book or anywhere) and not (ask and hop == 0):
                 heard = await listening.answer_heard(turn, step)
             if heard is None and flow.name != MENU and step.kind not in ("message", "action"):
@@ -546,3 +550,23 @@ def _whole_option(step: Step, words: str) -> str | None:
     if found.how == "exact" or (found.how == "contains" and found.score >= 2):
         return found.payload
     return None
+
+
+def _a_day_picks_its_option(turn: Turn, flow: CompiledFlow, step: Step) -> steps.Accepted | None:
+    """«el viernes» at «¿Qué desea hacer con esta cita?»: the one option that leads to a day
+    question, chosen, with the words kept to answer it; None for any other message."""
+    if step.kind != "choice" or not step.options or turn.inbound.payload:
+        return None
+    if not only_when(turn.inbound.text, turn.now, turn.lang):
+        return None
+    defined = flow.definition.steps
+    leading = [
+        (o.id, defined[o.goto])
+        for o in step.options
+        if o.goto is not None and o.goto in defined and defined[o.goto].kind == "date"
+    ]
+    if len(leading) != 1:
+        return None
+    option_id, day_step = leading[0]
+    listening.keep(turn, day_step.save or "", turn.inbound.text)
+    return steps.Accepted(option_trigger(option_id), value=option_id)

@@ -12,7 +12,7 @@ from typing import Any
 from bot import hearing
 from bot.conversation import state as key
 from bot.conversation.turn import Turn
-from bot.flows import steps
+from bot.flows import catalogue, steps
 from bot.flows.machine import CompiledFlow
 from bot.flows.schema import Step
 from bot.hearing import Answer
@@ -102,6 +102,10 @@ async def corrected(turn: Turn, flow: CompiledFlow, current: str) -> str | None:
             turn.answers.pop(dropped, None)
         kept = {k: v.to_json() for k, v in heard.items() if not turn.answers.get(k)}
         turn.state[key.HEARD] = kept
+        if later and save == "region" and answer.payload:
+            # The current question is asked again, not the region's: say what changed.
+            region = await catalogue.tenant(turn.uow, answer.payload)
+            turn.say(turn.t("region.noted", region=region.name))
         return current if later else name
     return None
 
@@ -120,6 +124,12 @@ async def only_a_change(turn: Turn) -> bool:
     labels = [label for c in regions for label in c.labels]
     labels += [name for s in services for name in (*s.names, *s.keywords)]
     return changes.only(text, {word for label in labels for word in normalise(label).split()})
+
+
+def keep(turn: Turn, save: str, text: str) -> None:
+    """Keep words to answer a later question («el viernes» for the day's)."""
+    if save:
+        turn.state[key.HEARD] = {**(turn.state.get(key.HEARD) or {}), save: Answer(text).to_json()}
 
 
 def forget(turn: Turn, save: str) -> None:

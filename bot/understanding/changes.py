@@ -3,6 +3,9 @@ says besides the answer it changes («no, mejor en cusco por favor», «mejor el
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from bot.understanding.dates import read_date
 from bot.understanding.dates.english import ENGLISH
 from bot.understanding.dates.spanish import SPANISH
 from bot.understanding.text import normalise
@@ -147,3 +150,12 @@ def starts_a_change(text: str) -> bool:
     """Whether the text opens with a change of mind («no, ...», «mejor ...», «perdón, ...»)."""
     words = normalise(text).split()
     return bool(words) and words[0] in CHANGE_MARKERS
+
+
+def only_when(text: str, now: datetime, lang: str) -> bool:
+    """Whether the message reads as a day, a time, a part of the day or «lo antes posible»,
+    and says nothing else («ayer me botaron» says more)."""
+    reading = read_date(text, now, lang)
+    if not (reading.date or reading.time or reading.period or reading.asap):
+        return False
+    return all(w in WHEN_WORDS or any(c.isdigit() for c in w) for w in normalise(text).split())

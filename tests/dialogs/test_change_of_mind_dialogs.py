@@ -100,6 +100,20 @@ async def test_a_region_said_at_the_service_question_is_noted(engine: Engine, fi
     )
 
 
+async def test_another_region_after_no_times_is_said_back(engine: Engine) -> None:
+    await dialog(
+        Person(engine),
+        [
+            *TO_TIMES[:3],
+            ("liquidacion", "¿En qué región"),
+            ("cusco", "no quedan horarios libres para este servicio en Cusco"),
+            # Was the service question alone: the region changed without a word.
+            ("arequipa", ["Anotado: Arequipa.", "¿Con qué tema"]),
+            ("consultas", ["Consultas laborales, Arequipa", "¿Qué día"]),
+        ],
+    )
+
+
 TO_CASE = [
     *TO_TIMES,
     ("1", "documento"),

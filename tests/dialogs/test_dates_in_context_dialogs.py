@@ -89,3 +89,39 @@ async def test_a_day_later_counts_from_the_appointment(engine: Engine) -> None:
             ("un dia despues a las 11", "¿Cambio su cita al jueves 3 de diciembre, 11:00"),
         ],
     )
+
+
+@pytest.mark.parametrize(
+    ("said", "moved_to"),
+    [
+        ("el viernes a las 11", "¿Cambio su cita al viernes 4 de diciembre, 11:00"),
+        ("mañana a las 3 de la tarde", "¿Cambio su cita al miércoles 2 de diciembre, 3:00"),
+        ("el mismo dia a las 4", "¿Cambio su cita al miércoles 2 de diciembre, 4:00"),
+    ],
+)
+async def test_a_day_at_what_to_do_with_the_appointment_moves_it(
+    engine: Engine, said: str, moved_to: str
+) -> None:
+    # Was «Disculpe, no le entendí. Responda con el número de una opción.»
+    await dialog(Person(engine), [*BOOKED_WEDNESDAY_10[:-1], (said, moved_to)])
+
+
+async def test_words_at_what_to_do_that_are_no_day_are_not_understood(engine: Engine) -> None:
+    await dialog(
+        Person(engine),
+        [*BOOKED_WEDNESDAY_10[:-1], ("me despidieron", ["no le entendí", "¿Qué desea hacer"])],
+    )
+
+
+async def test_a_day_with_the_wish_to_change_at_the_menu_answers_the_day_question(
+    engine: Engine,
+) -> None:
+    await dialog(
+        Person(engine),
+        [
+            *BOOKED_WEDNESDAY_10[:11],
+            ("quiero cambiar mi cita para el viernes", "Sus próximas citas"),
+            ("1", "¿Qué desea hacer"),
+            ("cambiar", ["viernes 4 de diciembre", "¿Cuál prefiere?"]),
+        ],
+    )

@@ -19,8 +19,7 @@ from bot.understanding import (
     rank_services,
     search_services,
 )
-from bot.understanding.changes import CORRECTION_WORDS, WHEN_WORDS
-from bot.understanding.dates import read_date
+from bot.understanding.changes import CORRECTION_WORDS, only_when
 
 MAX_SERVICES_OFFERED = 3
 OTHER_TOPIC = "other"  # the «otro tema» option beside the services offered
@@ -45,7 +44,7 @@ async def search(step: Step, turn: Turn) -> AcceptResult:
     if named.how not in ("exact", "contains", "number", "ordinal") and not search_services(
         text, entries, fuzzy=False
     ):
-        if _only_when(turn, text):
+        if only_when(text, turn.now, turn.lang):
             return Rejected(turn.t("hint.service_first"), understood=True)
         region = await _only_a_region(turn, text)
         if region is not None and not turn.answers.get("region"):
@@ -100,15 +99,6 @@ async def _only_a_region(turn: Turn, text: str) -> str | None:
     if [w for w in normalise(text).split() if w not in named | CORRECTION_WORDS]:
         return None
     return heard.payload
-
-
-def _only_when(turn: Turn, text: str) -> bool:
-    """Whether the message reads as a day, a time, a part of the day or «lo antes posible»,
-    and says nothing else («ayer me botaron» says more, and is searched for a service)."""
-    reading = read_date(text, turn.now, turn.lang)
-    if not (reading.date or reading.time or reading.period or reading.asap):
-        return False
-    return all(w in WHEN_WORDS or any(c.isdigit() for c in w) for w in normalise(text).split())
 
 
 def _guessed(turn: Turn, code: str) -> Accepted:
