@@ -19,6 +19,7 @@ from bot.conversation.flow_runner import FlowRunner
 from bot.conversation.handlers import FollowUps, Handler, Message, Relay, SpecialistDesk
 from bot.conversation.loading import Loaded
 from bot.flows import catalogue, registry
+from bot.language_wish import language_of_text
 from bot.logs import pseudonym
 from bot.messages import Inbound, Outbound
 from bot.understanding import needs
@@ -199,6 +200,8 @@ class Engine:
         if row is not None:
             return loading.trusted(*row)
         hint = (inbound.lang_hint or "").split("-")[0].lower()
+        if not hint and not inbound.payload:
+            hint = language_of_text(inbound.text) or ""  # «hello» on WhatsApp, which has no hint
         language = hint if hint in i18n.languages() else self.settings.default_lang
         await uow.session.execute(
             loading.new_conversation(uow.dialect),

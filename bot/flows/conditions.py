@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from bot.conversation.turn import Turn
 from bot.flows import allowlist, catalogue
+from bot.language_wish import language_of_text
 from core import booking, citizens, events
 from core.errors import NotFound
 from core.models import DocumentType, EventRegistration, RegistrationStatus
@@ -57,9 +58,14 @@ async def has_consent(turn: Turn) -> bool:
 
 
 async def needs_language_choice(turn: Turn) -> bool:
-    """The channel says the person's language is not Spanish and none was chosen yet."""
-    hint = (turn.inbound.lang_hint or "es").split("-")[0].lower()
-    return hint != "es" and not turn.memory.get("language")
+    """The channel (or a first message plainly in English or Quechua: «hello») says the
+    person's language is not Spanish, and none was chosen yet."""
+    if turn.memory.get("language"):
+        return False
+    hint = (turn.inbound.lang_hint or "").split("-")[0].lower()
+    if not hint and not turn.inbound.payload:
+        hint = language_of_text(turn.inbound.text) or ""
+    return hint not in ("", "es")
 
 
 async def service_asks_description(turn: Turn) -> bool:

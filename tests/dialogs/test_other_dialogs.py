@@ -152,6 +152,28 @@ async def test_a_cancelled_appointment_is_not_listed_and_the_list_is_then_empty(
     assert [status for status, _, _ in await _appointments(db)] == [AppointmentStatus.CANCELLED]
 
 
+@pytest.mark.parametrize(
+    ("first", "greeting", "question"),
+    [
+        ("hello", "Hello! I am the virtual assistant", "Which language"),
+        ("hi, i need a lawyer", "Hello! I am the virtual assistant", "Which language"),
+        ("napaykullayki", "Allinmi hamusqayki", "Ima simipitaq"),
+    ],
+)
+async def test_a_first_message_in_english_or_quechua_asks_the_language_on_whatsapp(
+    engine: Engine, first: str, greeting: str, question: str
+) -> None:
+    # WhatsApp says nothing of the person's language: was the Spanish greeting and notice.
+    person = Person(engine, channel="whatsapp", user="whatsapp:+14155550125")
+    await dialog(person, [(first, [greeting, question, "English", "Runasimi"])])
+
+
+async def test_a_spanish_first_message_on_whatsapp_goes_to_the_notice(engine: Engine) -> None:
+    person = Person(engine, channel="whatsapp", user="whatsapp:+14155550126")
+    reply = await dialog(person, [("buenos dias", ["¡Hola! Soy el asistente", "¿Acepta?"])])
+    assert "English" not in reply.options
+
+
 async def test_no_appointments_in_english_and_quechua(engine: Engine) -> None:
     english = Person(engine, lang_hint="en")
     await dialog(

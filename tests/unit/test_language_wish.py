@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.language_wish import language_wish
+from bot.language_wish import language_of_text, language_wish
 
 
 @pytest.mark.parametrize(
@@ -51,3 +51,23 @@ def test_a_wish_names_its_language(text: str, lang: str) -> None:
 )
 def test_other_messages_are_no_wish(text: str) -> None:
     assert language_wish(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("hello", "en"),
+        ("Hi, I need a lawyer", "en"),
+        ("good morning", "en"),
+        ("Napaykullayki", "qu"),
+        ("allinllachu, yanapaway", "qu"),
+        ("hola", None),
+        ("buenos dias", None),
+        ("ok", None),
+        ("hola quiero una cita please", None),
+        ("me despidieron", None),
+        ("", None),
+    ],
+)
+def test_a_first_message_plainly_in_english_or_quechua(text: str, lang: str | None) -> None:
+    assert language_of_text(text) == lang
