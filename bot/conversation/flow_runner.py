@@ -145,6 +145,13 @@ class FlowRunner:
         result = await steps.accept(step, turn)
         if isinstance(result, steps.Rejected) and not result.understood:
             result = _a_day_picks_its_option(turn, flow, step) or result
+        if (
+            isinstance(result, steps.Rejected)
+            and not result.understood
+            and flow.name != BOOK
+            and await listening.keep_for_the_note(turn, flow, step)
+        ):
+            result = steps.Rejected(turn.t("note.kept"), understood=True)
         if flow.name == MENU and isinstance(result, steps.Accepted) and not turn.inbound.payload:
             _picked_by_words(turn, step, result, turn.inbound.text)
         if isinstance(result, steps.Accepted) and step.save != "service":
@@ -462,7 +469,7 @@ class FlowRunner:
             # A document typed at the document-type question answers the number's question,
             # a day the day's and a region the region's, in any flow; the rest only in the
             # booking.
-            anywhere = step.kind in ("document", "date") or step.save == "region"
+            anywhere = step.kind in ("document", "date") or step.save in ("region", "note")
             if (in_book or anywhere) and not (ask and hop == 0):
                 heard = await listening.answer_heard(turn, step)
             if heard is None and flow.name != MENU and step.kind not in ("message", "action"):

@@ -126,6 +126,21 @@ async def only_a_change(turn: Turn) -> bool:
     return changes.only(text, {word for label in labels for word in normalise(label).split()})
 
 
+async def keep_for_the_note(turn: Turn, flow: CompiledFlow, step: Step) -> bool:
+    """Free words telling the case («me despidieron y no me pagan») typed at a list before
+    the flow's «note» question (the hand-off's): kept to answer it. True when kept."""
+    if step.kind != "choice" or turn.inbound.payload or turn.answers.get("note"):
+        return False
+    if not any(s.save == "note" and s.kind == "text" for s in flow.definition.steps.values()):
+        return False
+    need = needs.understand(turn.inbound.text, turn.lang)
+    services, _ = await steps.hearing_context(turn)
+    if need.verdict == "nothing" or need.labels[0] not in {s.code for s in services}:
+        return False  # no need («asdf»), or an intent («no sé»)
+    keep(turn, "note", turn.inbound.text)
+    return True
+
+
 def keep(turn: Turn, save: str, text: str) -> None:
     """Keep words to answer a later question («el viernes» for the day's)."""
     if save:

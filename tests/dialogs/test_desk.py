@@ -678,3 +678,34 @@ async def test_the_terminal_shows_a_specialists_relayed_words(
     shown = await console.take_due(db, citizen.user, clock.now + timedelta(seconds=2))
     assert any("¿cuándo lo despidieron?" in m.text for m in shown)
     assert await console.take_due(db, citizen.user, clock.now + timedelta(seconds=2)) == []
+
+
+async def test_the_case_told_at_the_region_question_reaches_the_specialist(
+    engine: Engine, db: Database, staff: list[Specialist]
+) -> None:
+    citizen = Person(engine)
+    await dialog(
+        citizen,
+        [
+            *HANDOFF[:-1],
+            # Was «no le entendí. Responda con el número de una opción.», and the case lost.
+            ("me despidieron y no me pagan", ["Anotado lo que me cuenta", "¿De qué región"]),
+            ("arequipa", ["especialista", "Arequipa", "salir"]),  # not asked again
+        ],
+    )
+    async with db.uow() as uow:
+        ticket = await uow.session.scalar(select(HandoffRequest))
+        assert ticket is not None and ticket.note == "me despidieron y no me pagan"
+
+
+async def test_nonsense_at_the_region_question_is_not_kept_as_the_case(
+    engine: Engine, staff: list[Specialist]
+) -> None:
+    await dialog(
+        Person(engine),
+        [
+            *HANDOFF[:-1],
+            ("asdf", ["no le entendí", "¿De qué región"]),
+            ("arequipa", "¿en qué necesita ayuda?"),
+        ],
+    )

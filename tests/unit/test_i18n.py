@@ -46,6 +46,7 @@ REQUIRED: dict[str, frozenset[str]] = {
         "hint.date": "",
         "hint.service_words": "",
         "region.noted": "region",
+        "note.kept": "",
         "choice.which_one": "",
         "date.asap": "",
         "more_options": "",
