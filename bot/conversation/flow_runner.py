@@ -11,7 +11,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -140,6 +140,16 @@ class FlowRunner:
             if target is not None:  # «mejor el viernes» at «cuéntenos su caso» is no case
                 await self._advance(turn, flow, target)
                 return
+        when = listening.new_when(turn, flow) if flow.name == BOOK and step.kind == "text" else None
+        if when is not None:  # «mejor a las 11», «otro día» at «cuéntenos su caso»
+            chosen, said = turn.answers.get("slot"), len(turn.replies)
+            await self._advance(turn, flow, when[0], ask=when[1])
+            moved = turn.answers.get("slot")
+            if moved and moved != chosen:  # read at once: say so before the next question
+                at = i18n.format_when(datetime.fromisoformat(str(moved)), turn.lang, turn.timezone)
+                turn.say(turn.t("slot.changed", when=at))
+                turn.replies.insert(said, turn.replies.pop())
+            return
         if flow.name in (BOOK, MENU):
             await listening.listen(turn, skip=step.save)
         result = await steps.accept(step, turn)

@@ -154,6 +154,36 @@ def forget(turn: Turn, save: str) -> None:
         turn.state[key.HEARD] = kept
 
 
+def new_when(turn: Turn, flow: CompiledFlow) -> tuple[str, bool] | None:
+    """Where any text is an answer, a message that only asks for another day or time of the
+    time chosen («mejor a las 11», «no, mejor otro día», «otra hora»): the step to go to, and
+    whether to ask it afresh; None for any other message.
+
+    Another day asks the day question; another time offers that day's times again; a day, a
+    time or a part of the day is read by the list of times as if typed there.
+    """
+    text = turn.inbound.text
+    if not turn.answers.get("slot") or not changes.only_a_new_when(text, turn.now, turn.lang):
+        return None
+    by_kind = {s.kind: name for name, s in flow.definition.steps.items() if s.kind in _WHEN_KINDS}
+    if set(by_kind) != set(_WHEN_KINDS):
+        return None
+    norm = normalise(text)
+    if changes.OTHER_DAY_WORDS.search(norm):
+        for dropped in ("day", *CORRECTABLE["day"]):
+            turn.answers.pop(dropped, None)
+        turn.say(turn.t("slot.other_day"))
+        return by_kind["date"], True
+    if changes.OTHER_TIME_WORDS.search(norm):
+        turn.answers.pop("slot", None)
+        return by_kind["slot"], True
+    keep(turn, "slot", text)
+    return by_kind["slot"], False
+
+
+_WHEN_KINDS = ("date", "slot")
+
+
 def heard_for(turn: Turn, step: Step) -> bool:
     """Whether something heard earlier answers this step."""
     return step.save is not None and step.save in (turn.state.get(key.HEARD) or {})

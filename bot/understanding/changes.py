@@ -3,6 +3,7 @@ says besides the answer it changes («no, mejor en cusco por favor», «mejor el
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from bot.understanding.dates import read_date
@@ -159,3 +160,25 @@ def only_when(text: str, now: datetime, lang: str) -> bool:
     if not (reading.date or reading.time or reading.period or reading.asap):
         return False
     return all(w in WHEN_WORDS or any(c.isdigit() for c in w) for w in normalise(text).split())
+
+
+# «otro día», «otra fecha» (normalised): another day altogether; «otra hora», «otro horario»:
+# another time of the same day.
+OTHER_DAY_WORDS = re.compile(r"\b(?:otro|otra|diferente)\s+(?:dia|fecha)\b|\banother\s+day\b")
+OTHER_TIME_WORDS = re.compile(r"\b(?:otro|otra|diferente)\s+(?:hora|horario)\b|\banother\s+time\b")
+_CHANGE_NOUNS = frozenset(
+    {"dia", "fecha", "hora", "horario", "diferente", "another", "day", "time"}
+)
+
+
+def only_a_new_when(text: str, now: datetime, lang: str) -> bool:
+    """Whether the message only asks for another day or time: «mejor a las 11», «no, mejor
+    otro día», «otra hora», «en la tarde mejor»; «a las 11 me despidieron» says more."""
+    norm = normalise(text)
+    allowed = WHEN_WORDS | CORRECTION_WORDS | CHANGE_MARKERS | _CHANGE_NOUNS
+    if not norm or not all(w in allowed or any(c.isdigit() for c in w) for w in norm.split()):
+        return False
+    if OTHER_DAY_WORDS.search(norm) or OTHER_TIME_WORDS.search(norm):
+        return True
+    reading = read_date(text, now, lang)
+    return bool(reading.date or reading.time or reading.period or reading.asap)

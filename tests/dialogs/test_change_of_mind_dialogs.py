@@ -135,6 +135,35 @@ async def test_another_day_at_the_case_question_is_no_case(engine: Engine) -> No
     )
 
 
+async def test_another_time_at_the_case_question_is_no_case(engine: Engine) -> None:
+    await dialog(
+        Person(engine),
+        [
+            *TO_CASE,
+            # Was the case «mejor a las 11», the appointment still at 8:30.
+            (
+                "mejor a las 11",
+                ["cambié la hora: miércoles 2 de diciembre, 11:00", "cuéntenos su caso"],
+            ),
+            ("me despidieron", ["miércoles 2 de diciembre, 11:00", "¿Confirmo la cita?"]),
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("said", "then"),
+    [
+        ("no, mejor otro dia", ["elijamos otro día", "¿Qué día"]),
+        ("otra hora", ["miércoles 2 de diciembre", "¿Cuál prefiere?"]),
+        ("en la tarde mejor", ["2:00", "¿Cuál prefiere?"]),
+    ],
+)
+async def test_another_day_or_part_of_the_day_at_the_case_question_asks_again(
+    engine: Engine, said: str, then: list[str]
+) -> None:
+    await dialog(Person(engine), [*TO_CASE, (said, then)])
+
+
 @pytest.mark.parametrize(
     ("said", "now"),
     [

@@ -66,6 +66,7 @@ REQUIRED: dict[str, frozenset[str]] = {
         "date.too_far": "last_day",
         "date.no_slots": "day",
         "slot.none_left": "",
+        "slot.changed": "when",
         "slot.taken_sorry": "",
         "document.invalid.empty": "",
         "document.invalid.dni_length": "",
