@@ -61,8 +61,9 @@ async def events(request: web.Request) -> web.StreamResponse:
             "X-Accel-Buffering": "no",
         }
     )
-    await response.prepare(request)
+    # Subscribed before the headers go out: the page's «open» means no later change is missed.
     async with live.HUB.subscribe() as queue:
+        await response.prepare(request)
         await response.write(b"retry: 2000\n: connected\n\n")
         stop = asyncio.ensure_future(stopping.wait())
         try:

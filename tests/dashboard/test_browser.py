@@ -100,8 +100,13 @@ async def test_the_dashboard_in_a_browser(stack: Stack, browser: Browser, tmp_pa
     assert await total(page, "requests") == started
     assert await total(page, "appointments") == booked
     assert await page.locator("#regions tbody tr").count() == 26
-    # The live feed is connected before the citizen confirms.
-    await page.wait_for_function("() => !!window.EventSource")
+    # The live feed is connected before the citizen confirms: «open» clears the red state, and
+    # the server subscribes before it answers. (Waiting only for window.EventSource let a
+    # loaded machine confirm before the stream opened, and the change was never shown.)
+    await page.wait_for_function(
+        "() => !document.getElementById('live-state').classList.contains('off')",
+        timeout=LIVE_WAIT_MS,
+    )
     await page.evaluate("window.notReloaded = true")
 
     assert await stack.tg_post(tap_update(stack, confirm, "Sí")) == 200
