@@ -36,6 +36,7 @@ from bot.language_wish import language_wish
 from bot.messages import OPTIONS_PAGE, Outbound
 from bot.understanding import Choice, match_option
 from bot.understanding.changes import only_when
+from bot.understanding.text import only_a_greeting
 from core import catalog
 from core.errors import NotFound
 from core.models import FlowVersion, Tenant
@@ -197,13 +198,16 @@ class FlowRunner:
         those questions when the booking reaches them.
         """
         command = navigation.command(turn)
-        if command is None:
+        # «hola» says nothing to keep: the most common first message skips the readers.
+        greeting = only_a_greeting(turn.inbound.text)
+        if command is None and not greeting:
             await listening.listen(turn)
         if not turn.memory.get("consent"):
             if (
                 command in (None, "human")
                 and turn.inbound.text.strip()
                 and not turn.inbound.payload
+                and not greeting
             ):
                 turn.state[FIRST_WORDS] = turn.inbound.text  # «quiero cancelar mi cita»
             await self._goto_flow(turn, "language" if command == "language" else FIRST_CONTACT)
@@ -211,7 +215,11 @@ class FlowRunner:
         if command in FLOW_COMMANDS:
             await self._goto_flow(turn, FLOW_COMMANDS[command])
             return
-        if turn.inbound.text.strip() and await self._menu_by_words(turn, turn.inbound.text):
+        if (
+            turn.inbound.text.strip()
+            and not greeting
+            and await self._menu_by_words(turn, turn.inbound.text)
+        ):
             return
         await self._goto_flow(turn, BOOK if listening.heard_a_need(turn) else MENU)
 
@@ -424,9 +432,11 @@ class FlowRunner:
 
     async def _goto_flow(self, turn: Turn, name: str) -> None:
         version_id = await catalogue.flow_version_id(turn.uow, name, turn.value("region"))
+        # Read (or find cached) before the conversation changes: a read after the change
+        # would flush it first, one UPDATE more.
+        flow = await self._flow(turn, version_id)
         turn.conversation.flow_version_id = version_id
         turn.state[HISTORY] = []
-        flow = await self._flow(turn, version_id)
         await self._advance(turn, flow, flow.definition.start)
 
     def _finish(self, turn: Turn) -> None:

@@ -85,3 +85,21 @@ STOPWORDS: Final[frozenset[str]] = wordset(
     # Quechua: the words of the attested "Ama hina kaspa" (please).
     """hina kaspa"""
 )
+
+
+GREETINGS: Final[frozenset[str]] = frozenset(
+    squeeze(word)
+    for word in wordset(
+        # Greetings and politeness alone: a first message that says nothing to hear («hola»,
+        # «buenas tardes señorita», «hello»). Normalised, with repeated letters squeezed («holaaa»).
+        """hola ola holi holis alo buenas buenos buen buena dia dias tardes noches que tal
+    saludos senor senora senorita joven amigo amiga disculpe gracias porfa porfavor por favor
+    hello hi hey good morning afternoon evening napaykullayki allinllachu rimaykullayki"""
+    )
+)
+
+
+def only_a_greeting(text: str) -> bool:
+    """Whether a message is only a greeting («hola», «buenas tardes», «Holaaa!!»)."""
+    words = squeeze(normalise(text[:MAX_TEXT_CHARS])).split()
+    return bool(words) and all(w in GREETINGS for w in words)
