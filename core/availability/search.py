@@ -7,12 +7,14 @@ Each takes the region's and service's codes; a caller that holds a recent copy o
 from __future__ import annotations
 
 import enum
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from core.availability.load import Offer, load_schedule, lookup_offer
-from core.availability.slots import Rules, Slot, compute_slots
+from core.availability.slots import Rules, Schedule, Slot, compute_slots
 from core.models import Service, Tenant
 from core.uow import UnitOfWork
 
@@ -67,19 +69,43 @@ async def earliest_slots(
     after: datetime | None = None,
 ) -> list[Slot]:
     """Search forward in growing windows (2, 7, then the rest of the horizon) for free slots."""
-    cursor = max(after or now, now + rules.min_notice)
-    horizon_end = now + rules.horizon
+    start = max(after or now, now + rules.min_notice)
+    spans = (FIRST_WINDOW, timedelta(days=7), rules.horizon)
     found: list[Slot] = []
-    for span in (FIRST_WINDOW, timedelta(days=7), rules.horizon):
-        if cursor >= horizon_end:
-            break
-        window_end = min(cursor + span, horizon_end)
-        schedule = await load_schedule(uow, tenant, service, rules, cursor, window_end)
-        found += compute_slots(schedule, cursor, window_end, now, limit=count - len(found))
-        if len(found) >= count:
-            break
-        cursor = window_end
+    async with aclosing(_windows(uow, tenant, service, rules, start, now, spans)) as windows:
+        async for since, until, schedule in windows:
+            found += compute_slots(schedule, since, until, now, limit=count - len(found))
+            if len(found) >= count:
+                break
     return found
+
+
+async def _windows(
+    uow: UnitOfWork,
+    tenant: Tenant,
+    service: Service,
+    rules: Rules,
+    start: datetime,
+    now: datetime,
+    spans: tuple[timedelta, ...],
+) -> AsyncGenerator[tuple[datetime, datetime, Schedule]]:
+    """Consecutive windows from `start` to the horizon, each `span` long and ending at a local
+    midnight (so no day is split between two), with the schedule of each: a search that finds
+    what it wants early reads only the first."""
+    tz = ZoneInfo(tenant.timezone)
+    end = now + rules.horizon
+    cursor = start
+    for span in spans:
+        if cursor >= end:
+            return
+        midnight = (cursor + span).astimezone(tz).date() + timedelta(days=1)
+        window_end = min(datetime.combine(midnight, time(0), tzinfo=tz).astimezone(UTC), end)
+        yield (
+            cursor,
+            window_end,
+            await load_schedule(uow, tenant, service, rules, cursor, window_end),
+        )
+        cursor = window_end
 
 
 class NoSlots(enum.StrEnum):
@@ -128,7 +154,7 @@ async def day_slots(
         return DaySlots([], NoSlots.TOO_SOON)
     if start >= now + rules.horizon:
         return DaySlots([], NoSlots.TOO_FAR)
-    if not any(s.hours.get(day.weekday()) and day not in s.days_off for s in schedule.specialists):
+    if not any(spec.hours_on(day) for spec in schedule.specialists):
         return DaySlots([], NoSlots.NOBODY_WORKS)
     return DaySlots([], NoSlots.NO_SLOTS)
 
@@ -148,18 +174,15 @@ async def next_free_days(
     each window ends at a local midnight so that no day's count is split.
     """
     tenant, service, rules = offer or await lookup_offer(uow, tenant_code, service_code)
-    start, end = now + rules.min_notice, now + rules.horizon
     tz = ZoneInfo(tenant.timezone)
     per_day: dict[date, int] = {}
-    cursor = start
-    for span in (timedelta(days=7), rules.horizon):
-        if cursor >= end or len(per_day) >= count:
-            break
-        midnight = (cursor + span).astimezone(tz).date() + timedelta(days=1)
-        window_end = min(datetime.combine(midnight, time(0), tzinfo=tz).astimezone(UTC), end)
-        schedule = await load_schedule(uow, tenant, service, rules, cursor, window_end)
-        for slot in compute_slots(schedule, cursor, window_end, now, days=count - len(per_day)):
-            day = slot.start.astimezone(tz).date()
-            per_day[day] = per_day.get(day, 0) + 1
-        cursor = window_end
+    spans = (timedelta(days=7), rules.horizon)
+    start = now + rules.min_notice
+    async with aclosing(_windows(uow, tenant, service, rules, start, now, spans)) as windows:
+        async for since, until, schedule in windows:
+            for slot in compute_slots(schedule, since, until, now, days=count - len(per_day)):
+                day = slot.start.astimezone(tz).date()
+                per_day[day] = per_day.get(day, 0) + 1
+            if len(per_day) >= count:
+                break
     return list(per_day.items())

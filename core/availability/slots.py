@@ -65,6 +65,10 @@ class SpecialistDay:
     busy: list[Span] = field(default_factory=list)
     busy_reach: list[datetime] = field(default_factory=list)
 
+    def hours_on(self, day: date) -> list[LocalSpan]:
+        """The working intervals of a local day: none on a day off or a weekday not worked."""
+        return [] if day in self.days_off else self.hours.get(day.weekday(), [])
+
     def sort_busy(self) -> None:
         """Order busy spans by start and note how far each prefix of them reaches."""
         self.busy.sort()
@@ -180,8 +184,8 @@ def compute_slots(
         grids: dict[tuple[tuple[LocalSpan, ...], tuple[LocalSpan, ...]], list[Span]] = {}
         by_start: dict[datetime, set[int]] = defaultdict(set)
         for spec in schedule.specialists:
-            hours = spec.hours.get(weekday)
-            if not hours or day in spec.days_off:
+            hours = spec.hours_on(day)
+            if not hours:
                 continue
             pattern = (tuple(hours), tuple(spec.breaks.get(weekday, ())))
             grid = grids.get(pattern)
