@@ -34,7 +34,7 @@ from bot.flows.machine import EMPTY, END, CompiledFlow, option_trigger, outcome_
 from bot.flows.schema import FLOW_PREFIX, Step
 from bot.language_wish import language_wish
 from bot.messages import OPTIONS_PAGE, Outbound
-from bot.understanding import Choice, match_option
+from bot.understanding import match_option, names_a_position
 from bot.understanding.changes import only_when
 from bot.understanding.text import only_a_greeting
 from core import catalog
@@ -223,8 +223,9 @@ class FlowRunner:
             return
         await self._goto_flow(turn, BOOK if listening.heard_a_need(turn) else MENU)
 
-    async def _menu_by_words(self, turn: Turn, words: str) -> bool:
-        """Open the menu option the words pick («ver mis citas», «hay cursos?»), if one does.
+    async def _menu_by_words(self, turn: Turn, words: str, *, whole: bool = False) -> bool:
+        """Open the menu option the words pick («ver mis citas», «hay cursos?»), if one does;
+        `whole`: only an option whose label or words they contain whole («un curso»).
 
         Nothing is said when they pick none: the caller shows the menu.
         """
@@ -232,6 +233,8 @@ class FlowRunner:
         flow = await self._flow(turn, version_id)
         start = flow.step(flow.definition.start)
         if start.kind != "choice" or not start.options:
+            return False
+        if whole and _whole_option(start, words) is None:
             return False
         inbound, said = turn.inbound, len(turn.replies)
         turn.inbound = dataclasses.replace(inbound, text=words, payload=None)
@@ -250,12 +253,6 @@ class FlowRunner:
         _picked_by_words(turn, start, chosen, words)
         await self._settle(turn, flow, start.name, chosen)
         return True
-
-    async def _names_menu_option(self, turn: Turn, words: str) -> bool:
-        """Whether the words contain one of the menu's options whole (a label or its words)."""
-        version_id = await catalogue.flow_version_id(turn.uow, MENU, turn.value("region"))
-        flow = await self._flow(turn, version_id)
-        return _whole_option(flow.step(flow.definition.start), words) is not None
 
     async def _option_named(self, turn: Turn, step: Step, words: str) -> steps.AcceptResult | None:
         """The option of a flow's first question that the words which picked it at the menu
@@ -468,8 +465,7 @@ class FlowRunner:
                 first_words = str(turn.state.pop(FIRST_WORDS, "")) if target == MENU else ""
                 # A menu option named whole («un curso», «cancelar mi cita») comes before a
                 # service heard in the same words («inscribirme»).
-                named = bool(first_words) and await self._names_menu_option(turn, first_words)
-                if named and await self._menu_by_words(turn, first_words):
+                if first_words and await self._menu_by_words(turn, first_words, whole=True):
                     return
                 if target == MENU and listening.heard_a_need(turn):
                     target = BOOK  # what the first message asked for, once consent is given
@@ -492,10 +488,11 @@ class FlowRunner:
             anywhere = step.kind in ("document", "date") or step.save in ("region", "note")
             if (in_book or anywhere) and not (ask and hop == 0):
                 heard = await listening.answer_heard(turn, step)
-            if heard is None and flow.name != MENU and step.kind not in ("message", "action"):
-                carried = turn.state.pop(MENU_WORDS, None)
-                if carried and not (ask and hop == 0):
-                    heard = await self._option_named(turn, step, str(carried))
+            # The menu's words are for the chosen flow's first question only, answered or not.
+            question = flow.name != MENU and step.kind not in ("message", "action")
+            carried = turn.state.pop(MENU_WORDS, None) if question else None
+            if heard is None and carried and not (ask and hop == 0):
+                heard = await self._option_named(turn, step, str(carried))
             if heard is not None:
                 entered: steps.EnterResult | steps.Empty | steps.AcceptResult = heard
             else:
@@ -561,7 +558,8 @@ def _picked_by_words(turn: Turn, menu: Step, chosen: steps.Accepted, words: str)
     """Words that picked a menu option («quiero inscribirme en un curso») are kept for the
     chosen flow's first question; a service heard in them is dropped unless the option is the
     booking's («inscribirme» is no union registration when it picked the training events)."""
-    turn.state[MENU_WORDS] = words
+    if not names_a_position(words):  # «3» picked it: it says nothing of what comes next
+        turn.state[MENU_WORDS] = words
     option = next((o for o in menu.options or () if o.id == chosen.value), None)
     if option is not None and option.goto != f"{FLOW_PREFIX}{BOOK}":
         listening.forget(turn, "service")
@@ -572,8 +570,7 @@ def _whole_option(step: Step, words: str) -> str | None:
     none, a number, or only a fuzzy likeness."""
     if step.kind != "choice" or not step.options:
         return None
-    choices = [Choice(o.id, (*o.label.values(), *o.words)) for o in step.options]
-    found = match_option(words, choices)
+    found = match_option(words, steps.option_choices(step.options))
     if found.how == "exact" or (found.how == "contains" and found.score >= 2):
         return found.payload
     return None

@@ -43,16 +43,20 @@ async def keep_unsure_need(turn: Turn, text: str) -> bool:
     («me botaron»): kept for the service question, which offers them. True when kept."""
     if text.lstrip().startswith("/"):
         return False  # a bot command («/start PE-ARE»), no need
-    need = needs.understand(text, turn.lang)
-    if need.verdict != "unsure":
+    if await _bookable_need(turn, text) != "unsure":
         return False
-    services, _ = await steps.hearing_context(turn)
-    if need.labels[0] not in {s.code for s in services}:
-        return False  # an intent («mis citas») or nothing bookable here
-    kept: dict[str, Any] = dict(turn.state.get(key.HEARD) or {})
-    kept["service"] = Answer(text).to_json()
-    turn.state[key.HEARD] = kept
+    keep(turn, "service", text)
     return True
+
+
+async def _bookable_need(turn: Turn, text: str) -> str | None:
+    """How sure the needs model is that the words name a service bookable here («confident»,
+    «unsure»); None for no need, or an intent («mis citas», «no sé»)."""
+    need = needs.understand(text, turn.lang)
+    if need.verdict == "nothing":
+        return None
+    services, _ = await steps.hearing_context(turn)
+    return need.verdict if need.labels[0] in {s.code for s in services} else None
 
 
 def guess_undone(turn: Turn, flow: CompiledFlow, step: Step) -> str | None:
@@ -133,9 +137,7 @@ async def keep_for_the_note(turn: Turn, flow: CompiledFlow, step: Step) -> bool:
         return False
     if not any(s.save == "note" and s.kind == "text" for s in flow.definition.steps.values()):
         return False
-    need = needs.understand(turn.inbound.text, turn.lang)
-    services, _ = await steps.hearing_context(turn)
-    if need.verdict == "nothing" or need.labels[0] not in {s.code for s in services}:
+    if await _bookable_need(turn, turn.inbound.text) is None:
         return False  # no need («asdf»), or an intent («no sé»)
     keep(turn, "note", turn.inbound.text)
     return True
@@ -170,7 +172,7 @@ def new_when(turn: Turn, flow: CompiledFlow) -> tuple[str, bool] | None:
         return None
     norm = normalise(text)
     if changes.OTHER_DAY_WORDS.search(norm):
-        for dropped in ("day", *CORRECTABLE["day"]):
+        for dropped in _WHEN:
             turn.answers.pop(dropped, None)
         turn.say(turn.t("slot.other_day"))
         return by_kind["date"], True

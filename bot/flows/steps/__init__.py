@@ -5,6 +5,7 @@ and `answers` (yes/no, text, phone, document), the lists of `sources`, the `offe
 remembered, and the `results` a step returns.
 """
 
+from bot.flows.steps.choice import option_choices
 from bot.flows.steps.kinds import accept, enter
 from bot.flows.steps.results import Accepted, AcceptResult, Back, Empty, EnterResult, Rejected
 from bot.flows.steps.sources import hearing_context
@@ -19,4 +20,5 @@ __all__ = [
     "accept",
     "enter",
     "hearing_context",
+    "option_choices",
 ]

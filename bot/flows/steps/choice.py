@@ -7,7 +7,7 @@ words are weighed in bot/flows/steps/services.py.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from bot import hearing
 from bot.conversation.state import HEARD, OFFERED, OFFERED_STEP
@@ -15,6 +15,7 @@ from bot.conversation.turn import Turn
 from bot.flows import catalogue
 from bot.flows.machine import option_trigger
 from bot.flows.schema import Step
+from bot.flows.schema.definition import StaticOption
 from bot.flows.steps import services
 from bot.flows.steps.offers import choose_hint, offer, offered
 from bot.flows.steps.results import Accepted, AcceptResult, Rejected
@@ -35,6 +36,11 @@ INTENT_OPTIONS = {
 }
 # How a match was made that picks a service among those shown (not free words).
 PICKED = ("payload", "number", "ordinal", "exact")
+
+
+def option_choices(options: Iterable[StaticOption]) -> list[Choice]:
+    """Options written in a flow as choices to match words against: labels and words."""
+    return [Choice(o.id, (*o.label.values(), *o.words)) for o in options]
 
 
 async def accept_choice(step: Step, turn: Turn) -> AcceptResult:
@@ -58,7 +64,7 @@ async def accept_choice(step: Step, turn: Turn) -> AcceptResult:
         shown = [o.id for o in step.options]
         if turn.state.get(OFFERED_STEP) == step.name:
             shown = [p for p, _ in turn.state.get(OFFERED, []) if p in by_id] or shown
-        choices = [Choice(i, (*by_id[i].label.values(), *by_id[i].words)) for i in shown]
+        choices = option_choices(by_id[i] for i in shown)
     else:
         choices = offered(turn)
         if step.source == "regions":

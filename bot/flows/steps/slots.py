@@ -17,6 +17,7 @@ from bot.flows.steps.dates import day_checked
 from bot.flows.steps.offers import choose_hint, match, offer, offered, tz
 from bot.flows.steps.results import Accepted, AcceptResult, Back, EnterResult, Rejected
 from bot.understanding import normalise
+from bot.understanding.changes import OTHER_DAY_WORDS
 from bot.understanding.dates import read_date
 from core import availability
 from core.office_hours import OfficeHours
@@ -25,8 +26,8 @@ MAX_SLOTS_SHOWN = 8
 # At a list of times, words asking for another day altogether (normalised text).
 # «otro día», and a refusal of every time shown («ninguno me sirve», «no me conviene»).
 OTHER_DAY = re.compile(
-    r"\b(?:otro|otra|diferente)\s+(?:dia|fecha)\b|\banother\s+day\b"
-    r"|^(?:no\s+)?(?:ninguno|ninguna)\b|\bno\s+me\s+(?:sirve|sirven|conviene|convienen|acomoda)\b"
+    OTHER_DAY_WORDS.pattern
+    + r"|^(?:no\s+)?(?:ninguno|ninguna)\b|\bno\s+me\s+(?:sirve|sirven|conviene|convienen|acomoda)\b"
     r"|^none\b|\bnone\s+of\s+(?:them|these)\b"
 )
 PERIODS = {
