@@ -9,7 +9,7 @@ from datetime import datetime
 from bot.understanding.dates import read_date
 from bot.understanding.dates.english import ENGLISH
 from bot.understanding.dates.spanish import SPANISH
-from bot.understanding.text import normalise
+from bot.understanding.text import normalise, squeeze
 
 # The words of a day or a time («el jueves a las 3 y media de la tarde», «pasado mañana»).
 TIME_FILLERS = frozenset(
@@ -22,6 +22,7 @@ TIME_FILLERS = frozenset(
         "los",
         "lo",
         "de",
+        "d",
         "del",
         "en",
         "para",
@@ -47,6 +48,7 @@ TIME_FILLERS = frozenset(
         "proxima",
         "siguiente",
         "que",
+        "q",
         "viene",
         "semana",
         "mes",
@@ -111,6 +113,10 @@ CORRECTION_WORDS = frozenset(
         "o",
         "por",
         "favor",
+        "porfa",
+        "porfavor",
+        "xfa",
+        "plis",
         "ahora",
         "mas",
         "bien",
@@ -139,18 +145,25 @@ CHANGE_MARKERS = frozenset(
 )
 
 
+def says_only(text: str, allowed: frozenset[str] | set[str]) -> bool:
+    """Whether the text has words and each is in `allowed` (also with its repeated letters
+    squeezed: «noo», «porfaaa») or has a digit."""
+    words = normalise(text).split()
+    return bool(words) and all(
+        w in allowed or squeeze(w) in allowed or any(c.isdigit() for c in w) for w in words
+    )
+
+
 def only(text: str, named: frozenset[str] | set[str]) -> bool:
     """Whether every word of `text` is a correction's, a day's or a time's, a number or one of
     `named` (the words of the answers the correction names)."""
-    words = normalise(text).split()
-    allowed = named | CORRECTION_WORDS | WHEN_WORDS
-    return bool(words) and all(w in allowed or any(c.isdigit() for c in w) for w in words)
+    return says_only(text, named | CORRECTION_WORDS | WHEN_WORDS)
 
 
 def starts_a_change(text: str) -> bool:
     """Whether the text opens with a change of mind («no, ...», «mejor ...», «perdón, ...»)."""
     words = normalise(text).split()
-    return bool(words) and words[0] in CHANGE_MARKERS
+    return bool(words) and squeeze(words[0]) in CHANGE_MARKERS
 
 
 def only_when(text: str, now: datetime, lang: str) -> bool:
@@ -159,7 +172,7 @@ def only_when(text: str, now: datetime, lang: str) -> bool:
     reading = read_date(text, now, lang)
     if not (reading.date or reading.time or reading.period or reading.asap):
         return False
-    return all(w in WHEN_WORDS or any(c.isdigit() for c in w) for w in normalise(text).split())
+    return says_only(text, WHEN_WORDS)
 
 
 # «otro día», «otra fecha» (normalised): another day altogether; «otra hora», «otro horario»:
@@ -174,10 +187,9 @@ _CHANGE_NOUNS = frozenset(
 def only_a_new_when(text: str, now: datetime, lang: str) -> bool:
     """Whether the message only asks for another day or time: «mejor a las 11», «no, mejor
     otro día», «otra hora», «en la tarde mejor»; «a las 11 me despidieron» says more."""
-    norm = normalise(text)
-    allowed = WHEN_WORDS | CORRECTION_WORDS | CHANGE_MARKERS | _CHANGE_NOUNS
-    if not norm or not all(w in allowed or any(c.isdigit() for c in w) for w in norm.split()):
+    if not says_only(text, WHEN_WORDS | CORRECTION_WORDS | CHANGE_MARKERS | _CHANGE_NOUNS):
         return False
+    norm = normalise(text)
     if OTHER_DAY_WORDS.search(norm) or OTHER_TIME_WORDS.search(norm):
         return True
     reading = read_date(text, now, lang)

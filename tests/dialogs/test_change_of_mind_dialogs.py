@@ -95,6 +95,7 @@ async def test_a_region_said_at_the_service_question_is_noted(engine: Engine, fi
             ("si", "¿Con qué tema"),
             # Was «Disculpe, no le entendí», and the region changed without a word.
             ("no, mejor en cusco", ["Anotado: Cusco.", "¿Con qué tema"]),
+            ("noo mejor en el cuzco porfa", ["Anotado: Cusco.", "¿Con qué tema"]),
             ("consultas", ["Consultas laborales, Cusco", "¿Qué día"]),
         ],
     )
@@ -135,14 +136,15 @@ async def test_another_day_at_the_case_question_is_no_case(engine: Engine) -> No
     )
 
 
-async def test_another_time_at_the_case_question_is_no_case(engine: Engine) -> None:
+@pytest.mark.parametrize("said", ["mejor a las 11", "mejor a las 11 porfa", "no, a las 11am"])
+async def test_another_time_at_the_case_question_is_no_case(engine: Engine, said: str) -> None:
     await dialog(
         Person(engine),
         [
             *TO_CASE,
             # Was the case «mejor a las 11», the appointment still at 8:30.
             (
-                "mejor a las 11",
+                said,
                 ["cambié la hora: miércoles 2 de diciembre, 11:00", "cuéntenos su caso"],
             ),
             ("me despidieron", ["miércoles 2 de diciembre, 11:00", "¿Confirmo la cita?"]),

@@ -96,6 +96,7 @@ async def test_a_day_later_counts_from_the_appointment(engine: Engine) -> None:
     [
         ("el viernes a las 11", "¿Cambio su cita al viernes 4 de diciembre, 11:00"),
         ("mañana a las 3 de la tarde", "¿Cambio su cita al miércoles 2 de diciembre, 3:00"),
+        ("manana a las 3 d la tarde", "¿Cambio su cita al miércoles 2 de diciembre, 3:00"),
         ("el mismo dia a las 4", "¿Cambio su cita al miércoles 2 de diciembre, 4:00"),
     ],
 )

@@ -19,7 +19,7 @@ from bot.understanding import (
     rank_services,
     search_services,
 )
-from bot.understanding.changes import CORRECTION_WORDS, only_when
+from bot.understanding.changes import CORRECTION_WORDS, only_when, says_only
 
 MAX_SERVICES_OFFERED = 3
 OTHER_TOPIC = "other"  # the «otro tema» option beside the services offered
@@ -96,7 +96,7 @@ async def _only_a_region(turn: Turn, text: str) -> str | None:
     if heard is None or heard.payload is None:
         return None
     named = {word for c in regions for label in c.labels for word in normalise(label).split()}
-    if [w for w in normalise(text).split() if w not in named | CORRECTION_WORDS]:
+    if not says_only(text, named | CORRECTION_WORDS):
         return None
     return heard.payload
 
