@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from core import catalog, citizens
+from core import catalog, citizens, events
 from core.models import (
     Citizen,
     Closure,
     DocumentType,
+    GroupEvent,
     Specialist,
     SpecialistService,
     TenantService,
@@ -126,3 +127,23 @@ async def offer(
         setattr(tenant_service, key, value)
     await uow.session.flush()
     return tenant_service
+
+
+async def add_event(
+    uow: UnitOfWork,
+    tenant_code: str = "PE-ARE",
+    *,
+    seats: int = 10,
+    title: str = "Derechos laborales básicos",
+) -> GroupEvent:
+    """A 90-minute training event of a region on Thursday 10 December 2026 at 10:00 (Lima)."""
+    return await events.create_event(
+        uow,
+        tenant_code=tenant_code,
+        service_code="capacitacion-laboral",
+        title=title,
+        start=lima(2026, 12, 10, 10),
+        duration_minutes=90,
+        seats=seats,
+        by="admin:test",
+    )

@@ -26,7 +26,7 @@ from core.models import (
     Specialist,
 )
 from tests.dialogs.support import Clock, Person, dialog, make_engine
-from tests.factories import NOW, add_citizen, add_specialist, lima
+from tests.factories import NOW, add_citizen, add_event, add_specialist, lima
 
 DNI = "45678912"
 CONSENT = [("hola", "¿Acepta?"), ("si", "¿En qué le puedo ayudar?")]
@@ -359,16 +359,7 @@ async def test_someone_typing_my_dni_cannot_erase_me(engine: Engine, db: Databas
 
 async def test_erasing_gives_up_event_seats_to_the_waitlist(engine: Engine, db: Database) -> None:
     async with db.uow() as uow:
-        event = await events.create_event(
-            uow,
-            tenant_code="PE-ARE",
-            service_code="capacitacion-laboral",
-            title="Derechos laborales basicos",
-            start=lima(2026, 12, 10, 10),
-            duration_minutes=90,
-            seats=1,
-            by="admin:test",
-        )
+        event = await add_event(uow, "PE-ARE", seats=1, title="Derechos laborales basicos")
         event_id = event.id
         await uow.commit()
     lucia = Person(engine)

@@ -20,7 +20,7 @@ from core.models import (
     RegistrationStatus,
 )
 from tests.dialogs.support import Clock, Person, dialog, make_engine
-from tests.factories import NOW, add_citizen, add_specialist, lima
+from tests.factories import NOW, add_citizen, add_event, add_specialist, lima
 
 CONSENT = [("hola", "¿Acepta?"), ("sí", "¿En qué le puedo ayudar?")]
 BOOKED = [
@@ -203,16 +203,7 @@ async def test_no_appointments_in_english_and_quechua(engine: Engine) -> None:
 
 async def test_events_register_waitlist_and_cancel(engine: Engine, db: Database) -> None:
     async with db.uow() as uow:
-        event = await events.create_event(
-            uow,
-            tenant_code="PE-ARE",
-            service_code="capacitacion-laboral",
-            title="Derechos laborales básicos",
-            start=lima(2026, 12, 10, 10),
-            duration_minutes=90,
-            seats=1,
-            by="admin:test",
-        )
+        event = await add_event(uow, "PE-ARE", seats=1)
         first = await add_citizen(uow)
         await events.register_for_event(uow, event.id, first.id, now=NOW)
         await uow.commit()
@@ -255,16 +246,7 @@ async def test_events_register_waitlist_and_cancel(engine: Engine, db: Database)
 
 async def _cusco_event(db: Database) -> None:
     async with db.uow() as uow:
-        await events.create_event(
-            uow,
-            tenant_code="PE-CUS",
-            service_code="capacitacion-laboral",
-            title="Derechos laborales básicos",
-            start=lima(2026, 12, 10, 10),
-            duration_minutes=90,
-            seats=10,
-            by="admin:test",
-        )
+        await add_event(uow, "PE-CUS", seats=10)
         await uow.commit()
 
 

@@ -8,21 +8,12 @@ from core import events
 from core.db import Database
 from core.errors import EventClosed, NotActive
 from core.models import RegistrationStatus
-from tests.factories import NOW, add_citizen, lima
+from tests.factories import NOW, add_citizen, add_event, lima
 
 
 async def _event(db: Database, seats: int) -> int:
     async with db.uow() as uow:
-        event = await events.create_event(
-            uow,
-            tenant_code="PE-LMA",
-            service_code="capacitacion-laboral",
-            title="Derechos laborales básicos",
-            start=lima(2026, 12, 10, 10),
-            duration_minutes=90,
-            seats=seats,
-            by="admin:test",
-        )
+        event = await add_event(uow, "PE-LMA", seats=seats)
         await uow.commit()
         return event.id
 
